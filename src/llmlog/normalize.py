@@ -1,0 +1,502 @@
+"""Build the full record from what the caller gave, on the writer thread.
+
+This runs for every record on the writer thread, whose GIL time the app pays
+for, so it is written for speed: the input is what ``orjson.loads`` returns,
+hence ``isinstance(x, dict)`` rather than the much slower ABC check against
+``Mapping``.
+
+The caller's thread only snapshots the fields it was given. Everything that can
+be derived is derived here, off the hot path: usage, response model, finish
+reasons, tool calls and output text from a raw OpenAI (chat, completions,
+responses, embeddings) or Anthropic response; token estimates when no usage is
+known (marked ``estimated``); cost from the price table; context fields; the
+``app`` block. Extra keyword fields that are not record fields go to
+``metadata`` (CONTRACT.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from llmlog._serialize import dumps
+from llmlog.prices import PriceTable
+from llmlog.record import (
+    INTERACTION_EVENT,
+    RECORD_FIELDS,
+    SCHEMA_VERSION,
+    AppInfo,
+    ErrorInfo,
+    Usage,
+)
+
+__all__ = [
+    "HEAVY",
+    "Payload",
+    "PreEncoded",
+    "build_record",
+    "encode_fields",
+    "error_info",
+    "estimate_tokens",
+    "finish_record",
+    "normalize_usage",
+    "search_text",
+    "text_of",
+]
+
+_FIELDS = frozenset(RECORD_FIELDS)
+
+
+def error_info(exc: BaseException) -> ErrorInfo:
+    """Return the ``error`` field for an exception (type, message, HTTP status if any)."""
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int):
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+    if not isinstance(status, int):
+        status = None
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<{type(exc).__name__}: str() failed>"
+    return {"type": type(exc).__name__, "message": message, "status_code": status}
+
+
+def _int(v: Any) -> int | None:
+    if v is None:
+        return None
+    t = type(v)
+    if t is int:
+        return v  # type: ignore[no-any-return]
+    if t is float and v.is_integer():
+        return int(v)
+    return None
+
+
+def normalize_usage(raw: Mapping[str, Any] | None) -> Usage | None:
+    """Return contract usage from OpenAI, Anthropic or llmlog naming; None if nothing known.
+
+    Anthropic counts cache reads and writes apart from ``input_tokens``; they are
+    added in, so ``input_tokens`` is always every token of the prompt.
+    """
+    if not isinstance(raw, dict):
+        return None
+    get = raw.get
+    if "prompt_tokens" in raw or "completion_tokens" in raw:  # OpenAI chat / completions
+        inp = _int(get("prompt_tokens"))
+        out = _int(get("completion_tokens"))
+        d = get("prompt_tokens_details")
+        cached = _int(d.get("cached_tokens")) if type(d) is dict else None
+        d = get("completion_tokens_details")
+        reasoning = _int(d.get("reasoning_tokens")) if type(d) is dict else None
+    else:  # Anthropic, OpenAI Responses, llmlog's own names
+        inp = _int(get("input_tokens"))
+        out = _int(get("output_tokens"))
+        cached = _int(get("cached_input_tokens"))
+        reasoning = _int(get("reasoning_tokens"))
+        d = get("input_tokens_details")
+        if cached is None and type(d) is dict:
+            cached = _int(d.get("cached_tokens"))
+        d = get("output_tokens_details")
+        if reasoning is None and type(d) is dict:
+            reasoning = _int(d.get("reasoning_tokens"))
+        if "cache_read_input_tokens" in raw or "cache_creation_input_tokens" in raw:
+            cache_read = _int(get("cache_read_input_tokens"))
+            if inp is not None and "cached_input_tokens" not in raw:
+                inp += (cache_read or 0) + (_int(get("cache_creation_input_tokens")) or 0)
+                cached = cache_read
+    if inp is not None and out is not None:
+        total: int | None = inp + out
+    else:
+        total = _int(get("total_tokens"))
+        if inp is None and out is None and total is None:
+            return None
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "total_tokens": total,
+        "cached_input_tokens": cached,
+        "reasoning_tokens": reasoning,
+        "estimated": get("estimated") is True,
+    }
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimate the token count of ``text`` (about 4 ASCII chars per token, CJK 1 per char)."""
+    if not text:
+        return 0
+    ascii_chars = len(text.encode("ascii", "ignore"))
+    other = len(text) - ascii_chars
+    return max(1, round(ascii_chars / 4 + other * 0.8))
+
+
+def text_of(value: Any) -> str:
+    """Return the human text inside a message content, content-part list or output value."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(t for t in (text_of(v) for v in value) if t)
+    if isinstance(value, dict):
+        for key in ("text", "content", "output_text", "input_text"):
+            v = value.get(key)
+            if isinstance(v, (str, list)):
+                return text_of(v)
+        return ""
+    return ""
+
+
+def _tool_call(tid: Any, name: Any, args: Any) -> dict[str, Any]:
+    if isinstance(args, str):
+        try:
+            parsed = orjson.loads(args)
+            if isinstance(parsed, dict):
+                args = parsed
+        except orjson.JSONDecodeError:
+            pass
+    return {"id": tid, "name": name, "arguments": args}
+
+
+def _from_raw(raw: dict[str, Any]) -> dict[str, Any]:
+    """Derive record fields from a provider response dict (unknown shapes give nothing).
+
+    Runs on the caller's thread while the response is a live dict, so it is
+    kept to dictionary lookups; the common OpenAI shape (one choice) comes first.
+    """
+    out: dict[str, Any] = {}
+    get = raw.get
+    model = get("model")
+    if type(model) is str:
+        out["response_model"] = model
+    usage = get("usage")
+    if usage is not None:
+        u = normalize_usage(usage)
+        if u is not None:
+            out["usage"] = u
+    choices = get("choices")
+    if type(choices) is list and choices:  # OpenAI chat / completions
+        out["provider"] = "openai"
+        texts: list[str] = []
+        finish: list[str] = []
+        calls: list[dict[str, Any]] = []
+        for ch in choices:
+            if type(ch) is not dict:
+                continue
+            reason = ch.get("finish_reason")
+            if reason:
+                finish.append(str(reason))
+            msg = ch.get("message")
+            if type(msg) is dict:
+                content = msg.get("content")
+                if type(content) is str:
+                    texts.append(content)
+                tcs = msg.get("tool_calls")
+                if tcs:
+                    for tc in tcs:
+                        if type(tc) is dict:
+                            fn = tc.get("function") or {}
+                            calls.append(_tool_call(tc.get("id"), fn.get("name"),
+                                                    fn.get("arguments")))
+                fc = msg.get("function_call")
+                if type(fc) is dict:
+                    calls.append(_tool_call(None, fc.get("name"), fc.get("arguments")))
+            elif type(ch.get("text")) is str:
+                texts.append(ch["text"])
+        out["finish_reasons"] = finish
+        out["tool_calls"] = calls
+        if texts:
+            out["parsed_output"] = texts[0] if len(texts) == 1 else texts
+        return out
+    content = get("content")
+    if get("type") == "message" and type(content) is list:  # Anthropic
+        out["provider"] = "anthropic"
+        texts, calls = [], []
+        for block in content:
+            if type(block) is not dict:
+                continue
+            btype = block.get("type")
+            if btype == "text":
+                texts.append(str(block.get("text", "")))
+            elif btype in ("tool_use", "server_tool_use"):
+                calls.append(_tool_call(block.get("id"), block.get("name"), block.get("input")))
+        if get("stop_reason"):
+            out["finish_reasons"] = [str(raw["stop_reason"])]
+        out["tool_calls"] = calls
+        out["parsed_output"] = "".join(texts)
+        return out
+    output = get("output")
+    if get("object") == "response" and type(output) is list:  # OpenAI Responses
+        out["provider"] = "openai"
+        texts, calls = [], []
+        for item in output:
+            if type(item) is not dict:
+                continue
+            itype = item.get("type")
+            if itype == "message":
+                for part in item.get("content") or ():
+                    if type(part) is dict and part.get("type") == "output_text":
+                        texts.append(str(part.get("text", "")))
+            elif itype == "function_call":
+                calls.append(_tool_call(item.get("call_id"), item.get("name"),
+                                        item.get("arguments")))
+        if get("status"):
+            out["finish_reasons"] = [str(raw["status"])]
+        out["tool_calls"] = calls
+        out["parsed_output"] = "".join(texts)
+        return out
+    data = get("data")
+    if get("object") == "list" and type(data) is list:  # embeddings
+        dims = {len(d["embedding"]) for d in data
+                if type(d) is dict and type(d.get("embedding")) is list}
+        out["parsed_output"] = {"count": len(data), "dimensions": max(dims) if dims else None}
+        out["operation"] = "embeddings"
+    return out
+
+
+def _provider_of(model: str | None) -> str | None:
+    if not model:
+        return None
+    m = model.lower()
+    if "/" in m:
+        return m.split("/", 1)[0]
+    if m.startswith(("gpt-", "o1", "o3", "o4", "text-embedding", "chatgpt", "davinci")):
+        return "openai"
+    if m.startswith("claude"):
+        return "anthropic"
+    if m.startswith("gemini"):
+        return "google"
+    if m.startswith(("mistral", "mixtral", "codestral")):
+        return "mistral"
+    return None
+
+
+# -- the caller's half ---------------------------------------------------------------------------
+
+class PreEncoded:
+    """A value already encoded as JSON (``interaction()`` snapshots its messages on entry)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+Payload = tuple[dict[str, Any] | bytes, bytes, bytes, bytes]
+"""What the caller hands to the writer: the light fields (as a dict of values
+the app cannot change, or as JSON), then the JSON of the prompt messages, the
+raw response and the parsed output."""
+
+_odumps = orjson.dumps
+_OPT = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _encoded(value: Any) -> bytes:
+    return value.data if type(value) is PreEncoded else dumps(value)
+
+
+def encode_fields(fields: dict[str, Any]) -> Payload:
+    """Snapshot an interaction on the caller's thread (``fields`` is consumed).
+
+    The three heavy fields are encoded as JSON once each; the writer embeds
+    those bytes in the record as they are, and parses them only when it must
+    look inside (the raw response, to derive usage and the rest; everything
+    when a processor such as redaction reads the content). The light fields
+    travel as the dict itself when every value is a scalar the app cannot
+    change afterwards; otherwise as JSON, a snapshot.
+    """
+    messages = fields.pop("prompt_messages", None)
+    if messages is None:
+        messages = []
+    elif type(messages) is str:
+        messages = [{"role": "user", "content": messages}]
+    raw = fields.pop("llm_raw_response", None)
+    parsed = fields.pop("parsed_output", None)
+    light: dict[str, Any] | bytes = fields
+    for key in fields:
+        if type(fields[key]) not in _SCALAR_TYPES:
+            light = b""
+            break
+    try:  # the common case in one go; anything unusual takes dumps()' careful path
+        return (light or _odumps(fields, option=_OPT),
+                messages.data if type(messages) is PreEncoded else _odumps(messages, option=_OPT),
+                _odumps(raw, option=_OPT), _odumps(parsed, option=_OPT))
+    except Exception:
+        return dumps(fields), _encoded(messages), dumps(raw), dumps(parsed)
+
+
+def derive(light: dict[str, Any], raw_json: bytes) -> Any:
+    """Fill the light fields a raw response tells (writer thread); return the output it holds.
+
+    Returns the output text (or embeddings summary) found in the response, or
+    None; fields the caller gave are never overwritten.
+    """
+    if raw_json == b"null":
+        return None
+    raw = orjson.loads(raw_json)
+    if type(raw) is not dict:
+        return None
+    found = _from_raw(raw)
+    for key in found:
+        if light.get(key) is None:
+            light[key] = found[key]
+    return found.get("parsed_output")
+
+
+_SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
+# -- the writer's half ---------------------------------------------------------------------------
+
+HEAVY = ("prompt_messages", "llm_raw_response", "parsed_output")
+
+
+def finish_record(light: dict[str, Any], ctx: Mapping[str, Any] | None, *,
+                  prices: PriceTable, app: AppInfo,
+                  heavy: dict[str, Any]) -> dict[str, Any]:
+    """Return the complete record from the light fields; heavy values are given as they are.
+
+    Args:
+        light: the caller's fields other than the three heavy ones: record
+            fields given or derived, plus extra keys (which go to ``metadata``).
+        ctx: the ``llmlog.context()`` in force at the call, or None.
+        prices: the price table for ``cost_usd``.
+        app: the ``app`` field.
+        heavy: ``prompt_messages``, ``llm_raw_response`` and ``parsed_output``:
+            parsed values or ``orjson.Fragment`` s, placed in the record as given.
+    """
+    get = light.get
+    rec: dict[str, Any] = {
+        "event": INTERACTION_EVENT,
+        "schema_version": SCHEMA_VERSION,
+        "request_id": get("request_id"),
+        "trace_id": get("trace_id"),
+        "span_id": get("span_id"),
+        "parent_span_id": get("parent_span_id"),
+        "timestamp": get("timestamp"),
+        "duration_ms": get("duration_ms"),
+        "ttft_ms": get("ttft_ms"),
+        "provider": get("provider"),
+        "operation": get("operation") or "chat",
+        "model": get("model"),
+        "response_model": get("response_model"),
+        "params": get("params") or {},
+        "prompt_messages": heavy["prompt_messages"],
+        "llm_raw_response": heavy["llm_raw_response"],
+        "parsed_output": heavy["parsed_output"],
+        "tool_calls": get("tool_calls") or [],
+        "finish_reasons": get("finish_reasons") or [],
+        "usage": None,
+        "cost_usd": get("cost_usd"),
+        "status": "error" if get("error") is not None else (get("status") or "ok"),
+        "error": get("error"),
+        "session_id": get("session_id"),
+        "user_id": get("user_id"),
+        "tags": [],
+        "metadata": {},
+        "app": app,
+        "redaction": {},
+    }
+    tags: list[str] = rec["tags"]
+    metadata: dict[str, Any] = rec["metadata"]
+    if ctx:
+        if rec["session_id"] is None:
+            rec["session_id"] = ctx.get("session_id")
+        if rec["user_id"] is None:
+            rec["user_id"] = ctx.get("user_id")
+        tags.extend(ctx.get("tags", ()))
+        metadata.update(ctx.get("metadata", {}))
+    given_tags = get("tags")
+    if given_tags:
+        for t in [given_tags] if isinstance(given_tags, str) else given_tags:
+            if str(t) not in tags:
+                tags.append(str(t))
+    given_meta = get("metadata")
+    if type(given_meta) is dict:
+        metadata.update(given_meta)
+    elif given_meta is not None:
+        metadata["metadata"] = given_meta
+    for key in light:
+        if key not in _FIELDS:
+            metadata[key] = light[key]
+    if rec["provider"] is None:
+        rec["provider"] = _provider_of(rec["model"] or rec["response_model"])
+    if rec["model"] is None:
+        rec["model"] = rec["response_model"]
+    usage = get("usage")
+    if type(usage) is not dict or len(usage) != 6 or "estimated" not in usage:
+        usage = normalize_usage(usage)  # not yet in the contract's form
+    if usage is None:
+        usage = _estimated_usage(rec)
+    rec["usage"] = usage
+    if rec["cost_usd"] is None:
+        rec["cost_usd"] = prices.cost(rec["response_model"] or rec["model"],
+                                      usage["input_tokens"], usage["output_tokens"],
+                                      usage["cached_input_tokens"])
+    return rec
+
+
+def build_record(fields: Mapping[str, Any], ctx: Mapping[str, Any] | None, *,
+                 prices: PriceTable, app: AppInfo) -> dict[str, Any]:
+    """Return the complete record for record fields given as plain values (both halves)."""
+    light_or_json, pm, rr, po = encode_fields(dict(fields))
+    light = light_or_json if isinstance(light_or_json, dict) else orjson.loads(light_or_json)
+    output = derive(light, rr)
+    parsed = orjson.loads(po)
+    return finish_record(light, ctx, prices=prices, app=app,
+                         heavy={"prompt_messages": orjson.loads(pm),
+                                "llm_raw_response": orjson.loads(rr),
+                                "parsed_output": output if parsed is None else parsed})
+
+
+_NO_USAGE: Usage = {"input_tokens": None, "output_tokens": None, "total_tokens": None,
+                    "cached_input_tokens": None, "reasoning_tokens": None, "estimated": False}
+
+
+def _estimated_usage(rec: dict[str, Any]) -> Usage:
+    """Estimate usage from the text when the provider gave none (rare: parses the content)."""
+    output = rec["parsed_output"]
+    raw = rec["llm_raw_response"]
+    if output is None and raw is None:  # nothing came back: no estimate
+        return dict(_NO_USAGE)  # type: ignore[return-value]
+    messages = rec["prompt_messages"] or []
+    prompt = sum(estimate_tokens(text_of(m.get("content") if isinstance(m, dict) else m))
+                 for m in messages)
+    out_tokens = 0 if rec["operation"] == "embeddings" else estimate_tokens(
+        output if isinstance(output, str) else text_of(output))
+    return {"input_tokens": prompt, "output_tokens": out_tokens,
+            "total_tokens": prompt + out_tokens, "cached_input_tokens": None,
+            "reasoning_tokens": None, "estimated": True}
+
+
+def search_text(messages: Any, output: Any, tool_calls: Any, error: Any) -> str:
+    """Return the text the full-text index holds for one interaction.
+
+    What is new in the interaction: the user and tool messages after the last
+    assistant reply (earlier turns were indexed with the interactions that
+    introduced them; system prompts, repeated on every call, are not indexed),
+    the output text, tool calls and the error.
+    """
+    parts: list[str] = []
+    if isinstance(messages, list):
+        start = 0
+        for i in range(len(messages) - 1, -1, -1):
+            m = messages[i]
+            if isinstance(m, dict) and m.get("role") == "assistant":
+                start = i + 1
+                break
+        for m in messages[start:]:
+            if isinstance(m, dict):
+                if m.get("role") in ("system", "developer"):
+                    continue
+                parts.append(text_of(m.get("content")))
+            elif isinstance(m, str):
+                parts.append(m)
+    parts.append(output if isinstance(output, str) else text_of(output))
+    for tc in tool_calls or ():
+        if isinstance(tc, dict):
+            parts.append(f"{tc.get('name') or ''} {orjson.dumps(tc.get('arguments')).decode()}")
+    if isinstance(error, dict):
+        parts.append(f"{error.get('type', '')} {error.get('message', '')}")
+    return "\n".join(p for p in parts if p)

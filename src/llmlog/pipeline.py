@@ -1,0 +1,545 @@
+"""The pipeline: the caller's thread snapshots and hands off; one writer thread does the rest.
+
+Every record takes the same route::
+
+    caller's thread: fields -> orjson snapshot -> deque          (microseconds)
+    writer thread:   build_record -> processors (redaction) -> encode once
+                     -> every sink.write(batch)                    (batched)
+                     -> on failure: that sink's spool on disk, replayed later
+
+Design decisions, each measured in ``bench/overhead.py``:
+
+* The caller does one ``orjson.dumps`` of what it was given (a snapshot: the app
+  may mutate its ``messages`` list right after the call) and a ``deque.append``.
+  No locks, no I/O, no redaction on the caller's thread.
+* The writer follows the OpenTelemetry batch processor: a bounded deque, a named
+  daemon thread, an Event that wakes it when a batch fills or on a timer, and an
+  export lock. ``flush`` puts a marker in the queue and waits for the writer to
+  reach it.
+* Memory is bounded by ``max_queue``. When the queue is full the caller's thread
+  processes the record itself (redaction included) and appends it to the spool
+  of every sink: slower for that call, but bounded and lossless. With
+  ``on_full="drop"`` it is dropped instead, counted and reported.
+* A failing sink costs only its own records a detour through its spool; the
+  other sinks go on. A sink that failed is retried with exponential backoff,
+  replaying its spool first.
+* Errors inside llmlog never reach the app: they are counted in :meth:`stats`
+  and reported on the ``llmlog`` logger at WARNING, at most once a minute per
+  kind. With ``LLMLOG_RAISE_ERRORS=1`` (tests) the first one is re-raised from
+  the next ``flush()``.
+* Fork-safe: a forked child starts with an empty queue, its own sinks and its own
+  writer (the parent's queue is the parent's to write). At interpreter exit, and
+  at the end of a ``multiprocessing`` child (which skips ``atexit``), everything
+  queued is written, within ``exit_timeout``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from random import getrandbits
+from typing import Any
+
+import orjson
+from orjson import Fragment
+
+from llmlog._serialize import dumps
+from llmlog.config import Settings
+from llmlog.normalize import derive, encode_fields, finish_record
+from llmlog.prices import PriceTable
+from llmlog.record import FEEDBACK_EVENT, SCHEMA_VERSION, app_info
+from llmlog.sinks.base import Entry, Sink, spool_dir_for
+from llmlog.spool import Spool
+
+__all__ = ["DropRecord", "Pipeline", "Processor"]
+
+_log = logging.getLogger("llmlog")
+
+Processor = Callable[[dict[str, Any]], dict[str, Any]]
+"""A record processor: takes the record dict (its own to change) and returns it.
+
+Processors run on the writer thread, in order, before any sink. They may block
+briefly; raising :class:`DropRecord` drops the record (counted as ``filtered``);
+any other exception drops it too (counted as an error and reported), because a
+record that a processor such as redaction failed on must not be written.
+"""
+
+INTERACTION, FEEDBACK, MARKER = 0, 1, 2
+MAX_BATCH = 8192
+
+
+class DropRecord(BaseException):
+    """Raise from a processor to drop the record. Not an error: it is counted as filtered."""
+
+
+class _SinkState:
+    __slots__ = ("backoff", "down_until", "errors", "sink", "spool", "written")
+
+    def __init__(self, sink: Sink, spool: Spool | None) -> None:
+        self.sink = sink
+        self.spool = spool
+        self.down_until = 0.0
+        self.backoff = 0.0
+        self.errors = 0
+        self.written = 0
+
+
+class _Reporter:
+    """Report llmlog's own problems on the ``llmlog`` logger, at most once a minute per kind."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, kind: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(kind)
+            if last is not None and now - last < 60.0:
+                self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+                return
+            self._last[kind] = now
+            suppressed = self._suppressed.pop(kind, 0)
+        if suppressed:
+            message += f" ({suppressed} similar message(s) suppressed)"
+        with contextlib.suppress(Exception):  # a broken logging setup must not break us
+            _log.warning("llmlog: " + message, *args)
+
+
+_fork_generation = 0
+
+
+def _after_fork_in_child() -> None:
+    global _fork_generation
+    _fork_generation += 1
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class Pipeline:
+    """Own the queue, the writer thread, the processors, the sinks and their spools.
+
+    Args:
+        settings: resolved settings.
+        sinks: the sinks to write to (built from ``settings`` by the caller).
+        processors: run in order on each record before the sinks.
+        rebuild_sinks: called in a forked child to get fresh sinks (open files and
+            database connections must not cross a fork).
+    """
+
+    def __init__(self, settings: Settings, sinks: Sequence[Sink],
+                 processors: Sequence[Processor], *,
+                 rebuild_sinks: Callable[[], Sequence[Sink]] | None = None) -> None:
+        self.settings = settings
+        self._processors = list(processors)
+        self._rebuild_sinks = rebuild_sinks
+        self._prices = PriceTable(settings.price_table, settings.prices)
+        self._spool_root = Path(settings.spool_dir).expanduser() if settings.spool_dir else (
+            Path(os.environ.get("LLMLOG_HOME", "~/.local/state/llmlog")).expanduser() / "spool")
+        self._sync = settings.durability == "sync"
+        self._spill = settings.on_full == "spool"
+        self._max_queue = settings.max_queue
+        self._batch_size = settings.batch_size
+        self._interval = settings.flush_interval
+        self.sample_rate = settings.sample_rate
+        self._report = _Reporter()
+        self._counts: dict[str, int] = {}
+        self._counts_lock = threading.Lock()
+        self._sampled_out = 0
+        self._init_runtime(sinks)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _init_runtime(self, sinks: Sequence[Sink]) -> None:
+        self._generation = _fork_generation
+        self._pid = os.getpid()
+        self._queue: deque[tuple[int, Any, Any]] = deque()
+        self._wake = threading.Event()
+        self._export_lock = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._closing = False
+        self._closed = False
+        self._errors: list[BaseException] = []
+        self._states = [
+            _SinkState(s, Spool(spool_dir_for(s, self._spool_root))
+                       if self._spill and getattr(s, "spool", True) is not False else None)
+            for s in sinks
+        ]
+        self._exit_registered = False
+
+    def _reinit_after_fork(self) -> None:
+        parent_states = self._states
+        for st in parent_states:
+            if st.spool is not None:
+                st.spool.forget_after_fork()
+        sinks: Sequence[Sink] = (self._rebuild_sinks() if self._rebuild_sinks
+                                 else [st.sink for st in parent_states])
+        _abandoned.append(parent_states)  # never close the parent's connections in the child
+        self._counts = {}
+        self._report = _Reporter()
+        self._init_runtime(sinks)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is not None:
+                return
+            if not self._exit_registered:
+                self._register_exit()
+            t = threading.Thread(target=self._run, name="llmlog-writer", daemon=True)
+            t.start()
+            self._thread = t
+
+    def _register_exit(self) -> None:
+        self._exit_registered = True
+        atexit.register(self._close_at_exit)
+        mp_util = sys.modules.get("multiprocessing.util")
+        if mp_util is not None:
+            # multiprocessing children end with os._exit(): atexit never runs there,
+            # but the module's finalizers do (util._exit_function).
+            mp_util.Finalize(None, self._close_at_exit, exitpriority=100)
+
+    # -- the caller's side -------------------------------------------------------------------
+
+    def submit(self, kind: int, payload: Any, ctx: Mapping[str, Any] | None) -> None:
+        """Hand one snapshot to the writer (the caller's hot path: no I/O, no locks).
+
+        ``payload`` is :func:`llmlog.normalize.encode_fields`' result for an
+        interaction, the JSON of the fields for feedback.
+        """
+        if self._generation != _fork_generation:
+            self._reinit_after_fork()
+        item = (kind, payload, ctx)
+        if self._sync or self._closing:
+            self._write_now([item])
+            return
+        q = self._queue
+        if len(q) >= self._max_queue:
+            self._overflow(item)
+            return
+        q.append(item)
+        if self._thread is None:
+            self._start()
+        if len(q) >= self._batch_size and not self._wake.is_set():
+            self._wake.set()
+
+    def count_sampled_out(self) -> None:
+        self._sampled_out += 1  # a statistic, not an account: races may lose a count
+
+    def _overflow(self, item: tuple[int, Any, Any]) -> None:
+        if not self._spill:
+            self._count("dropped")
+            self._report("dropped", "queue full (%d): dropped an interaction "
+                         "(on_full=drop)", self._max_queue)
+            return
+        if self._thread is None:
+            self._start()
+        self._wake.set()
+        entries = self._process([item])
+        if not entries:
+            return
+        for st in self._states:
+            if st.spool is None and getattr(st.sink, "spool", True) is False:
+                # a sink that opts out of spooling (the stdlib logger) is cheap and
+                # thread-safe: it takes the record directly
+                try:
+                    st.sink.write(entries)
+                    st.written += len(entries)
+                except Exception as exc:
+                    self._sink_failed(st, exc)
+                continue
+            self._to_spool(st, entries, reason="queue full")
+
+    def write_many(self, records: Sequence[Mapping[str, Any]]) -> int:
+        """Process and write ``records`` (record-field mappings) now, on this thread.
+
+        For bulk paths such as ``llmlog import``: the same processors (redaction)
+        and sinks as logging, without the queue. Returns how many were processed.
+        """
+        items = [(INTERACTION, encode_fields(dict(r)), None) for r in records]
+        with self._export_lock:
+            entries = self._process(items)
+            if entries:
+                self._deliver(entries)
+        return len(entries)
+
+    def _write_now(self, items: list[tuple[int, Any, Any]]) -> None:
+        with self._export_lock:
+            entries = self._process(items)
+            if entries:
+                self._deliver(entries)
+
+    # -- the writer's side -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self._drain()
+                self._replay_spools(time.monotonic() + self._interval)
+            except BaseException as exc:  # pragma: no cover - a bug in llmlog itself
+                self._internal_error("writer", exc)
+            if self._closing and not self._queue:
+                return
+
+    def _drain(self, deadline: float | None = None) -> None:
+        q = self._queue
+        while q:
+            batch: list[tuple[int, Any, Any]] = []
+            markers: list[threading.Event] = []
+            # Behind? Take the whole backlog in one transaction: every blocking call
+            # (a write, a commit) costs the writer a wait for the GIL while the app's
+            # thread is busy, so fewer, larger batches keep it from falling behind.
+            limit = max(self._batch_size, min(len(q), MAX_BATCH))
+            while q and len(batch) < limit:
+                try:
+                    item = q.popleft()
+                except IndexError:
+                    break
+                if item[0] == MARKER:
+                    markers.append(item[1])
+                    break  # write what precedes the marker before releasing its waiter
+                batch.append(item)
+            if batch:
+                with self._export_lock:
+                    entries = self._process(batch)
+                    if entries:
+                        self._deliver(entries)
+            for m in markers:
+                m.set()
+            if deadline is not None and time.monotonic() > deadline:
+                return
+
+    def _process(self, items: Sequence[tuple[int, Any, Any]]) -> list[Entry]:
+        """Build, process and encode records; return those to write."""
+        entries: list[Entry] = []
+        s = self.settings
+        app = app_info(s.service, s.environment, s.version)
+        procs = self._processors
+        prices = self._prices
+        loads = orjson.loads
+        for kind, payload, ctx in items:
+            try:
+                if kind == INTERACTION:
+                    light_or_json, pm, rr, po = payload
+                    light = (light_or_json if type(light_or_json) is dict
+                             else loads(light_or_json))
+                    output = derive(light, rr)
+                    if procs or light.get("usage") is None:
+                        # a processor reads the content, or usage must be estimated from it
+                        heavy: dict[str, Any] = {"prompt_messages": loads(pm),
+                                                 "llm_raw_response": loads(rr),
+                                                 "parsed_output": loads(po)}
+                        if heavy["parsed_output"] is None:
+                            heavy["parsed_output"] = output
+                        raw_heavy = None
+                    else:
+                        heavy = {"prompt_messages": Fragment(pm),
+                                 "llm_raw_response": Fragment(rr),
+                                 "parsed_output": Fragment(po)}
+                        raw_heavy = {"prompt_messages": pm, "llm_raw_response": rr,
+                                     "parsed_output": po}
+                        if po == b"null" and output is not None:
+                            heavy["parsed_output"] = output
+                            del raw_heavy["parsed_output"]
+                    rec = finish_record(light, ctx, prices=prices, app=app, heavy=heavy)
+                    if rec["span_id"] is None:
+                        rec["span_id"] = "%016x" % (getrandbits(64) or 1)
+                        if rec["trace_id"] is None:
+                            rec["trace_id"] = "%032x" % (getrandbits(128) or 1)
+                else:
+                    rec = {"event": FEEDBACK_EVENT, "schema_version": SCHEMA_VERSION,
+                           **loads(payload), "redaction": {}}
+                    raw_heavy = None
+                for proc in procs:
+                    rec = proc(rec)
+                entries.append(Entry(rec, dumps(rec), raw_heavy))
+            except DropRecord:
+                self._count("filtered")
+            except Exception as exc:
+                self._count("dropped")
+                self._internal_error("process", exc, "could not process an interaction "
+                                     "(dropped, never written unprocessed)")
+        self._count("processed", len(entries))
+        return entries
+
+    def _deliver(self, entries: list[Entry]) -> None:
+        now = time.monotonic()
+        for st in self._states:
+            if st.down_until > now:
+                self._to_spool(st, entries, reason="sink down")
+                continue
+            try:
+                if st.spool is not None and st.down_until and st.spool.pending():
+                    self._count("replayed", st.spool.replay(st.sink.write, self._batch_size))
+                st.sink.write(entries)
+                st.written += len(entries)
+                st.down_until = st.backoff = 0.0
+            except Exception as exc:
+                self._sink_failed(st, exc)
+                self._to_spool(st, entries, reason="sink failed")
+
+    def _sink_failed(self, st: _SinkState, exc: BaseException) -> None:
+        st.errors += 1
+        self._count("sink_errors")
+        st.backoff = min(max(st.backoff * 2, 0.5), 30.0)
+        st.down_until = time.monotonic() + st.backoff
+        name = getattr(st.sink, "name", type(st.sink).__name__)
+        self._report(f"sink:{name}", "sink %s failed: %s: %s; records are spooled and will "
+                     "be retried in %.1fs", name, type(exc).__name__, exc, st.backoff)
+        if self.settings.raise_errors:
+            self._errors.append(exc)
+
+    def _to_spool(self, st: _SinkState, entries: list[Entry], *, reason: str) -> None:
+        if st.spool is None:
+            self._count("dropped", len(entries))
+            self._report(f"drop:{id(st)}", "%d record(s) not written (%s, no spool)",
+                         len(entries), reason)
+            return
+        try:
+            st.spool.append([e.line for e in entries])
+            self._count("spooled", len(entries))
+        except Exception as exc:
+            self._count("dropped", len(entries))
+            self._internal_error("spool", exc, f"could not spool {len(entries)} record(s) "
+                                 f"({reason}); they are lost")
+
+    def _replay_spools(self, deadline: float | None) -> None:
+        now = time.monotonic()
+        for st in self._states:
+            if st.spool is None or st.down_until > now or not st.spool.pending():
+                continue
+            with self._export_lock:
+                try:
+                    n = st.spool.replay(st.sink.write, self._batch_size, deadline)
+                    if n:
+                        self._count("replayed", n)
+                    st.down_until = st.backoff = 0.0
+                except Exception as exc:
+                    self._sink_failed(st, exc)
+                self._count("corrupt_spool_lines", st.spool.corrupt_lines)
+                st.spool.corrupt_lines = 0
+
+    # -- accounting --------------------------------------------------------------------------
+
+    def _count(self, key: str, n: int = 1) -> None:
+        if n:
+            with self._counts_lock:
+                self._counts[key] = self._counts.get(key, 0) + n
+
+    def _internal_error(self, kind: str, exc: BaseException, what: str | None = None) -> None:
+        self._count("errors")
+        self._report(f"error:{kind}", "%s: %s: %s", what or f"internal error in {kind}",
+                     type(exc).__name__, exc)
+        if self.settings.raise_errors:
+            self._errors.append(exc)
+
+    def stats(self) -> dict[str, Any]:
+        """Return counters: processed, spooled, replayed, dropped, filtered, errors, queued.
+
+        ``processed`` counts records built and handed to the sinks; ``sinks`` maps
+        each sink's name to how many records it took, its errors and whether it
+        is down now.
+        """
+        out: dict[str, Any] = {k: 0 for k in ("processed", "spooled", "replayed", "dropped",
+                                                "filtered", "errors", "sink_errors")}
+        out.update(self._counts)
+        out["sampled_out"] = self._sampled_out
+        out["queued"] = len(self._queue)
+        out["sinks"] = {getattr(st.sink, "name", type(st.sink).__name__):
+                        {"written": st.written, "errors": st.errors,
+                         "down": st.down_until > time.monotonic()} for st in self._states}
+        return out
+
+    # -- flush and close ---------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Write everything submitted so far; return False if ``timeout`` ran out first."""
+        if self._generation != _fork_generation:
+            self._reinit_after_fork()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        ok = True
+        if self._thread is not None and self._thread.is_alive():
+            marker = threading.Event()
+            self._queue.append((MARKER, marker, None))
+            self._wake.set()
+            ok = marker.wait(timeout)
+        elif self._queue:
+            self._drain(deadline)
+            ok = not self._queue
+        if ok:
+            self._replay_spools(deadline)
+            with self._export_lock:
+                for st in self._states:
+                    try:
+                        st.sink.flush(None if deadline is None
+                                      else max(0.0, deadline - time.monotonic()))
+                    except Exception as exc:
+                        self._sink_failed(st, exc)
+        self._raise_pending()
+        return ok
+
+    def _raise_pending(self) -> None:
+        if self._errors:
+            exc = self._errors[0]
+            self._errors.clear()
+            raise exc
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Write everything queued, replay spools, close the sinks; within one deadline."""
+        if self._generation != _fork_generation:
+            return True  # a forked child that never logged: nothing of ours to write
+        if self._closed:
+            return True
+        self._closed = True
+        if self._exit_registered:
+            atexit.unregister(self._close_at_exit)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._closing = True
+        self._wake.set()
+        t = self._thread
+        if t is not None and t.is_alive() and t is not threading.current_thread():
+            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        if self._queue:
+            self._drain(deadline)  # no writer (never started, or gone): write here
+        if self._queue:
+            # out of time: keep what is left on disk rather than lose it
+            rest = [self._queue.popleft() for _ in range(len(self._queue))]
+            for i in rest:
+                if i[0] == MARKER:
+                    i[1].set()
+            entries = self._process([i for i in rest if i[0] != MARKER])
+            for st in self._states:
+                self._to_spool(st, entries, reason="exit timeout")
+        self._replay_spools(deadline)
+        with self._export_lock:
+            for st in self._states:
+                try:
+                    st.sink.close(None if deadline is None
+                                  else max(0.0, deadline - time.monotonic()))
+                except Exception as exc:
+                    self._sink_failed(st, exc)
+        return not self._queue
+
+
+    def _close_at_exit(self) -> None:
+        try:
+            self.close(self.settings.exit_timeout)
+        except BaseException as exc:  # never let exit blow up the app
+            with contextlib.suppress(Exception):
+                _log.warning("llmlog: error while writing at exit: %s: %s",
+                             type(exc).__name__, exc)
+
+
+_abandoned: list[object] = []

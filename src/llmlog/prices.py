@@ -1,0 +1,98 @@
+"""Model prices, kept as data: ``data/prices.json`` plus whatever the user adds.
+
+Prices are USD per million tokens (``input``, ``output`` and optionally
+``cached_input`` for cache reads). A model matches a key exactly, or a key
+followed by ``-``/``:``/``@`` (a dated snapshot such as
+``gpt-4o-mini-2024-07-18``); the longest key wins. A ``provider/`` prefix as
+LiteLLM writes it (``openai/gpt-4o``) is ignored. An unknown model costs
+``None``: llmlog never guesses a price.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["PriceTable", "cost_usd"]
+
+
+class PriceTable:
+    """Look up and apply per-token prices."""
+
+    def __init__(self, extra: Mapping[str, Mapping[str, float]] | None = None,
+                 extra_file: str | None = None) -> None:
+        """Build the table from the bundled prices, then ``extra_file``, then ``extra``.
+
+        Raises:
+            ValueError: ``extra_file`` is unreadable or an entry lacks input/output prices.
+        """
+        text = resources.files("llmlog").joinpath("data/prices.json").read_text("utf-8")
+        table: dict[str, dict[str, float]] = {
+            k: dict(v) for k, v in json.loads(text).items() if not k.startswith("_")
+        }
+        if extra_file:
+            try:
+                loaded = json.loads(Path(extra_file).read_text("utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"LLMLOG_PRICES: cannot read {extra_file}: {exc}") from None
+            table.update(_validated(loaded, extra_file))
+        if extra:
+            table.update(_validated(extra, "price_table"))
+        self._table = table
+        self.lookup = functools.lru_cache(maxsize=1024)(self._lookup)
+
+    def _lookup(self, model: str) -> dict[str, float] | None:
+        name = model.rsplit("/", 1)[-1].lower()
+        best: str | None = None
+        for key in self._table:
+            k = key.lower()
+            matches = name == k or (name.startswith(k) and name[len(k)] in "-:@")
+            if matches and (best is None or len(k) > len(best)):
+                best = key
+        return self._table[best] if best is not None else None
+
+    def cost(self, model: str | None, input_tokens: int | None, output_tokens: int | None,
+             cached_input_tokens: int | None = None) -> float | None:
+        """Return the cost in USD, or None when the model or the token counts are unknown."""
+        if not model or input_tokens is None or output_tokens is None:
+            return None
+        price = self.lookup(model)
+        if price is None:
+            return None
+        cached = min(cached_input_tokens or 0, input_tokens)
+        cached_price = price.get("cached_input", price["input"])
+        total = ((input_tokens - cached) * price["input"] + cached * cached_price
+                 + output_tokens * price["output"]) / 1_000_000
+        return round(total, 10)
+
+
+def _validated(data: object, source: str) -> dict[str, dict[str, float]]:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{source}: expected an object of model -> prices")
+    out: dict[str, dict[str, float]] = {}
+    for model, price in data.items():
+        if str(model).startswith("_"):
+            continue
+        if not isinstance(price, Mapping) or "input" not in price or "output" not in price:
+            raise ValueError(f"{source}: {model!r} needs 'input' and 'output' prices "
+                             "(USD per 1M tokens)")
+        try:
+            out[str(model)] = {k: float(v) for k, v in price.items()}
+        except (TypeError, ValueError):
+            raise ValueError(f"{source}: {model!r} has a non-numeric price") from None
+    return out
+
+
+_default: PriceTable | None = None
+
+
+def cost_usd(model: str | None, input_tokens: int | None, output_tokens: int | None,
+             cached_input_tokens: int | None = None) -> float | None:
+    """Return the cost of a call with the bundled price table (None if unknown)."""
+    global _default
+    if _default is None:
+        _default = PriceTable()
+    return _default.cost(model, input_tokens, output_tokens, cached_input_tokens)

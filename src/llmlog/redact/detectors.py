@@ -1,0 +1,763 @@
+"""Built-in detectors: where PII and secrets are, as ``(start, end, type)`` findings.
+
+Each detector is a function ``find_x(text, out, on)`` that appends findings for
+the types in ``on`` to ``out``. They share three rules that keep them fast and
+safe on hostile input:
+
+* **Trigger, then confirm.** A detector first looks for something cheap and
+  rare that every value of its type must contain: an ``@``, the literal prefix of
+  a key (``sk-``, ``ghp_``, ``AKIA``, ``eyJ``), a ``::``, a run of at least seven
+  digits. CPython's ``re`` searches a pattern that starts with a literal with a
+  plain ``memchr``-style loop, and ``str in str`` is a two-way search, so text
+  without triggers costs well under a nanosecond per character per detector.
+  Only around a trigger does a detector run its full pattern and then its
+  validator (:mod:`llmlog.redact.validators`).
+* **Digits are found once.** Phones, cards, SSNs, IBANs and IPv4 addresses all
+  start at a digit, so one scan over the digits finds all their candidates. For
+  ASCII text the digits are first mapped to ``0`` with ``str.translate`` (about
+  1.7 GB/s), which lets the scan use the fast literal-prefix search instead of a
+  character-class loop; positions are unchanged, so the candidates are read back
+  from the original text.
+* **No backtracking blow-ups.** Every quantifier that can repeat is either
+  bounded (``{1,64}``) or followed by something its class cannot match, and
+  every pattern that can fail after a long match starts with a boundary check
+  so that it is tried once per token, not once per character. Work per trigger
+  is bounded by a constant, so each detector is linear in the input, including
+  1 MB of digits, spaces, ``@`` or brackets (``tests/redact`` checks the ratio).
+
+Detectors never see dictionary keys or whole base64 blobs; the record walker
+(:mod:`llmlog.redact.walker`) decides what text to hand them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+
+from llmlog.redact.validators import (
+    card_issuer_ok,
+    country_code_len,
+    iban_length,
+    iban_ok,
+    ipv4_ok,
+    ipv6_ok,
+    jwt_ok,
+    looks_random,
+    luhn_ok,
+    ssn_ok,
+    tld_ok,
+)
+
+__all__ = [
+    "BUILTIN_TYPES",
+    "PII_TYPES",
+    "SECRET_TYPES",
+    "Finder",
+    "Finding",
+    "find_email",
+    "find_ipv6",
+    "find_numbers",
+    "find_secrets",
+]
+
+Finding = tuple[int, int, str]
+"""One detected value: ``(start, end, type)`` in the scanned text."""
+
+Finder = Callable[[str, list[Finding], Collection[str]], None]
+"""A detector: appends the findings of the enabled types to the list."""
+
+PII_TYPES: tuple[str, ...] = (
+    "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS",
+)
+SECRET_TYPES: tuple[str, ...] = (
+    "OPENAI_KEY", "ANTHROPIC_KEY", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "GITHUB_TOKEN",
+    "SLACK_TOKEN", "STRIPE_KEY", "GOOGLE_API_KEY", "JWT", "PRIVATE_KEY", "BEARER_TOKEN",
+    "URL_CREDENTIALS",
+)
+BUILTIN_TYPES: tuple[str, ...] = PII_TYPES + SECRET_TYPES
+"""Every type the built-in detectors report."""
+
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_ALNUM_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _left_ok(text: str, i: int, chars: frozenset[str] = _TOKEN_CHARS) -> bool:
+    """Return whether a token may start at ``i``: not glued to the token before.
+
+    ``\\n``, ``\\t`` and ``\\r`` written as two characters (escaped text pasted into
+    a prompt) count as whitespace.
+    """
+    if i == 0:
+        return True
+    c = text[i - 1]
+    if c not in chars:
+        return True
+    return c in "ntr" and i >= 2 and text[i - 2] == "\\"
+
+
+# =================================================================================================
+# numbers: CREDIT_CARD, US_SSN, PHONE, IBAN and IPv4 from one scan over the digits
+# =================================================================================================
+
+_DIGIT_TO_ZERO = str.maketrans("123456789", "000000000")
+
+_NUM_TEMPLATE = r"""
+{D}
+(?:
+    # IBAN: the first check digit, after a two-letter country code
+    (?P<iban>(?<=[A-Z][A-Z]{D})(?<![A-Za-z0-9][A-Z][A-Z]{D}){D}(?:\x20?[A-Z0-9]){{11,32}})
+  |
+    (?:(?<![A-Za-z0-9_.\-#${CUR}][0-9])|(?<=\\[ntr][0-9])){CURLB}
+    (?<![A-Za-z0-9_)]\+[0-9])
+    (?:
+        # IPv4 (a lone slash before it is a path or a version: Chrome/120.0.0.0)
+        (?P<ip>(?:(?<!/[0-9])|(?<=//[0-9]))
+               {D}{{0,2}}\.{D}{{1,3}}\.{D}{{1,3}}\.{D}{{1,3}}(?!{D}|\.{D}|[A-Za-z_]))
+      |
+        # anything else with at least seven digits; a lone date is skipped here
+        (?!{D}{{3}}[-/.]{D}{D}[-/.]{D}{D}(?!{D}|[-/.\x20]{D}))
+        (?!{D}?[-/.]{D}{{1,2}}[-/.]{D}{{4}}(?!{D}|[-/.\x20]{D}))
+        (?<![/@][0-9])
+        (?P<run>(?:{SEP}{{0,3}}{D}){{6,40}})
+    )
+)
+"""
+
+_NUM_ASCII = re.compile(
+    _NUM_TEMPLATE.format(D="0", CUR="\u20ac\u00a3\u00a5", CURLB="",
+                         SEP="[\\x20\u00a0\\-./()\u2013]"),
+    re.VERBOSE)
+# Other text is scanned as UTF-8 bytes: translating and searching bytes is about three
+# times faster than a character-class search over wide strings.
+_NUM_BYTES = re.compile(
+    _NUM_TEMPLATE.format(D="0", CUR="", CURLB="(?<!\\xc2[\\xa3\\xa5]0)(?<!\\xe2\\x82\\xac0)",
+                         SEP="(?:[\\x20\\-./()]|\\xc2\\xa0|\\xe2\\x80\\x93)")
+    .encode("ascii"), re.VERBOSE)
+_BYTE_DIGIT_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_DIGIT_GROUP = re.compile(r"[0-9]+")
+
+# Context words: the closest one before a number decides an ambiguous case. Words are
+# looked up in sets (a 40-character window has a handful of them); scripts written without
+# spaces are searched as substrings.
+_CTX_PHONE_WORDS = frozenset("""
+phone phones tel tele telephone mobile mob mobil cell cellphone call calls called calling fax
+whatsapp sms text contact dial hotline ph tlf tfn reach reached ring telefon telefonnummer
+téléphone teléfono telefono telefone portable handy móvil movil celular número numero numéro
+nummer rufnummer tél тел телефон моб мобильный
+""".split())
+_CTX_NOT_PHONE_WORDS = frozenset("""
+order orders invoice inv tracking track shipment parcel package ticket account acct ref
+reference id ids isbn issn sku serial transaction txn po case batch lot part build version
+timestamp epoch ts doi pid uid gid pr issue commit item product customer policy claim
+ext extension
+bestellung rechnung commande facture pedido factura заказ счет
+""".split())
+_CTX_PHONE_CJK = ("\u7535\u8bdd", "\u624b\u673a", "\u62e8\u6253", "\u81f4\u7535",
+                  "\u8054\u7cfb", "\u96fb\u8a71", "\u643a\u5e2f", "\uc5f0\ub77d",
+                  "\uc804\ud654", "\ud734\ub300\ud3f0")
+_CTX_NOT_PHONE_CJK = ("\u8ba2\u5355", "\u6ce8\u6587", "\u5355\u53f7", "\u7f16\u53f7",
+                      "\uc8fc\ubb38")
+_WORD = re.compile(r"[^\W\d_]+")
+_CTX_SSN = re.compile(r"ssn|social security|soc\.? ?sec|ss#|ss no|\btin\b|taxpayer")
+_CTX_VERSION = re.compile(
+    r"(?:version|\bver\.?|\bv|release|build|firmware|\bfw|sdk|\brev\.?|revision|oid|"
+    r"python|node|chrome|firefox|safari|edge|opera|java|==|>=|<=|~=|\^)\s*[:=]?\s*$"
+)
+
+
+_BOUNDARY = re.compile(r"[\n\u3002\uff1b;!?\uff01\uff1f|]|\.\s")
+_ABBREV = ("tel", "ph", "no", "nr", "t\u00e9l", "tlf", "mob", "fax", "num", "ext")
+
+
+def _context(text: str, start: int) -> int:
+    """Return +1 (phone words), -1 (id/order words) or 0 for the words just before ``start``.
+
+    Only the current sentence counts: the window stops at a line break or a sentence end
+    (``Tel. 030 ...`` keeps its abbreviation). The closest keyword wins.
+    """
+    window = text[max(0, start - 40):start].lower()
+    cut = 0
+    for m in _BOUNDARY.finditer(window):
+        if m.group()[0] == "." and window[:m.start()].endswith(_ABBREV):
+            continue
+        cut = m.end()
+    if cut:
+        window = window[cut:]
+    best = -1
+    verdict = 0
+    if not window.isascii():
+        for k in _CTX_PHONE_CJK:
+            i = window.rfind(k)
+            if i >= 0 and i + len(k) > best:
+                best, verdict = i + len(k), 1
+        for k in _CTX_NOT_PHONE_CJK:
+            i = window.rfind(k)
+            if i >= 0 and i + len(k) > best:
+                best, verdict = i + len(k), -1
+    for m in _WORD.finditer(window):
+        w = m.group()
+        if m.end() > best:
+            if w in _CTX_PHONE_WORDS:
+                best, verdict = m.end(), 1
+            elif w in _CTX_NOT_PHONE_WORDS:
+                best, verdict = m.end(), -1
+    return verdict
+
+
+def _card_ok(groups: list[str], seps: list[str]) -> bool:
+    digits = "".join(groups)
+    n = len(digits)
+    if n < 13 or n > 19:
+        return False
+    if len(groups) > 1:
+        sep = seps[0]
+        if sep not in (" ", "-", "\u00a0") or any(s != sep for s in seps):
+            return False
+        lens = [len(g) for g in groups]
+        if not ((all(x == 4 for x in lens[:-1]) and 1 <= lens[-1] <= 4)
+                or lens in ([4, 6, 5], [4, 6, 4])):
+            return False
+    return card_issuer_ok(digits) and luhn_ok(digits)
+
+
+def _ssn_shape(groups: list[str], seps: list[str]) -> bool:
+    return (len(groups) == 3 and len(groups[0]) == 3 and len(groups[1]) == 2
+            and len(groups[2]) == 4 and seps[0] == seps[1] and seps[0] in ("-", " "))
+
+
+_PHONE_SEPS = frozenset(["-", ".", " ", "/", ") ", ")", " (", "(", ")-", " - ", "\u00a0",
+                         "\u2013", " / ", "-(", ") - "])
+
+
+def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
+              ctx: Callable[[], int]) -> bool:
+    """Decide whether digit groups form a phone number (see the module docstring of tests)."""
+    for s in seps:
+        if s not in _PHONE_SEPS:
+            return False
+    digits = "".join(groups)
+    n = len(digits)
+    ng = len(groups)
+    dots = ng > 1 and all(s == "." for s in seps)
+    if ng == 2 and dots:
+        return False  # a decimal number
+    intl = plus
+    if not intl and digits.startswith("00") and n >= 10 and ng >= 2:
+        intl = True
+        digits = digits[2:]
+        n -= 2
+    if intl:
+        cc = country_code_len(digits)
+        if not cc:
+            return False
+        for i in range(1, ng - 1):
+            if groups[i] == "0" and seps[i - 1].endswith("(") and seps[i].startswith(")"):
+                n -= 1  # "+44 (0)20 ...": the trunk zero in parentheses is not dialled
+                break
+        if digits[0] == "1":
+            return n == 11
+        return 8 <= n <= 15
+    lens = [len(g) for g in groups]
+    thousands = ng >= 2 and lens[0] <= 3 and all(x == 3 for x in lens[1:]) and (
+        dots or all(s == " " for s in seps))
+    if thousands:
+        return False
+    c: int | None = None
+    # North American Numbering Plan: (NXX) NXX-XXXX, optional leading 1
+    g = groups[1:] if ng == 4 and groups[0] == "1" else groups
+    if ([len(x) for x in g] == [3, 3, 4] and g[0][0] not in "01" and g[1][0] not in "01"
+            and g[0][1:] != "11"):
+        c = ctx()
+        return c >= 0
+    # national numbers with a trunk 0: 020 7946 0958, 030 901820, 06 12 34 56 78, 03-1234-5678
+    if (digits[0] == "0" and digits[1:2] != "0" and 9 <= n <= 12 and ng >= 2
+            and lens[0] <= 5 and min(lens) >= 2):
+        c = ctx()
+        return c >= 0
+    # area code in parentheses: (11) 91234-5678
+    if paren and 2 <= lens[0] <= 4 and ng >= 2 and 8 <= n <= 12 and min(lens) >= 2:
+        c = ctx()
+        return c >= 0
+    # anything else only with a phone word right before it
+    if 7 <= n <= 15 and (ng == 1 or min(lens) >= 2):
+        c = ctx()
+        return c > 0
+    return False
+
+
+def _classify(text: str, groups: list[str], seps: list[str], plus: bool, paren: bool,
+              start: int, on: Collection[str]) -> str | None:
+    ctx_cache: list[int] = []
+
+    def ctx() -> int:
+        if not ctx_cache:
+            ctx_cache.append(_context(text, start))
+        return ctx_cache[0]
+
+    ng = len(groups)
+    if "CREDIT_CARD" in on and not plus and _card_ok(groups, seps) and (ng > 1 or ctx() >= 0):
+        return "CREDIT_CARD"
+    if "US_SSN" in on and not plus:
+        if _ssn_shape(groups, seps):
+            if ssn_ok(groups[0], groups[1], groups[2]):
+                return "US_SSN"
+            return None
+        if ng == 1 and len(groups[0]) == 9:
+            d = groups[0]
+            window = text[max(0, start - 32):start].lower()
+            if _CTX_SSN.search(window) and ssn_ok(d[:3], d[3:5], d[5:]):
+                return "US_SSN"
+    if "PHONE" in on and _phone_ok(groups, seps, plus, paren, ctx):
+        return "PHONE"
+    return None
+
+
+def _bare_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding]) -> None:
+    """Classify a run of digits without separators (the common case in JSON and logs)."""
+    n = e - s
+    k = s
+    plus = k > 0 and text[k - 1] == "+" and (k < 2 or text[k - 2] not in _ALNUM_ASCII)
+    if plus:
+        k -= 1
+    if not plus and n < 13 and n != 9:
+        # only a phone, and only with a phone word before it
+        if n <= 15 and "PHONE" in on and _context(text, k) > 0:
+            out.append((k, e, "PHONE"))
+        return
+    digits = text[s:e]
+    kind = _classify(text, [digits], [], plus, False, k, on)
+    if kind is not None:
+        out.append((k, e, kind))
+
+
+def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding]) -> None:
+    """Classify the digit run ``text[s:e]``, splitting it where it joins several values."""
+    if e < len(text) and text[e] in _ALNUM_ASCII and text[e] not in "xX":
+        return  # glued to letters after it: an identifier, a unit, a hash
+    if text[s:e].isdigit():
+        _bare_run(text, s, e, on, out)
+        return
+    spans = [(m.start(), m.end()) for m in _DIGIT_GROUP.finditer(text, s, e)]
+    groups = [text[a:b] for a, b in spans]
+    seps = [text[spans[i][1]:spans[i + 1][0]] for i in range(len(spans) - 1)]
+    # a "+" or "(" just before the run belongs to it
+    k = s
+    paren = plus = False
+    if k > 0 and text[k - 1] == "(":
+        paren = True
+        k -= 1
+    if k > 0 and text[k - 1] == "+" and (k < 2 or text[k - 2] not in _ALNUM_ASCII):
+        plus = True
+        k -= 1
+    kind = _classify(text, groups, seps, plus, paren, k, on)
+    if kind is not None:
+        out.append((k, e, kind))
+        return
+    n = len(groups)
+    if n < 2 or n > 16:
+        return
+    # Several values in one run ("4111 1111 1111 1111 12/25", "415-555-0132 / 415-555-0199"):
+    # cut at separators with a space or a slash, then take the longest window that is a value.
+    cuts = [0] + [i + 1 for i, sp in enumerate(seps) if " " in sp or "/" in sp
+                  or "\u00a0" in sp] + [n]
+    cuts = sorted(set(cuts))
+    segs = len(cuts) - 1
+    a = 0
+    while a < segs:
+        found = False
+        for b in range(min(segs, a + 6), a, -1):
+            i, j = cuts[a], cuts[b]
+            if i == 0 and j == n:
+                continue
+            sub_seps = seps[i:j - 1]
+            st = spans[i][0]
+            sub_paren = i > 0 and seps[i - 1].endswith("(")
+            sub_plus = plus and i == 0
+            kind = _classify(text, groups[i:j], sub_seps, sub_plus, sub_paren or (paren and i == 0),
+                             st, on)
+            if kind is not None:
+                if i == 0:
+                    st = k
+                elif sub_paren:
+                    st -= 1
+                out.append((st, spans[j - 1][1], kind))
+                a = b
+                found = True
+                break
+        if not found:
+            a += 1
+
+
+def _iban(text: str, s: int, out: list[Finding]) -> None:
+    start = s - 2
+    country = text[start:s]
+    want = iban_length(country)
+    if not want:
+        return
+    chars: list[str] = []
+    i = start
+    n = len(text)
+    while i < n and len(chars) < want:
+        c = text[i]
+        if c in _ALNUM_ASCII:
+            chars.append(c)
+        elif c != " " or i + 1 >= n or text[i + 1] == " ":
+            break
+        i += 1
+    if len(chars) != want or (i < n and text[i] in _ALNUM_ASCII):
+        return
+    if iban_ok("".join(chars)):
+        out.append((start, i, "IBAN"))
+
+
+def find_numbers(text: str, out: list[Finding], on: Collection[str]) -> None:
+    """Find CREDIT_CARD, US_SSN, PHONE, IBAN and IPv4 IP_ADDRESS values.
+
+    Args:
+        text: the text to scan.
+        out: findings are appended here.
+        on: the enabled types.
+    """
+    if text.isascii():
+        for m in _NUM_ASCII.finditer(text.translate(_DIGIT_TO_ZERO)):
+            _number(text, m.start(), m.end(), m.lastgroup, on, out)
+        return
+    raw = text.encode("utf-8", "surrogatepass")
+    last_b = last_c = 0
+    for mb in _NUM_BYTES.finditer(raw.translate(_BYTE_DIGIT_TO_ZERO)):
+        bs, be = mb.span()
+        # byte offsets -> character offsets, decoding each stretch of the text once
+        s = last_c + len(raw[last_b:bs].decode("utf-8", "surrogatepass"))
+        e = s + len(raw[bs:be].decode("utf-8", "surrogatepass"))
+        last_b, last_c = be, e
+        _number(text, s, e, mb.lastgroup, on, out)
+
+
+def _number(text: str, s: int, e: int, kind: str | None, on: Collection[str],
+            out: list[Finding]) -> None:
+    if kind == "run":
+        _split_run(text, s, e, on, out)
+    elif kind == "ip":
+        if "IP_ADDRESS" in on and ipv4_ok(text[s:e]) and not _CTX_VERSION.search(
+                text[max(0, s - 16):s].lower()):
+            out.append((s, e, "IP_ADDRESS"))
+    elif "IBAN" in on:
+        _iban(text, s, out)
+
+
+# =================================================================================================
+# EMAIL
+# =================================================================================================
+
+_IDN = ("\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u0e00-\u0eff"
+        "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af")
+_LOCAL_CLASS = "A-Za-z0-9._%+\\-\u00c0-\u024f"
+_LOCAL_REV = re.compile(f"[{_LOCAL_CLASS}]{{1,64}}")
+_LBL = f"[A-Za-z0-9{_IDN}](?:[A-Za-z0-9{_IDN}\\-]{{0,61}}[A-Za-z0-9{_IDN}])?"
+_DOT = r"(?:\.|\s?[\[({<]\s?(?:dot|DOT|Dot)\s?[\])}>]\s?)"
+_DOMAIN = re.compile(
+    f"(?:{_LBL}{_DOT}){{1,8}}(?P<tld>[A-Za-z]{{2,24}}(?![A-Za-z0-9_\\-])|[{_IDN}]{{2,24}})"
+)
+_AT_PLAIN = re.compile(f"@(?<=[{_LOCAL_CLASS}]@)(?=[A-Za-z0-9{_IDN}])")
+_AT_OBF = re.compile(r"at\s?[\])}>]")
+_AT_OBF_UP = re.compile(r"AT\s?[\])}>]")
+_PCT = re.compile(r"%(?![2][Bb])[0-9A-Fa-f]{2}")
+_OPEN = "[({<"
+
+
+def _email_at(text: str, at_s: int, at_e: int, encoded: bool, out: list[Finding]) -> int:
+    """Confirm an address around the at-sign token ``text[at_s:at_e]``; return its end or 0."""
+    lo = max(0, at_s - 64)
+    rev = text[lo:at_s][::-1]
+    m = _LOCAL_REV.match(rev)
+    if m is None:
+        return 0
+    ls = at_s - m.end()
+    # trim what cannot start a local part
+    while ls < at_s and text[ls] in ".-+":
+        ls += 1
+    if encoded and "%" in text[ls:at_s]:
+        last = None
+        for last in _PCT.finditer(text, ls, at_s):
+            pass
+        if last is not None:
+            ls = last.end()
+    if ls < at_s and text[ls] in "ntr" and ls > 0 and text[ls - 1] == "\\":
+        ls += 1
+    if ls >= at_s or not any(c.isalnum() for c in text[ls:at_s]):
+        return 0
+    dm = _DOMAIN.match(text, at_e)
+    if dm is None or not tld_ok(dm.group("tld")):
+        return 0
+    end = dm.end()
+    n = len(text)
+    # git@github.com:org/repo, user@host:~$ (scp-style remote or shell prompt)
+    if end + 1 < n and text[end] == ":" and (text[end + 1].isalnum() or text[end + 1] in "~/._-"):
+        return 0
+    # the user part of a URL: ssh://git@host/..., scheme://user:password@host (URL_CREDENTIALS)
+    if ls >= 1 and text[ls - 1] in ":/":
+        j = text.rfind("://", max(0, ls - 200), ls)
+        if j >= 0:
+            seg = text[j + 3:ls]
+            if "/" not in seg and not any(c.isspace() or c in "\"'<>" for c in seg):
+                return 0
+    out.append((ls, end, "EMAIL"))
+    return end
+
+
+def find_email(text: str, out: list[Finding], on: Collection[str]) -> None:
+    """Find EMAIL addresses: plain, ``＠``, URL-encoded (``%40``), ``&#64;`` and ``[at]``/``(dot)``.
+
+    Args:
+        text: the text to scan.
+        out: findings are appended here.
+        on: the enabled types.
+    """
+    if "@" in text:
+        done = 0
+        for m in _AT_PLAIN.finditer(text):
+            s = m.start()
+            if s < done:
+                continue
+            done = _email_at(text, s, s + 1, False, out) or done
+    if "\uff20" in text:
+        i = text.find("\uff20")
+        while i >= 0:
+            _email_at(text, i, i + 1, False, out)
+            i = text.find("\uff20", i + 1)
+    if "%" in text:
+        i = text.find("%40")
+        while i >= 0:
+            _email_at(text, i, i + 3, True, out)
+            i = text.find("%40", i + 3)
+    if "&" in text:
+        i = text.find("&#64;")
+        while i >= 0:
+            _email_at(text, i, i + 5, False, out)
+            i = text.find("&#64;", i + 5)
+    for rx in (_AT_OBF, _AT_OBF_UP):
+        for m in rx.finditer(text):
+            q = m.start()
+            o = q - 1
+            if o >= 0 and text[o].isspace():
+                o -= 1
+            if o < 0 or text[o] not in _OPEN:
+                continue
+            if o > 0 and text[o - 1].isspace():
+                o -= 1
+            e = m.end()
+            if e < len(text) and text[e] == " ":
+                e += 1
+            _email_at(text, o, e, False, out)
+
+
+# =================================================================================================
+# IPv6
+# =================================================================================================
+
+_V6_TRIGGER = re.compile(
+    r":(?::(?:[0-9A-Fa-f]{1,4}(?![0-9A-Za-z_])|(?![0-9A-Za-z_]))"
+    r"|(?<=[0-9A-Fa-f]{4}:)(?=[0-9A-Fa-f]{1,4}:))"
+)
+_V6 = re.compile(
+    r"(?<![0-9A-Za-z_:.])"
+    r"(?:[0-9A-Fa-f]{1,4}:|:){1,7}"
+    r"(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}|[0-9A-Fa-f]{1,4}|:)"
+    r"(?:%[0-9A-Za-z_.\-]{1,15})?"
+    r"(?![0-9A-Za-z_:])"
+)
+
+
+def find_ipv6(text: str, out: list[Finding], on: Collection[str]) -> None:
+    """Find IPv6 IP_ADDRESS values: full, compressed, link-local with zone, IPv4-mapped.
+
+    Args:
+        text: the text to scan.
+        out: findings are appended here.
+        on: the enabled types.
+    """
+    if ":" not in text:
+        return
+    done = 0
+    n = len(text)
+    for t in _V6_TRIGGER.finditer(text):
+        q = t.start()
+        if q < done:
+            continue
+        lo = max(done, q - 40)
+        for m in _V6.finditer(text, lo, min(n, q + 50)):
+            if m.start() <= q < m.end():
+                s, e = m.start(), m.end()
+                # a bracketed slice a[10::20] is code, not an address
+                if ipv6_ok(text[s:e]):
+                    out.append((s, e, "IP_ADDRESS"))
+                done = e
+                break
+            if m.start() > q:
+                break
+
+
+# =================================================================================================
+# secrets
+# =================================================================================================
+
+_SK = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
+_SK_ANT = re.compile(r"ant-(?:api|admin|sid|oat)[0-9]{2}-")
+_SK_SUB = re.compile(r"(?:proj|svcacct|admin|None|live)-")
+_STRIPE = re.compile(r"k_(?:live|test)_[A-Za-z0-9]{10,}")
+_GH = re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}")
+_GH_PAT = re.compile(r"github_pat_[A-Za-z0-9_]{30,}")
+_XOX = re.compile(r"xox[abposer]-[A-Za-z0-9\-]{10,}")
+_A_KEYS = re.compile(r"A(?:[KS]IA[A-Z0-9]{16}|Iza[0-9A-Za-z_\-]{35})(?![A-Za-z0-9_\-])")
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_AWS_SECRET_KW = re.compile(
+    r"(?i:[_\-\s]?access[_\-\s]?key|[_\-\s]?key)(?i:[_\-\s]?id)?[\"']?\s*[:=]>?\s*[\"']?"
+    r"(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+)
+_JWT = re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.ey[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*")
+_PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_BODY = re.compile(
+    r"(?:(?:\s|\\[nr])*(?:[A-Za-z\-]+: [^\n]*\n)?(?:\s|\\[nr])*[A-Za-z0-9+/=]{16,})*"
+)
+_BEARER = re.compile(r"earer(?:\s+|%20)(?P<tok>[A-Za-z0-9\-._~+/]{8,}=*)")
+_URL_CRED = re.compile(
+    r"://(?P<user>[^\s:/@?#\"'<>\\\[\]]{0,128}):(?P<pw>[^\s/?#\"'<>\\]{1,256})@"
+    r"(?=[A-Za-z0-9\[])"
+)
+_PW_PLACEHOLDERS = frozenset(["password", "pass", "passwd", "pwd", "pw", "secret", "changeme",
+                              "mypassword", "yourpassword", "your_password", "your-password",
+                              "user", "username", "pass123", "token", "apikey", "api_key"])
+
+
+def _pw_is_placeholder(pw: str) -> bool:
+    p = pw.lower()
+    if p in _PW_PLACEHOLDERS or p.strip("*x.") == "" or pw[:1] in "$<{%[*":
+        return True
+    return pw.isupper() and "_" in pw  # $DB_PASSWORD written without the $
+
+
+def _aws_secret_near(text: str, s: int, e: int, out: list[Finding]) -> None:
+    for m in _AWS_SECRET.finditer(text, max(0, s - 200), min(len(text), e + 300)):
+        v = m.group()
+        if _aws_secret_value_ok(v):
+            out.append((m.start(), m.end(), "AWS_SECRET_KEY"))
+
+
+def _aws_secret_value_ok(v: str) -> bool:
+    if "EXAMPLE" in v:
+        return False
+    has_l = any(c.islower() for c in v)
+    has_u = any(c.isupper() for c in v)
+    has_d = any(c.isdigit() or c in "/+" for c in v)
+    return has_l and has_u and has_d and looks_random(v, min_len=40)
+
+
+def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
+    """Find API keys, tokens, private keys and credentials in URLs.
+
+    Args:
+        text: the text to scan.
+        out: findings are appended here.
+        on: the enabled types.
+    """
+    if "-" in text:
+        if "sk-" in text and ("OPENAI_KEY" in on or "ANTHROPIC_KEY" in on):
+            for m in _SK.finditer(text):
+                s = m.start()
+                if not _left_ok(text, s):
+                    continue
+                body = m.group()[3:]
+                a = _SK_ANT.match(body)
+                if body.startswith("ant-"):
+                    rest = body[a.end():] if a else body[4:]
+                    if "ANTHROPIC_KEY" in on and looks_random(rest, min_len=20):
+                        out.append((s, m.end(), "ANTHROPIC_KEY"))
+                    continue
+                sub = _SK_SUB.match(body)
+                rest = body[sub.end():] if sub else body
+                if "OPENAI_KEY" in on and looks_random(rest, min_len=20):
+                    out.append((s, m.end(), "OPENAI_KEY"))
+        if "xox" in text and "SLACK_TOKEN" in on:
+            for m in _XOX.finditer(text):
+                if _left_ok(text, m.start()) and looks_random(m.group()[5:].replace("-", ""),
+                                                               min_len=16):
+                    out.append((m.start(), m.end(), "SLACK_TOKEN"))
+        if "-----BEGIN " in text and "PRIVATE_KEY" in on:
+            _find_pem(text, out)
+    if "_" in text:
+        if "STRIPE_KEY" in on and ("k_live_" in text or "k_test_" in text):
+            for m in _STRIPE.finditer(text):
+                s = m.start() - 1
+                if s >= 0 and text[s] in "rs" and _left_ok(text, s) and looks_random(
+                        m.group()[7:], min_len=10):
+                    out.append((s, m.end(), "STRIPE_KEY"))
+        if "GITHUB_TOKEN" in on:
+            for rx, skip in ((_GH, 4), (_GH_PAT, 11)):
+                for m in rx.finditer(text):
+                    if _left_ok(text, m.start()) and looks_random(m.group()[skip:], min_len=20):
+                        out.append((m.start(), m.end(), "GITHUB_TOKEN"))
+    if "A" in text and ("AWS_ACCESS_KEY" in on or "GOOGLE_API_KEY" in on
+                        or "AWS_SECRET_KEY" in on):
+        for m in _A_KEYS.finditer(text):
+            s, e = m.start(), m.end()
+            if not _left_ok(text, s):
+                continue
+            v = m.group()
+            if v[1] == "I":
+                if "GOOGLE_API_KEY" in on and looks_random(v[4:], min_len=30):
+                    out.append((s, e, "GOOGLE_API_KEY"))
+            elif "EXAMPLE" not in v and len(set(v[4:])) >= 6:
+                if "AWS_ACCESS_KEY" in on:
+                    out.append((s, e, "AWS_ACCESS_KEY"))
+                if "AWS_SECRET_KEY" in on:
+                    _aws_secret_near(text, s, e, out)
+    if "AWS_SECRET_KEY" in on and ("ecret" in text or "ECRET" in text):
+        for word in ("ecret", "ECRET"):
+            i = text.find(word)
+            while i >= 0:
+                m = _AWS_SECRET_KW.match(text, i + 5)
+                if m is not None:
+                    head = text[max(0, i - 12):i + 5].lower()
+                    if ("aws" in head or "access" in m.group().lower()) and \
+                            _aws_secret_value_ok(m.group("v")):
+                        out.append((m.start("v"), m.end("v"), "AWS_SECRET_KEY"))
+                i = text.find(word, i + 5)
+    if "eyJ" in text and "JWT" in on:
+        for m in _JWT.finditer(text):
+            v = m.group()
+            if _left_ok(text, m.start()) and jwt_ok(v[: v.index(".")]):
+                out.append((m.start(), m.end(), "JWT"))
+    if "earer" in text and "BEARER_TOKEN" in on:
+        for m in _BEARER.finditer(text):
+            s = m.start() - 1
+            if s < 0 or text[s] not in "Bb" or not _left_ok(text, s, _ALNUM_ASCII):
+                continue
+            tok = m.group("tok")
+            if looks_random(tok.rstrip("="), min_len=12) and not (
+                    tok.isupper() or tok.startswith(("sk-...", "YOUR"))):
+                out.append((m.start("tok"), m.end("tok"), "BEARER_TOKEN"))
+    if "URL_CREDENTIALS" in on and "://" in text and "@" in text:
+        for m in _URL_CRED.finditer(text):
+            pw = m.group("pw")
+            if not _pw_is_placeholder(pw):
+                out.append((m.start("user") if m.group("user") else m.start("pw"),
+                            m.end("pw"), "URL_CREDENTIALS"))
+
+
+def _find_pem(text: str, out: list[Finding]) -> None:
+    covered = 0
+    no_end_after = len(text) + 1
+    for m in _PEM_BEGIN.finditer(text):
+        s = m.start()
+        if s < covered:
+            continue
+        end_m = _PEM_END.search(text, m.end()) if m.end() < no_end_after else None
+        if end_m is not None:
+            e = end_m.end()
+        else:
+            no_end_after = min(no_end_after, m.end())
+            body = _PEM_BODY.match(text, m.end())
+            e = body.end() if body else m.end()
+        out.append((s, e, "PRIVATE_KEY"))
+        covered = e

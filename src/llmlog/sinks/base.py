@@ -1,0 +1,127 @@
+"""The sink protocol and the entry type shared by every sink."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, cast, runtime_checkable
+
+import orjson
+
+__all__ = ["Entry", "Sink", "open_sink", "spool_dir_for"]
+
+
+class Entry:
+    """One processed record and its JSON encoding, made once for all sinks.
+
+    ``line`` is the record as one JSON line. ``rec`` is the record as a dict.
+    When no processor had to look inside the prompt, raw response or output,
+    those three are still the caller's JSON bytes, embedded in ``line`` as they
+    are; ``rec`` parses them on first access, and :meth:`get` parses just the
+    field asked for, so a sink pays only for what it reads.
+    ``get("event")`` tells interactions (``llm_interaction``) from feedback.
+    """
+
+    __slots__ = ("_heavy", "_rec", "line")
+
+    def __init__(self, rec: dict[str, Any], line: bytes,
+                 heavy: dict[str, bytes] | None = None) -> None:
+        self._rec = rec
+        self.line = line
+        self._heavy = heavy or None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return one field of the record, parsing only that one if needed."""
+        heavy = self._heavy
+        if heavy is not None and key in heavy:
+            value = orjson.loads(heavy.pop(key))
+            self._rec[key] = value
+            if not heavy:
+                self._heavy = None
+            return value
+        return self._rec.get(key, default)
+
+    @property
+    def rec(self) -> dict[str, Any]:
+        """The whole record as a dict."""
+        heavy = self._heavy
+        if heavy is not None:
+            for key, data in heavy.items():
+                self._rec[key] = orjson.loads(data)
+            self._heavy = None
+        return self._rec
+
+    def __repr__(self) -> str:
+        return f"Entry({self._rec.get('event')!r}, {self._rec.get('request_id')!r})"
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where records go. Called only from the pipeline's writer, one call at a time.
+
+    ``write`` may block and may raise; the pipeline contains the failure, spools
+    the batch for this sink and replays it later, so a sink must be idempotent by
+    ``request_id`` or accept that a replay after a crash can repeat a batch.
+
+    Optional attributes: ``name`` (for reports and ``llmlog.stats()``),
+    ``spool_dir`` (where its records wait while it is down), and ``spool = False``
+    for a cheap, thread-safe, non-durable sink (the stdlib logger) that is never
+    spooled and, when the queue is full, is written from the caller's thread.
+    """
+
+    def write(self, batch: Sequence[Entry]) -> None:
+        """Write every entry of ``batch`` (all of it, or raise)."""
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Make what was written durable, within ``timeout`` seconds."""
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush and release resources; the sink is not used afterwards."""
+
+
+def spool_dir_for(sink: object, default_root: Path) -> Path:
+    """Return the directory where records wait while ``sink`` is down."""
+    explicit = getattr(sink, "spool_dir", None)
+    if explicit:
+        return Path(explicit)
+    name = getattr(sink, "name", None) or type(sink).__qualname__
+    digest = hashlib.sha1(repr(name).encode()).hexdigest()[:10]
+    return default_root / f"{type(sink).__name__.lower()}-{digest}"
+
+
+def open_sink(url: str, **options: Any) -> Sink:
+    """Return the sink for a store URL: a path or ``sqlite:///path``, ``postgresql://...``.
+
+    Raises:
+        ValueError: an unsupported URL scheme.
+        ImportError: the extra for the backend is not installed (with an install hint).
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from llmlog.sinks.postgres import PostgresSink
+        except ImportError as exc:  # pragma: no cover - depends on the extra
+            raise ImportError("PostgreSQL support needs: pip install 'llmlog[postgres]'") from exc
+        return cast(Sink, PostgresSink(url, **options))
+    if url.endswith((".jsonl", ".ndjson")) or url.startswith("jsonl://"):
+        from llmlog.sinks.jsonl import JsonlSink
+
+        return JsonlSink(url.removeprefix("jsonl://"), **options)
+    from llmlog.sinks.sqlite import SQLiteSink, sqlite_path
+
+    return SQLiteSink(sqlite_path(url), **options)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in ``path`` durable (best effort)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

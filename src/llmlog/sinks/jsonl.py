@@ -1,0 +1,91 @@
+"""JSON lines: one record per line, the classic snippet's field names, size-based rotation.
+
+Each batch is one ``os.write`` on a file opened with ``O_APPEND``, so several
+processes can append to the same file without interleaving lines. Rotation
+(``app.jsonl`` -> ``app.jsonl.1`` -> ...) happens under an exclusive ``flock``;
+a process that finds the file rotated by another simply reopens it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from llmlog.sinks.base import Entry
+
+__all__ = ["JsonlSink"]
+
+
+class JsonlSink:
+    """Append records to a JSON-lines file.
+
+    Args:
+        path: the file; parent directories are created.
+        max_bytes: rotate when the file grows past this size (0: never).
+        backups: rotated files to keep (``path.1`` is the newest).
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, max_bytes: int = 100 * 1024 * 1024,
+                 backups: int = 5) -> None:
+        self.path = Path(path).expanduser()
+        self.name = f"jsonl:{self.path.resolve()}"
+        self.spool_dir = self.path.parent / (self.path.name + "-spool")
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self._fd: int | None = None
+
+    def _open(self) -> int:
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return self._fd
+
+    def write(self, batch: Sequence[Entry]) -> None:
+        data = b"\n".join(e.line for e in batch) + b"\n"
+        fd = self._open()
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        if self.max_bytes and os.fstat(fd).st_size >= self.max_bytes:
+            self._rotate()
+
+    def _rotate(self) -> None:
+        fd = self._open()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            try:
+                current = os.stat(self.path)
+            except FileNotFoundError:
+                current = None
+            mine = os.fstat(fd)
+            if current is not None and (current.st_ino, current.st_dev) == (
+                    mine.st_ino, mine.st_dev) and mine.st_size >= self.max_bytes:
+                if self.backups > 0:
+                    for i in range(self.backups - 1, 0, -1):
+                        src = self.path.with_name(f"{self.path.name}.{i}")
+                        if src.exists():
+                            os.replace(src, self.path.with_name(f"{self.path.name}.{i + 1}"))
+                    os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+                else:
+                    os.truncate(self.path, 0)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        self._fd = None
+
+    def flush(self, timeout: float | None = None) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+
+    def close(self, timeout: float | None = None) -> None:
+        if self._fd is not None:
+            try:
+                os.fsync(self._fd)
+            finally:
+                os.close(self._fd)
+                self._fd = None

@@ -1,0 +1,203 @@
+"""The default store: one SQLite file, WAL mode, written in batched transactions.
+
+Several processes (gunicorn workers, multiprocessing children) may write the
+same file: each batch is one ``BEGIN IMMEDIATE`` transaction, and a writer that
+finds the database locked waits up to ``busy_timeout`` on its own background
+thread, never the app's. Rows are idempotent by ``request_id`` (a replayed spool
+or a re-import never duplicates). Ids are assigned inside the write transaction
+so the FTS rows can be written with ``executemany`` next to their interactions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from llmlog._rollup import add_inserted
+from llmlog.migrations import migrate
+from llmlog.normalize import search_text
+from llmlog.sinks.base import Entry
+
+__all__ = ["SQLiteSink", "connect", "sqlite_path"]
+
+BUSY_TIMEOUT_MS = 30_000
+PAGE_SIZE = 16_384
+
+_COLUMNS = ("id", "request_id", "ts", "provider", "operation", "model", "response_model",
+            "status", "duration_ms", "ttft_ms", "input_tokens", "output_tokens", "total_tokens",
+            "cached_input_tokens", "reasoning_tokens", "tokens_estimated", "cost_usd",
+            "session_id", "user_id", "trace_id", "error_type", "record")
+
+
+def _multi_insert(table: str, columns: Sequence[str], nrows: int, verb: str = "INSERT") -> str:
+    row = "(" + ",".join("?" * len(columns)) + ")"
+    return f"{verb} INTO {table} ({', '.join(columns)}) VALUES " + ",".join([row] * nrows)
+
+
+def sqlite_path(url: str) -> str:
+    """Return the file path for ``url``: a plain path, ``sqlite:///rel`` or ``sqlite:////abs``."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):] or "llmlog.db"
+    if url.startswith("sqlite://"):
+        raise ValueError(f"unsupported SQLite URL {url!r}: use sqlite:///path/to/file.db")
+    return url
+
+
+def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Connection:
+    """Open the store at ``path`` in autocommit mode, migrated and in WAL mode.
+
+    Raises:
+        FileNotFoundError: ``create`` is false and there is no store at ``path``.
+        sqlite3.DatabaseError: the file is not an SQLite database.
+    """
+    p = Path(path).expanduser()
+    if not create and not p.exists():
+        raise FileNotFoundError(f"no llmlog store at {p}")
+    if create:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(p, isolation_level=None, check_same_thread=False,
+                         timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if db.execute("PRAGMA page_count").fetchone()[0] == 0:
+            # a new file: records are ~1-4 KB, so 4 KB pages would hold one row each
+            db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        migrate(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _insert_rows(db: sqlite3.Connection, table: str, columns: Sequence[str],
+                 rows: list[tuple[Any, ...]], verb: str = "INSERT") -> None:
+    """Insert ``rows`` with multi-row statements: one ``sqlite3_step`` per chunk.
+
+    ``executemany`` steps once per row, and the sqlite3 module releases and
+    re-takes the GIL around every step; while the app's thread is busy, each
+    re-take waits up to the interpreter's switch interval (5 ms), which starves
+    a background writer. A few large statements keep that to a few waits a batch.
+    """
+    per = max(1, min(2048, _max_variables(db) // len(columns)))
+    for i in range(0, len(rows), per):
+        chunk = rows[i:i + per]
+        params = [v for row in chunk for v in row]
+        db.execute(_multi_insert(table, columns, len(chunk), verb), params)
+
+
+def _max_variables(db: sqlite3.Connection) -> int:
+    try:
+        return int(db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except AttributeError:  # Python < 3.11
+        return 999
+
+
+class SQLiteSink:
+    """Write records to an SQLite store (created and migrated on first write).
+
+    Args:
+        path: the database file.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser()
+        self.name = f"sqlite:{self.path.resolve()}"
+        self.spool_dir = self.path.parent / (self.path.name + "-spool")
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = connect(self.path)
+        return self._db
+
+    def write(self, batch: Sequence[Entry]) -> None:
+        db = self._conn()
+        interactions: dict[str, Entry] = {}
+        feedback: list[Entry] = []
+        for e in batch:
+            if e.get("event") == "llm_feedback":
+                feedback.append(e)
+            else:
+                interactions.setdefault(str(e.get("request_id")), e)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if interactions:
+                self._insert_interactions(db, interactions)
+            if feedback:
+                db.executemany(
+                    "INSERT INTO feedback (request_id, score, comment, ts, record)"
+                    " VALUES (?,?,?,?,?)",
+                    [(f.get("request_id"), f.get("score"), f.get("comment"),
+                      f.get("timestamp"), f.line.decode()) for f in feedback])
+            db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _insert_interactions(db: sqlite3.Connection, entries: dict[str, Entry]) -> None:
+        # One query for both the duplicates and the next id: each statement step
+        # costs the writer a GIL round trip (see _insert_rows).
+        ids = list(entries)
+        next_id = 1
+        for i in range(0, max(len(ids), 1), 500):
+            chunk = ids[i:i + 500]
+            rows_found = db.execute(
+                "SELECT NULL, coalesce(max(id), 0) FROM interactions UNION ALL "
+                "SELECT request_id, NULL FROM interactions WHERE request_id IN "
+                f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            for rid, max_id in rows_found:
+                if rid is None:
+                    next_id = max_id + 1
+                else:
+                    del entries[rid]
+        if not entries:
+            return
+        rows, texts, tags = [], [], []
+        for e in entries.values():
+            get = e.get
+            u = get("usage")
+            if type(u) is not dict:
+                u = {}
+            err = get("error")
+            rows.append((
+                next_id, get("request_id"), get("timestamp"), get("provider"),
+                get("operation"), get("model"), get("response_model"),
+                get("status") or "ok", get("duration_ms"), get("ttft_ms"),
+                u.get("input_tokens"), u.get("output_tokens"), u.get("total_tokens"),
+                u.get("cached_input_tokens"), u.get("reasoning_tokens"),
+                1 if u.get("estimated") else 0, get("cost_usd"), get("session_id"),
+                get("user_id"), get("trace_id"),
+                err.get("type") if type(err) is dict else None, e.line.decode(),
+            ))
+            texts.append((next_id, search_text(get("prompt_messages"), get("parsed_output"),
+                                               get("tool_calls"), err)))
+            for tag in get("tags") or ():
+                tags.append((str(tag), next_id))
+            next_id += 1
+        _insert_rows(db, "interactions", _COLUMNS, rows)
+        _insert_rows(db, "interactions_fts", ("rowid", "text"), texts)
+        if tags:
+            _insert_rows(db, "interaction_tags", ("tag", "interaction_id"), tags,
+                         verb="INSERT OR IGNORE")
+        add_inserted(db, rows, tags)  # the per-hour rollups, in the same transaction
+
+    def flush(self, timeout: float | None = None) -> None:
+        return None  # every batch is committed before write() returns
+
+    def close(self, timeout: float | None = None) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            finally:
+                self._db = None

@@ -1,0 +1,129 @@
+"""OpenTelemetry export: records become GenAI spans in the app's trace, over real OTLP/HTTP."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+
+import pytest
+from helpers import MESSAGES, RESPONSE
+
+import llmlog
+
+pytest.importorskip("opentelemetry.sdk")
+from opentelemetry import trace  # noqa: E402
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
+    ExportTraceServiceRequest,
+)
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+    InMemorySpanExporter,
+)
+
+from llmlog.sinks.otel import OTelSink  # noqa: E402
+
+
+@pytest.fixture()
+def collector() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
+    """A fake OTLP/HTTP collector on 127.0.0.1 that decodes what it receives."""
+    received: list[ExportTraceServiceRequest] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            req = ExportTraceServiceRequest()
+            req.ParseFromString(body)
+            received.append(req)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", received
+    server.shutdown()
+    server.server_close()
+
+
+class TestOTelSink:
+    def test_span_attributes_follow_genai_conventions(self) -> None:
+        """A record becomes a CLIENT span named '{operation} {model}' with gen_ai.* attributes."""
+        mem = InMemorySpanExporter()
+        llmlog.configure(db="off", sinks=[OTelSink(mem)])
+        rid = llmlog.log_interaction(MESSAGES, RESPONSE, model="gpt-4o-mini", session_id="s1",
+                                     params={"temperature": 0.2, "max_tokens": 100},
+                                     duration_ms=250.0)
+        llmlog.flush(10)
+        [span] = mem.get_finished_spans()
+        assert span.name == "chat gpt-4o-mini"
+        assert span.kind == trace.SpanKind.CLIENT
+        a = span.attributes
+        assert a["gen_ai.operation.name"] == "chat"
+        assert a["gen_ai.provider.name"] == "openai"
+        assert a["gen_ai.request.model"] == "gpt-4o-mini"
+        assert a["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
+        assert a["gen_ai.response.id"] == "chatcmpl-123"
+        assert a["gen_ai.usage.input_tokens"] == 20 and a["gen_ai.usage.output_tokens"] == 7
+        assert a["gen_ai.request.temperature"] == 0.2 and a["gen_ai.request.max_tokens"] == 100
+        assert a["gen_ai.conversation.id"] == "s1"
+        assert a["llmlog.request_id"] == rid
+        assert (span.end_time - span.start_time) == 250_000_000
+
+    def test_span_joins_the_apps_active_trace(self) -> None:
+        """A call logged inside the app's own span is exported as that span's child."""
+        provider = TracerProvider()
+        app_spans = InMemorySpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(app_spans))
+        tracer = provider.get_tracer("app")
+        mem = InMemorySpanExporter()
+        llmlog.configure(db="off", sinks=[OTelSink(mem)])
+        with tracer.start_as_current_span("handle-request") as parent:
+            llmlog.log_interaction(MESSAGES, RESPONSE)
+        llmlog.flush(10)
+        [span] = mem.get_finished_spans()
+        ctx = parent.get_span_context()
+        assert span.context.trace_id == ctx.trace_id
+        assert span.parent.span_id == ctx.span_id
+
+    def test_error_status(self) -> None:
+        """A failed call is a span with ERROR status and error.type."""
+        mem = InMemorySpanExporter()
+        llmlog.configure(db="off", sinks=[OTelSink(mem)])
+        with pytest.raises(TimeoutError), llmlog.interaction(model="m", messages=MESSAGES):
+            raise TimeoutError("slow")
+        llmlog.flush(10)
+        [span] = mem.get_finished_spans()
+        assert span.status.status_code == trace.StatusCode.ERROR
+        assert span.attributes["error.type"] == "TimeoutError"
+
+    def test_otlp_http_export_from_env(self, collector, monkeypatch: pytest.MonkeyPatch) -> None:
+        """LLMLOG_OTEL=1 exports over OTLP/HTTP to the endpoint in OTEL_EXPORTER_OTLP_ENDPOINT."""
+        endpoint, received = collector
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        monkeypatch.setenv("LLMLOG_OTEL", "1")
+        monkeypatch.setenv("LLMLOG_DB", "off")
+        ids = {llmlog.log_interaction(MESSAGES, RESPONSE, model="gpt-4o-mini") for _ in range(3)}
+        llmlog.flush(10)
+        spans = [s for r in received for rs in r.resource_spans for ss in rs.scope_spans
+                 for s in ss.spans]
+        got = {a.value.string_value for s in spans for a in s.attributes
+               if a.key == "llmlog.request_id"}
+        assert got == ids
+        assert all(s.name == "chat gpt-4o-mini" for s in spans)
+
+    def test_prompt_content_is_redacted_in_spans(self) -> None:
+        """Span content attributes carry the redacted prompt, never the raw PII."""
+        mem = InMemorySpanExporter()
+        llmlog.configure(db="off", sinks=[OTelSink(mem)])
+        llmlog.log_interaction([{"role": "user", "content": "mail me at jane.doe@example.com"}],
+                               None, parsed_output="ok")
+        llmlog.flush(10)
+        [span] = mem.get_finished_spans()
+        assert "jane.doe@example.com" not in span.attributes["gen_ai.input.messages"]
+        assert "[EMAIL]" in span.attributes["gen_ai.input.messages"]

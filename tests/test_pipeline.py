@@ -10,6 +10,7 @@ import pytest
 from helpers import MESSAGES, RESPONSE, db_records
 
 import llmlog
+import llmlog.record
 from llmlog.sinks import Entry
 from llmlog.sinks.memory import MemorySink
 
@@ -170,3 +171,42 @@ class TestSyncDurability:
         llmlog.configure(durability="sync", redact=False)
         llmlog.log_interaction(MESSAGES, RESPONSE)
         assert len(db_records()) == 1
+
+
+class TestEncoding:
+    """The JSON line every sink writes and the record dict they read are the same record."""
+
+    @pytest.mark.parametrize("processors", [[], [lambda rec: rec]])
+    @pytest.mark.parametrize("parsed", ["given", None])
+    def test_line_equals_record(self, processors: list, parsed: str | None) -> None:
+        """Whether the heavy fields are appended as the caller encoded them or re-encoded."""
+        import orjson
+        sink = MemorySink()
+        llmlog.configure(db="off", sinks=[sink], processors=processors)
+        llmlog.log_interaction(MESSAGES, RESPONSE, parsed_output=parsed, model="gpt-4o-mini",
+                               metadata={"k": [1, 2]}, customer="c1")
+        llmlog.flush(10)
+        [rec], [line] = sink.records, sink.lines
+        assert orjson.loads(line) == rec
+        assert set(rec) == set(llmlog.record.RECORD_FIELDS)
+        assert rec["prompt_messages"] == MESSAGES
+        assert rec["llm_raw_response"] == RESPONSE
+        assert rec["parsed_output"] == (parsed or "The capital of France is Paris.")
+        assert rec["metadata"] == {"k": [1, 2], "customer": "c1"}
+
+    def test_entry_parses_only_what_is_asked(self) -> None:
+        """Entry.get parses one heavy field from the line without touching the others."""
+        from llmlog.sinks.base import Entry
+        seen: list[Entry] = []
+
+        class Peek(MemorySink):
+            def write(self, batch):
+                seen.extend(batch)
+        llmlog.configure(db="off", sinks=[Peek()], processors=[])
+        llmlog.log_interaction(MESSAGES, RESPONSE, parsed_output="x")
+        llmlog.flush(10)
+        [e] = seen
+        assert "prompt_messages" not in e._rec
+        assert e.get("prompt_messages") == MESSAGES
+        assert "llm_raw_response" not in e._rec
+        assert e.rec["llm_raw_response"] == RESPONSE

@@ -80,9 +80,20 @@ def normalize_usage(raw: Mapping[str, Any] | None) -> Usage | None:
     Anthropic counts cache reads and writes apart from ``input_tokens``; they are
     added in, so ``input_tokens`` is always every token of the prompt.
     """
-    if not isinstance(raw, dict):
+    if type(raw) is not dict:
         return None
     get = raw.get
+    inp = get("prompt_tokens")
+    out = get("completion_tokens")
+    if type(inp) is int and type(out) is int:  # the common OpenAI shape, inline
+        d = get("prompt_tokens_details")
+        cached = d.get("cached_tokens") if type(d) is dict else None
+        d = get("completion_tokens_details")
+        reasoning = d.get("reasoning_tokens") if type(d) is dict else None
+        return {"input_tokens": inp, "output_tokens": out, "total_tokens": inp + out,
+                "cached_input_tokens": cached if type(cached) is int else None,
+                "reasoning_tokens": reasoning if type(reasoning) is int else None,
+                "estimated": get("estimated") is True}
     if "prompt_tokens" in raw or "completion_tokens" in raw:  # OpenAI chat / completions
         inp = _int(get("prompt_tokens"))
         out = _int(get("completion_tokens"))
@@ -283,10 +294,11 @@ class PreEncoded:
         self.data = data
 
 
-Payload = tuple[dict[str, Any] | bytes, bytes, bytes, bytes]
+Payload = tuple[dict[str, Any] | bytes, bytes, int, int]
 """What the caller hands to the writer: the light fields (as a dict of values
-the app cannot change, or as JSON), then the JSON of the prompt messages, the
-raw response and the parsed output."""
+the app cannot change, or as JSON); the *tail*, the end of the encoded record
+(``,"prompt_messages":...,"llm_raw_response":...,"parsed_output":...}``);
+and the lengths of the messages' and the raw response's JSON in it."""
 
 _odumps = orjson.dumps
 _OPT = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
@@ -319,11 +331,35 @@ def encode_fields(fields: dict[str, Any]) -> Payload:
             light = b""
             break
     try:  # the common case in one go; anything unusual takes dumps()' careful path
-        return (light or _odumps(fields, option=_OPT),
-                messages.data if type(messages) is PreEncoded else _odumps(messages, option=_OPT),
-                _odumps(raw, option=_OPT), _odumps(parsed, option=_OPT))
+        pm = messages.data if type(messages) is PreEncoded else _odumps(messages, option=_OPT)
+        rr = _odumps(raw, option=_OPT)
+        po = _odumps(parsed, option=_OPT)
+        light = light or _odumps(fields, option=_OPT)
     except Exception:
-        return dumps(fields), _encoded(messages), dumps(raw), dumps(parsed)
+        light, pm, rr, po = dumps(fields), _encoded(messages), dumps(raw), dumps(parsed)
+    # One exact-size bytes for the three, laid out as the end of the encoded record:
+    # each orjson result sits in a buffer of at least 4 KB (which would pin ~12 KB
+    # per queued interaction), and the writer appends this tail as it is.
+    return light, b"".join((_K_PM, pm, _K_RR, rr, _K_PO, po, b"}")), len(pm), len(rr)
+
+
+_K_PM = b',"prompt_messages":'
+_K_RR = b',"llm_raw_response":'
+_K_PO = b',"parsed_output":'
+
+
+def tail_parts(tail: bytes, lm: int, lr: int) -> tuple[bytes, bytes, bytes]:
+    """Split a payload's tail into the JSON of messages, raw response and output."""
+    a = len(_K_PM)
+    b = a + lm + len(_K_RR)
+    c = b + lr + len(_K_PO)
+    return tail[a:a + lm], tail[b:b + lr], tail[c:-1]
+
+
+def tail_without_output(tail: bytes, lm: int, lr: int) -> bytes:
+    """Return the tail with the output left out (the writer derived it from the response)."""
+    end = len(_K_PM) + lm + len(_K_RR) + lr
+    return tail[:end] + b"}"
 
 
 def derive(light: dict[str, Any], raw_json: bytes) -> Any:
@@ -352,10 +388,15 @@ _SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
 HEAVY = ("prompt_messages", "llm_raw_response", "parsed_output")
 
 
+_HEAVY_KEYS = frozenset(HEAVY)
+_TEMPLATE: dict[str, Any] = dict.fromkeys(k for k in RECORD_FIELDS if k not in _HEAVY_KEYS)
+_TEMPLATE.update(event=INTERACTION_EVENT, schema_version=SCHEMA_VERSION)
+
+
 def finish_record(light: dict[str, Any], ctx: Mapping[str, Any] | None, *,
                   prices: PriceTable, app: AppInfo,
-                  heavy: dict[str, Any]) -> dict[str, Any]:
-    """Return the complete record from the light fields; heavy values are given as they are.
+                  heavy: dict[str, Any] | None) -> dict[str, Any]:
+    """Return the complete record from the light fields (writer thread; kept lean).
 
     Args:
         light: the caller's fields other than the three heavy ones: record
@@ -363,73 +404,49 @@ def finish_record(light: dict[str, Any], ctx: Mapping[str, Any] | None, *,
         ctx: the ``llmlog.context()`` in force at the call, or None.
         prices: the price table for ``cost_usd``.
         app: the ``app`` field.
-        heavy: ``prompt_messages``, ``llm_raw_response`` and ``parsed_output``:
-            parsed values or ``orjson.Fragment`` s, placed in the record as given.
+        heavy: ``prompt_messages``, ``llm_raw_response`` and ``parsed_output`` as
+            values, or None to leave them out (the pipeline then appends the
+            caller's JSON of them to the encoded record as it is).
     """
-    get = light.get
-    rec: dict[str, Any] = {
-        "event": INTERACTION_EVENT,
-        "schema_version": SCHEMA_VERSION,
-        "request_id": get("request_id"),
-        "trace_id": get("trace_id"),
-        "span_id": get("span_id"),
-        "parent_span_id": get("parent_span_id"),
-        "timestamp": get("timestamp"),
-        "duration_ms": get("duration_ms"),
-        "ttft_ms": get("ttft_ms"),
-        "provider": get("provider"),
-        "operation": get("operation") or "chat",
-        "model": get("model"),
-        "response_model": get("response_model"),
-        "params": get("params") or {},
-        "prompt_messages": heavy["prompt_messages"],
-        "llm_raw_response": heavy["llm_raw_response"],
-        "parsed_output": heavy["parsed_output"],
-        "tool_calls": get("tool_calls") or [],
-        "finish_reasons": get("finish_reasons") or [],
-        "usage": None,
-        "cost_usd": get("cost_usd"),
-        "status": "error" if get("error") is not None else (get("status") or "ok"),
-        "error": get("error"),
-        "session_id": get("session_id"),
-        "user_id": get("user_id"),
-        "tags": [],
-        "metadata": {},
-        "app": app,
-        "redaction": {},
-    }
-    tags: list[str] = rec["tags"]
-    metadata: dict[str, Any] = rec["metadata"]
-    if ctx:
-        if rec["session_id"] is None:
-            rec["session_id"] = ctx.get("session_id")
-        if rec["user_id"] is None:
-            rec["user_id"] = ctx.get("user_id")
-        tags.extend(ctx.get("tags", ()))
-        metadata.update(ctx.get("metadata", {}))
-    given_tags = get("tags")
-    if given_tags:
-        for t in [given_tags] if isinstance(given_tags, str) else given_tags:
-            if str(t) not in tags:
-                tags.append(str(t))
-    given_meta = get("metadata")
-    if type(given_meta) is dict:
-        metadata.update(given_meta)
-    elif given_meta is not None:
-        metadata["metadata"] = given_meta
-    for key in light:
-        if key not in _FIELDS:
-            metadata[key] = light[key]
+    rec = _TEMPLATE.copy()
+    extra = light.keys() - _FIELDS
+    rec.update(light)
+    if heavy is not None:
+        rec.update(heavy)
+    elif extra_heavy := _HEAVY_KEYS.intersection(light):
+        for key in extra_heavy:
+            del rec[key]
+    rec["app"] = app
+    rec["redaction"] = {}
+    if rec["operation"] is None:
+        rec["operation"] = "chat"
+    if rec["params"] is None:
+        rec["params"] = {}
+    if rec["tool_calls"] is None:
+        rec["tool_calls"] = []
+    if rec["finish_reasons"] is None:
+        rec["finish_reasons"] = []
+    if rec["error"] is not None:
+        rec["status"] = "error"
+    elif rec["status"] is None:
+        rec["status"] = "ok"
+    given_tags = rec["tags"]
+    given_meta = rec["metadata"]
+    if ctx or given_tags or extra or given_meta is not None:
+        _merge_context(rec, light, ctx, given_tags, given_meta, extra)
+    else:
+        rec["tags"] = []
+        rec["metadata"] = {}
     if rec["provider"] is None:
         rec["provider"] = _provider_of(rec["model"] or rec["response_model"])
     if rec["model"] is None:
         rec["model"] = rec["response_model"]
-    usage = get("usage")
+    usage = rec["usage"]
     if type(usage) is not dict or len(usage) != 6 or "estimated" not in usage:
         usage = normalize_usage(usage)  # not yet in the contract's form
-    if usage is None:
-        usage = _estimated_usage(rec)
-    rec["usage"] = usage
+        if usage is None:
+            usage = _estimated_usage(rec)
+        rec["usage"] = usage
     if rec["cost_usd"] is None:
         rec["cost_usd"] = prices.cost(rec["response_model"] or rec["model"],
                                       usage["input_tokens"], usage["output_tokens"],
@@ -437,11 +454,38 @@ def finish_record(light: dict[str, Any], ctx: Mapping[str, Any] | None, *,
     return rec
 
 
+def _merge_context(rec: dict[str, Any], light: dict[str, Any], ctx: Mapping[str, Any] | None,
+                   given_tags: Any, given_meta: Any, extra: set[str]) -> None:
+    tags: list[str] = []
+    metadata: dict[str, Any] = {}
+    if ctx:
+        if rec["session_id"] is None:
+            rec["session_id"] = ctx.get("session_id")
+        if rec["user_id"] is None:
+            rec["user_id"] = ctx.get("user_id")
+        tags.extend(ctx.get("tags", ()))
+        metadata.update(ctx.get("metadata", {}))
+    if given_tags:
+        for t in [given_tags] if isinstance(given_tags, str) else given_tags:
+            if str(t) not in tags:
+                tags.append(str(t))
+    if type(given_meta) is dict:
+        metadata.update(given_meta)
+    elif given_meta is not None:
+        metadata["metadata"] = given_meta
+    for key in extra:
+        metadata[key] = light[key]
+        del rec[key]
+    rec["tags"] = tags
+    rec["metadata"] = metadata
+
+
 def build_record(fields: Mapping[str, Any], ctx: Mapping[str, Any] | None, *,
                  prices: PriceTable, app: AppInfo) -> dict[str, Any]:
     """Return the complete record for record fields given as plain values (both halves)."""
-    light_or_json, pm, rr, po = encode_fields(dict(fields))
+    light_or_json, tail, lm, lr = encode_fields(dict(fields))
     light = light_or_json if isinstance(light_or_json, dict) else orjson.loads(light_or_json)
+    pm, rr, po = tail_parts(tail, lm, lr)
     output = derive(light, rr)
     parsed = orjson.loads(po)
     return finish_record(light, ctx, prices=prices, app=app,

@@ -49,11 +49,16 @@ from random import getrandbits
 from typing import Any
 
 import orjson
-from orjson import Fragment
 
 from llmlog._serialize import dumps
 from llmlog.config import Settings
-from llmlog.normalize import derive, encode_fields, finish_record
+from llmlog.normalize import (
+    derive,
+    encode_fields,
+    finish_record,
+    tail_parts,
+    tail_without_output,
+)
 from llmlog.prices import PriceTable
 from llmlog.record import FEEDBACK_EVENT, SCHEMA_VERSION, app_info
 from llmlog.sinks.base import Entry, Sink, spool_dir_for
@@ -73,7 +78,7 @@ record that a processor such as redaction failed on must not be written.
 """
 
 INTERACTION, FEEDBACK, MARKER = 0, 1, 2
-MAX_BATCH = 8192
+MAX_BATCH = 2048
 
 
 class DropRecord(BaseException):
@@ -332,39 +337,42 @@ class Pipeline:
         for kind, payload, ctx in items:
             try:
                 if kind == INTERACTION:
-                    light_or_json, pm, rr, po = payload
+                    light_or_json, tail, lm, lr = payload
                     light = (light_or_json if type(light_or_json) is dict
                              else loads(light_or_json))
+                    pm, rr, po = tail_parts(tail, lm, lr)
                     output = derive(light, rr)
                     if procs or light.get("usage") is None:
                         # a processor reads the content, or usage must be estimated from it
-                        heavy: dict[str, Any] = {"prompt_messages": loads(pm),
-                                                 "llm_raw_response": loads(rr),
-                                                 "parsed_output": loads(po)}
-                        if heavy["parsed_output"] is None:
-                            heavy["parsed_output"] = output
-                        raw_heavy = None
+                        parsed = loads(po)
+                        rec = finish_record(light, ctx, prices=prices, app=app, heavy={
+                            "prompt_messages": loads(pm), "llm_raw_response": loads(rr),
+                            "parsed_output": output if parsed is None else parsed})
+                        tail = b""
                     else:
-                        heavy = {"prompt_messages": Fragment(pm),
-                                 "llm_raw_response": Fragment(rr),
-                                 "parsed_output": Fragment(po)}
-                        raw_heavy = {"prompt_messages": pm, "llm_raw_response": rr,
-                                     "parsed_output": po}
+                        rec = finish_record(light, ctx, prices=prices, app=app, heavy=None)
                         if po == b"null" and output is not None:
-                            heavy["parsed_output"] = output
-                            del raw_heavy["parsed_output"]
-                    rec = finish_record(light, ctx, prices=prices, app=app, heavy=heavy)
+                            rec["parsed_output"] = output  # derived: goes in the head
+                            tail = tail_without_output(tail, lm, lr)
                     if rec["span_id"] is None:
-                        rec["span_id"] = "%016x" % (getrandbits(64) or 1)
+                        ids = "%048x" % (getrandbits(192) | 1)
+                        rec["span_id"] = ids[32:]
                         if rec["trace_id"] is None:
-                            rec["trace_id"] = "%032x" % (getrandbits(128) or 1)
+                            rec["trace_id"] = ids[:32]
                 else:
                     rec = {"event": FEEDBACK_EVENT, "schema_version": SCHEMA_VERSION,
                            **loads(payload), "redaction": {}}
-                    raw_heavy = None
+                    tail = b""
                 for proc in procs:
                     rec = proc(rec)
-                entries.append(Entry(rec, dumps(rec), raw_heavy))
+                if not tail:
+                    # an exact-size copy: orjson's result keeps its whole growth buffer
+                    # (16 KB for a 2.5 KB record), and a batch holds thousands of lines
+                    entries.append(Entry(rec, bytes(memoryview(dumps(rec)))))
+                else:  # the caller's JSON of the heavy fields, appended as it is
+                    head = dumps(rec)
+                    entries.append(Entry(rec, head[:-1] + tail, (
+                        len(head) - 1, lm, lr, "parsed_output" not in rec)))
             except DropRecord:
                 self._count("filtered")
             except Exception as exc:

@@ -10,7 +10,6 @@ LiteLLM writes it (``openai/gpt-4o``) is ignored. An unknown model costs
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping
 from importlib import resources
@@ -42,7 +41,19 @@ class PriceTable:
         if extra:
             table.update(_validated(extra, "price_table"))
         self._table = table
-        self.lookup = functools.lru_cache(maxsize=1024)(self._lookup)
+        self._cache: dict[str, dict[str, float] | None] = {}
+        self._rates: dict[str, tuple[float, float, float] | None] = {}
+
+    def lookup(self, model: str) -> dict[str, float] | None:
+        """Return the prices for ``model`` (cached; the cache is bounded)."""
+        try:
+            return self._cache[model]
+        except KeyError:
+            pass
+        price = self._lookup(model)
+        if len(self._cache) < 4096:
+            self._cache[model] = price
+        return price
 
     def _lookup(self, model: str) -> dict[str, float] | None:
         name = model.rsplit("/", 1)[-1].lower()
@@ -59,14 +70,22 @@ class PriceTable:
         """Return the cost in USD, or None when the model or the token counts are unknown."""
         if not model or input_tokens is None or output_tokens is None:
             return None
-        price = self.lookup(model)
-        if price is None:
+        try:
+            p = self._rates[model]
+        except KeyError:
+            price = self.lookup(model)
+            p = None if price is None else (price["input"], price["output"],
+                                             price.get("cached_input", price["input"]))
+            if len(self._rates) < 4096:
+                self._rates[model] = p
+        if p is None:
             return None
-        cached = min(cached_input_tokens or 0, input_tokens)
-        cached_price = price.get("cached_input", price["input"])
-        total = ((input_tokens - cached) * price["input"] + cached * cached_price
-                 + output_tokens * price["output"]) / 1_000_000
-        return round(total, 10)
+        if cached_input_tokens:
+            cached = cached_input_tokens if cached_input_tokens < input_tokens else input_tokens
+            total = (input_tokens - cached) * p[0] + cached * p[2] + output_tokens * p[1]
+        else:
+            total = input_tokens * p[0] + output_tokens * p[1]
+        return round(total / 1_000_000, 10)
 
 
 def _validated(data: object, source: str) -> dict[str, dict[str, float]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import itertools
 import os
 import threading
 import time
@@ -150,29 +151,39 @@ class Spool:
 
     def _replay_file(self, path: Path, write: Callable[[list[Entry]], None], batch_size: int,
                      deadline: float | None) -> int:
-        with open(path, "rb") as f:
-            lines = [ln for ln in f.read().split(b"\n") if ln.strip()]
+        """Replay one claimed file in batches, streaming it (memory stays one batch).
+
+        Whatever is not written (a failing batch, the deadline) is appended to this
+        process's own spool before the claimed file is removed.
+        """
         done = 0
-        i = 0
-        try:
-            while i < len(lines):
-                chunk = lines[i:i + batch_size]
-                batch = []
-                for ln in chunk:
-                    try:
-                        batch.append(Entry(orjson.loads(ln), ln))
-                    except orjson.JSONDecodeError:
-                        self.corrupt_lines += 1  # a line torn by a crash mid-write
-                if batch:
-                    write(batch)
-                done += len(batch)
-                i += len(chunk)
-                if deadline is not None and time.monotonic() > deadline:
-                    break
-        finally:
-            if i < len(lines):
-                self.append(lines[i:])
-            path.unlink(missing_ok=True)
+        with open(path, "rb") as f:
+            try:
+                while True:
+                    start = f.tell()
+                    lines = [ln for ln in itertools.islice(f, batch_size) if ln.strip()]
+                    if not lines:
+                        break
+                    batch = []
+                    for ln in lines:
+                        try:
+                            batch.append(Entry(orjson.loads(ln), ln.rstrip(b"\n")))
+                        except orjson.JSONDecodeError:
+                            self.corrupt_lines += 1  # a line torn by a crash mid-write
+                    if batch:
+                        write(batch)
+                    done += len(batch)
+                    start = f.tell()
+                    if deadline is not None and time.monotonic() > deadline:
+                        break
+            finally:
+                f.seek(start)
+                while True:  # keep what was not written, a chunk at a time
+                    rest = list(itertools.islice(f, batch_size))
+                    if not rest:
+                        break
+                    self.append([ln.rstrip(b"\n") for ln in rest if ln.strip()])
+        path.unlink(missing_ok=True)
         return done
 
 

@@ -18,38 +18,49 @@ class Entry:
 
     ``line`` is the record as one JSON line. ``rec`` is the record as a dict.
     When no processor had to look inside the prompt, raw response or output,
-    those three are still the caller's JSON bytes, embedded in ``line`` as they
-    are; ``rec`` parses them on first access, and :meth:`get` parses just the
-    field asked for, so a sink pays only for what it reads.
-    ``get("event")`` tells interactions (``llm_interaction``) from feedback.
+    the line ends with the caller's own JSON of those three, appended as it is,
+    and they are absent from the dict until asked for: ``rec`` parses them on
+    first access and :meth:`get` parses just the one asked for, so a sink pays
+    only for what it reads. ``get("event")`` tells interactions
+    (``llm_interaction``) from feedback (``llm_feedback``).
     """
 
     __slots__ = ("_heavy", "_rec", "line")
 
     def __init__(self, rec: dict[str, Any], line: bytes,
-                 heavy: dict[str, bytes] | None = None) -> None:
+                 heavy: tuple[int, int, int, bool] | None = None) -> None:
         self._rec = rec
         self.line = line
-        self._heavy = heavy or None
+        self._heavy = heavy  # (offset of the tail in line, len messages, len raw, has output)
+
+    def _spans(self) -> dict[str, tuple[int, int]]:
+        base, lm, lr, has_output = self._heavy  # type: ignore[misc]
+        a = base + 19  # len(',"prompt_messages":')
+        b = a + lm + 20  # len(',"llm_raw_response":')
+        spans = {"prompt_messages": (a, a + lm), "llm_raw_response": (b, b + lr)}
+        if has_output:
+            spans["parsed_output"] = (b + lr + 17, len(self.line) - 1)  # ',"parsed_output":'
+        return spans
 
     def get(self, key: str, default: Any = None) -> Any:
         """Return one field of the record, parsing only that one if needed."""
-        heavy = self._heavy
-        if heavy is not None and key in heavy:
-            value = orjson.loads(heavy.pop(key))
-            self._rec[key] = value
-            if not heavy:
-                self._heavy = None
-            return value
-        return self._rec.get(key, default)
+        rec = self._rec
+        if key in rec or self._heavy is None:
+            return rec.get(key, default)
+        span = self._spans().get(key)
+        if span is None:
+            return default
+        value = orjson.loads(self.line[span[0]:span[1]])
+        rec[key] = value
+        return value
 
     @property
     def rec(self) -> dict[str, Any]:
         """The whole record as a dict."""
-        heavy = self._heavy
-        if heavy is not None:
-            for key, data in heavy.items():
-                self._rec[key] = orjson.loads(data)
+        if self._heavy is not None:
+            for key, (a, b) in self._spans().items():
+                if key not in self._rec:
+                    self._rec[key] = orjson.loads(self.line[a:b])
             self._heavy = None
         return self._rec
 

@@ -1,0 +1,120 @@
+"""Write records to a PostgreSQL store shared by many machines (extra ``[postgres]``).
+
+Each batch is one transaction: interactions with ``ON CONFLICT (request_id) DO
+NOTHING`` (a replayed spool or a re-import never duplicates) and feedback rows,
+sent with ``executemany`` (psycopg pipelines it: one round trip per batch, not
+per row). PostgreSQL cannot hold NUL characters in text or JSON, so those are
+replaced by U+FFFD rather than failing the batch forever.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import sql
+
+from llmlog.normalize import search_text
+from llmlog.postgres import connect, split_url
+from llmlog.sinks.base import Entry
+
+__all__ = ["PostgresSink"]
+
+_JSON_NUL = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _json_text(line: bytes) -> str:
+    if b"\\u0000" in line:
+        line = _JSON_NUL.sub(rb"\1\\ufffd", line)
+    return line.decode("utf-8")
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+class PostgresSink:
+    """Write records to PostgreSQL (schema created and migrated on first write).
+
+    Args:
+        url: ``postgresql://user@host:port/db``, optionally ``?schema=name``.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(self, url: str) -> None:
+        conninfo, schema = split_url(url)  # validates early: configure-time errors
+        self.url = url
+        parts = conninfo.split("@")[-1]
+        self.name = f"postgres:{parts}#{schema}"
+        self._db: Any = None
+        self._schema = schema
+        s = sql.Identifier(schema)
+        self._insert = sql.SQL(
+            "INSERT INTO {s}.interactions (request_id, ts, provider, operation, model,"
+            " response_model, status, duration_ms, ttft_ms, input_tokens, output_tokens,"
+            " total_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated, cost_usd,"
+            " session_id, user_id, trace_id, error_type, tags, search, record)"
+            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"
+            " to_tsvector('simple', %s), %s::jsonb)"
+            " ON CONFLICT (request_id) DO NOTHING").format(s=s)
+        self._feedback = sql.SQL(
+            "INSERT INTO {s}.feedback (request_id, score, comment, ts, record)"
+            " VALUES (%s, %s, %s, %s, %s::jsonb)").format(s=s)
+
+    def _conn(self) -> Any:
+        if self._db is None or self._db.closed:
+            self._db, _ = connect(self.url)
+        return self._db
+
+    def write(self, batch: Sequence[Entry]) -> None:
+        rows = []
+        feedback = []
+        for e in batch:
+            get = e.get
+            if get("event") == "llm_feedback":
+                feedback.append((_text(get("request_id")), get("score"), _text(get("comment")),
+                                 get("timestamp"), _json_text(e.line)))
+                continue
+            u = get("usage")
+            if type(u) is not dict:
+                u = {}
+            err = get("error")
+            rows.append((
+                _text(get("request_id")), get("timestamp"), _text(get("provider")),
+                _text(get("operation")), _text(get("model")), _text(get("response_model")),
+                get("status") or "ok", get("duration_ms"), get("ttft_ms"),
+                u.get("input_tokens"), u.get("output_tokens"), u.get("total_tokens"),
+                u.get("cached_input_tokens"), u.get("reasoning_tokens"),
+                bool(u.get("estimated")), get("cost_usd"), _text(get("session_id")),
+                _text(get("user_id")), get("trace_id"),
+                _text(err.get("type")) if type(err) is dict else None,
+                [_text(str(t)) for t in get("tags") or ()],
+                _text(search_text(get("prompt_messages"), get("parsed_output"),
+                                  get("tool_calls"), err)),
+                _json_text(e.line),
+            ))
+        db = self._conn()
+        try:
+            with db.transaction(), db.cursor() as cur:
+                if rows:
+                    cur.executemany(self._insert, rows)
+                if feedback:
+                    cur.executemany(self._feedback, feedback)
+        except Exception:
+            if db.broken:
+                self._db = None  # reconnect on the next batch
+            raise
+
+    def flush(self, timeout: float | None = None) -> None:
+        return None  # every batch is committed before write() returns
+
+    def close(self, timeout: float | None = None) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            finally:
+                self._db = None

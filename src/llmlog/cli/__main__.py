@@ -1,0 +1,5 @@
+"""Run the CLI: ``python -m llmlog.cli``."""
+
+from llmlog.cli import main
+
+main()

@@ -29,6 +29,7 @@ def db_records(path: str | Path = "llmlog.db") -> list[dict[str, Any]]:
     """Return every interaction record in an SQLite store, oldest first."""
     db = sqlite3.connect(path)
     try:
-        return [orjson.loads(r[0]) for r in db.execute("SELECT record FROM interactions ORDER BY ts, id")]
+        rows = db.execute("SELECT record FROM interactions ORDER BY ts, id")
+        return [orjson.loads(r[0]) for r in rows]
     finally:
         db.close()

@@ -196,7 +196,6 @@ class TestEncoding:
 
     def test_entry_parses_only_what_is_asked(self) -> None:
         """Entry.get parses one heavy field from the line without touching the others."""
-        from llmlog.sinks.base import Entry
         seen: list[Entry] = []
 
         class Peek(MemorySink):

@@ -146,7 +146,7 @@ class TestManyWriters:
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for w in range(4)]
         for p in procs:
-            out, err = p.communicate(timeout=120)
+            _out, err = p.communicate(timeout=120)
             assert p.returncode == 0, err
         recs = db_records()
         assert len(recs) == 1600

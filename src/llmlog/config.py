@@ -44,7 +44,8 @@ class Settings:
     redact: bool = _env("LLMLOG_REDACT", "redact PII and secrets before anything is written",
                         True)
     redact_key: str | None = _env("LLMLOG_REDACT_KEY", "secret key for consistent pseudonyms "
-                                  "(HMAC); random per process when unset")
+                                  "(HMAC); when unset, a key file is created in LLMLOG_HOME "
+                                  "the first time a pseudonym is made")
     capture_content: str = _env("LLMLOG_CAPTURE_CONTENT", "full (redacted text), metadata "
                                 "(lengths and hashes only) or off (no content fields)", "full")
     sample_rate: float = _env("LLMLOG_SAMPLE_RATE", "fraction of interactions to log (0..1)",

@@ -123,6 +123,27 @@ def m002_rollups(db: sqlite3.Connection) -> None:
     rebuild(db)
 
 
+@migration
+def m003_daily_latency(db: sqlite3.Connection) -> None:
+    """Latency histograms per UTC day, next to the hourly ones (see ``llmlog._rollup``)."""
+    db.execute("""
+        CREATE TABLE rollup_latency_daily (
+            tag TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            status TEXT NOT NULL,
+            metric INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (tag, day, provider, model, status, metric, bucket)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        INSERT INTO rollup_latency_daily
+        SELECT tag, hour / 24, provider, model, status, metric, bucket, sum(n)
+        FROM rollup_latency GROUP BY tag, hour / 24, provider, model, status, metric, bucket""")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied (empty when up to date).
 

@@ -12,17 +12,17 @@ from helpers import MESSAGES, RESPONSE
 import llmlog
 
 pytest.importorskip("opentelemetry.sdk")
-from opentelemetry import trace  # noqa: E402
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
+from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
-from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
 
-from llmlog.sinks.otel import OTelSink  # noqa: E402
+from llmlog.sinks.otel import OTelSink
 
 
 @pytest.fixture()
@@ -31,7 +31,7 @@ def collector() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
     received: list[ExportTraceServiceRequest] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             req = ExportTraceServiceRequest()
             req.ParseFromString(body)

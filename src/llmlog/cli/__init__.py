@@ -17,6 +17,15 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 # (module, command attribute) in help order; each module defines one click command.
 _COMMANDS: list[tuple[str, str]] = [
     ("demo_cmd", "demo"),
+    ("search_cmd", "search"),
+    ("show_cmd", "show"),
+    ("tail_cmd", "tail"),
+    ("stats_cmd", "stats"),
+    ("export_cmd", "export"),
+    ("import_cmd", "import_"),
+    ("feedback_cmd", "feedback"),
+    ("prune_cmd", "prune"),
+    ("verify_cmd", "verify"),
     ("redact_cmd", "redact"),
 ]
 
@@ -32,7 +41,9 @@ def cli(ctx: click.Context, db: str | None) -> None:
     ctx.ensure_object(dict)
     ctx.obj["db"] = db
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        from llmlog.cli._overview import overview
+
+        overview(ctx)
 
 
 for _module, _attr in _COMMANDS:

@@ -12,11 +12,14 @@ Scrubbing an existing store (``--db``) is not available yet.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from typing import IO, Any
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 import orjson
+
+if TYPE_CHECKING:
+    from llmlog.redact import Redactor
 
 __all__ = ["redact"]
 
@@ -81,7 +84,7 @@ def redact(file: str | None, rules: tuple[str, ...], deny: tuple[str, ...],
             raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
         close = True
 
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     totals: dict[str, int] = {}
     n_lines = n_changed = 0
 
@@ -119,8 +122,10 @@ def redact(file: str | None, rules: tuple[str, ...], deny: tuple[str, ...],
         click.echo(f"redacted nothing in {n_lines} line{'s' if n_lines != 1 else ''}", err=True)
 
 
-def _redact_line(body: bytes, redactor: Any, count: Any, totals: dict[str, int],
-                 walk_value: Any) -> bytes | None:
+def _redact_line(body: bytes, redactor: Redactor, count: Callable[[str], str],
+                 totals: dict[str, int],
+                 walk_value: Callable[[Any, Callable[[str], str]], tuple[Any, bool]]
+                 ) -> bytes | None:
     """Return the redacted line, or None when nothing in it changed."""
     text = body.decode("utf-8", "surrogateescape")
     if text.lstrip()[:1] in ("{", "["):

@@ -1,4 +1,4 @@
-"""Content capture modes: keep the text (``full``), only its shape (``metadata``), or nothing (``off``).
+"""Content capture: keep the text (``full``), only its shape (``metadata``), or nothing (``off``).
 
 ``LLMLOG_CAPTURE_CONTENT=metadata`` is for deployments where no prompt or output
 text may be stored at all, redacted or not. The record keeps its structure

@@ -8,22 +8,34 @@ safe on hostile input:
   rare that every value of its type must contain: an ``@``, the literal prefix of
   a key (``sk-``, ``ghp_``, ``AKIA``, ``eyJ``), a ``::``, a run of at least seven
   digits. CPython's ``re`` searches a pattern that starts with a literal with a
-  plain ``memchr``-style loop, and ``str in str`` is a two-way search, so text
+  tight ``memchr``-style loop, and ``str in str`` is a two-way search, so text
   without triggers costs well under a nanosecond per character per detector.
   Only around a trigger does a detector run its full pattern and then its
   validator (:mod:`llmlog.redact.validators`).
-* **Digits are found once.** Phones, cards, SSNs, IBANs and IPv4 addresses all
-  start at a digit, so one scan over the digits finds all their candidates. For
-  ASCII text the digits are first mapped to ``0`` with ``str.translate`` (about
-  1.7 GB/s), which lets the scan use the fast literal-prefix search instead of a
-  character-class loop; positions are unchanged, so the candidates are read back
-  from the original text.
+* **Digits are found once.** Phones, cards, SSNs and IPv4 addresses all start
+  at a digit, so one scan finds all their candidates: the text's UTF-8 bytes
+  with every digit mapped to ``0`` (``bytes.translate``, over 1 GB/s) let the
+  scan use the literal-prefix search instead of a character-class loop, and a
+  digit that follows a digit fails on the first test, so each number costs one
+  attempt. Candidates are read back from the original text (for non-ASCII text
+  byte offsets are converted once, in order). IBANs are found the same way in a
+  copy where every capital letter is ``A`` (``AA00``).
 * **No backtracking blow-ups.** Every quantifier that can repeat is either
   bounded (``{1,64}``) or followed by something its class cannot match, and
   every pattern that can fail after a long match starts with a boundary check
   so that it is tried once per token, not once per character. Work per trigger
   is bounded by a constant, so each detector is linear in the input, including
   1 MB of digits, spaces, ``@`` or brackets (``tests/redact`` checks the ratio).
+
+Phone numbers have no checksum, so their rules are about shape and context:
+a number written internationally (``+44 20 7946 0958``, ``0044 ...``) needs a
+valid ITU country code and 8-15 digits; a national number needs its country's
+usual grouping (``(415) 555-0132``, ``020 7946 0958``, ``06 12 34 56 78``,
+``03-1234-5678``, ``138 0013 8000``); a bare run of digits (``4155550132``) is a
+phone only with a phone word next to it (``phone``, ``tel``, ``call``, ``电话``,
+``(cell)`` after it). Words such as ``order``, ``invoice``, ``id``, ``ISBN``
+veto ambiguous shapes when they are closer than any phone word. Epoch
+timestamps, dates, decimals, version strings and OIDs are excluded by shape.
 
 Detectors never see dictionary keys or whole base64 blobs; the record walker
 (:mod:`llmlog.redact.walker`) decides what text to hand them.
@@ -99,65 +111,74 @@ def _left_ok(text: str, i: int, chars: frozenset[str] = _TOKEN_CHARS) -> bool:
 # numbers: CREDIT_CARD, US_SSN, PHONE, IBAN and IPv4 from one scan over the digits
 # =================================================================================================
 
-_DIGIT_TO_ZERO = str.maketrans("123456789", "000000000")
-
-_NUM_TEMPLATE = r"""
-{D}
+# The text is scanned as UTF-8 bytes with every digit mapped to "0": bytes.translate has
+# no per-call setup (str.translate builds a cache per call, which dominates on short
+# texts), and for ASCII text byte offsets are character offsets. The pattern starts
+# with a literal, so the regex engine jumps from digit to digit; a digit right after a
+# digit, or a number without six more digits close behind it, fails on the first tests.
+_NUM = re.compile(rb"""
+0(?<!00)
+# cheap tests first: a digit or a separator next, then six more digits close by (or the
+# shape of an IPv4 address)
+(?![^\x20\-/().\xc2\xe20])
+(?=(?:[\x20\-/().\xc2\xa0\xe2\x80\x93]{0,3}0){6}|0{0,2}\.0{1,3}\.0{1,3}\.0)
+(?:(?<![A-Za-z_.\-#$]0)|(?<=\\[ntr]0))
+(?<!\xc2[\xa3\xa5]0)(?<!\xe2\x82\xac0)   # after a currency sign
+(?<![A-Za-z0-9_)]\+0)
 (?:
-    # IBAN: the first check digit, after a two-letter country code
-    (?P<iban>(?<=[A-Z][A-Z]{D})(?<![A-Za-z0-9][A-Z][A-Z]{D}){D}(?:\x20?[A-Z0-9]){{11,32}})
+    # IPv4 (a lone slash before it is a path or a version: Chrome/120.0.0.0)
+    (?P<ip>(?:(?<!/0)|(?<=//0))
+           0{0,2}\.0{1,3}\.0{1,3}\.0{1,3}(?!0|\.0|[A-Za-z_]))
   |
-    (?:(?<![A-Za-z0-9_.\-#${CUR}][0-9])|(?<=\\[ntr][0-9])){CURLB}
-    (?<![A-Za-z0-9_)]\+[0-9])
-    (?:
-        # IPv4 (a lone slash before it is a path or a version: Chrome/120.0.0.0)
-        (?P<ip>(?:(?<!/[0-9])|(?<=//[0-9]))
-               {D}{{0,2}}\.{D}{{1,3}}\.{D}{{1,3}}\.{D}{{1,3}}(?!{D}|\.{D}|[A-Za-z_]))
-      |
-        # anything else with at least seven digits; a lone date is skipped here
-        (?!{D}{{3}}[-/.]{D}{D}[-/.]{D}{D}(?!{D}|[-/.\x20]{D}))
-        (?!{D}?[-/.]{D}{{1,2}}[-/.]{D}{{4}}(?!{D}|[-/.\x20]{D}))
-        (?<![/@][0-9])
-        (?P<run>(?:{SEP}{{0,3}}{D}){{6,40}})
-    )
+    # anything else with at least seven digits, except a date (and time) or a decimal
+    (?!(?:0{3}[-/.]00[-/.]00|0?[-/.]0{1,2}[-/.]0{4})
+       (?:[T\x20]0{1,2}:|(?!0|[-/.\x20]0)))
+    (?!0*\.0+(?!0|[-/.\x20(]0|\.))
+    (?<![/@]0)
+    (?P<run>(?:(?:(?:[\x20\-/()]|\xc2\xa0|\xe2\x80\x93){1,3}|\.)?0){6,40})
 )
-"""
-
-_NUM_ASCII = re.compile(
-    _NUM_TEMPLATE.format(D="0", CUR="\u20ac\u00a3\u00a5", CURLB="",
-                         SEP="[\\x20\u00a0\\-./()\u2013]"),
-    re.VERBOSE)
-# Other text is scanned as UTF-8 bytes: translating and searching bytes is about three
-# times faster than a character-class search over wide strings.
-_NUM_BYTES = re.compile(
-    _NUM_TEMPLATE.format(D="0", CUR="", CURLB="(?<!\\xc2[\\xa3\\xa5]0)(?<!\\xe2\\x82\\xac0)",
-                         SEP="(?:[\\x20\\-./()]|\\xc2\\xa0|\\xe2\\x80\\x93)")
-    .encode("ascii"), re.VERBOSE)
-_BYTE_DIGIT_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+""", re.VERBOSE)
+# IBAN candidates: two capitals and two digits ("AA00" in the same copy, where every
+# capital letter is "A" too)
+_IBAN_TRIGGER = re.compile(rb"AA00(?<![A-Za-z0-9]AA00)")
+_BYTE_DIGIT_TO_ZERO = bytes.maketrans(b"123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                                      b"000000000AAAAAAAAAAAAAAAAAAAAAAAAAA")
 _DIGIT_GROUP = re.compile(r"[0-9]+")
+_NON_DIGITS = re.compile(r"[^0-9]+")
 
 # Context words: the closest one before a number decides an ambiguous case. Words are
 # looked up in sets (a 40-character window has a handful of them); scripts written without
 # spaces are searched as substrings.
-_CTX_PHONE_WORDS = frozenset("""
-phone phones tel tele telephone mobile mob mobil cell cellphone call calls called calling fax
-whatsapp sms text contact dial hotline ph tlf tfn reach reached ring telefon telefonnummer
-téléphone teléfono telefono telefone portable handy móvil movil celular número numero numéro
-nummer rufnummer tél тел телефон моб мобильный
-""".split())
-_CTX_NOT_PHONE_WORDS = frozenset("""
-order orders invoice inv tracking track shipment parcel package ticket account acct ref
-reference id ids isbn issn sku serial transaction txn po case batch lot part build version
-timestamp epoch ts doi pid uid gid pr issue commit item product customer policy claim
-ext extension
-bestellung rechnung commande facture pedido factura заказ счет
-""".split())
+_CTX_PHONE_WORDS = frozenset([
+    "phone", "phones", "tel", "tele", "telephone", "mobile", "mob", "mobil", "cell", "cellphone",
+    "call", "calls", "called", "calling", "fax", "whatsapp", "sms", "text", "contact", "dial",
+    "hotline", "line", "ph", "tlf", "tfn", "reach", "reached", "ring", "telefon", "telefonnummer",
+    "téléphone", "teléfono", "telefono", "telefone", "portable", "handy", "móvil", "movil",
+    "celular", "número", "numero", "numéro", "nummer", "rufnummer", "tél", "тел", "телефон", "моб",
+    "мобильный",
+])
+_CTX_NOT_PHONE_WORDS = frozenset([
+    "order", "orders", "invoice", "inv", "tracking", "track", "shipment", "parcel", "package",
+    "ticket", "account", "acct", "ref", "usps", "ups", "fedex", "dhl", "reference", "id", "ids",
+    "isbn", "issn", "sku", "serial", "transaction", "txn", "po", "case", "batch", "lot", "part",
+    "build", "version", "timestamp", "epoch", "ts", "doi", "pid", "uid", "gid", "pr", "issue",
+    "commit", "item", "product", "customer", "policy", "claim", "ext", "extension", "bestellung",
+    "rechnung", "commande", "facture", "pedido", "factura", "заказ", "счет",
+])
 _CTX_PHONE_CJK = ("\u7535\u8bdd", "\u624b\u673a", "\u62e8\u6253", "\u81f4\u7535",
                   "\u8054\u7cfb", "\u96fb\u8a71", "\u643a\u5e2f", "\uc5f0\ub77d",
                   "\uc804\ud654", "\ud734\ub300\ud3f0")
 _CTX_NOT_PHONE_CJK = ("\u8ba2\u5355", "\u6ce8\u6587", "\u5355\u53f7", "\u7f16\u53f7",
                       "\uc8fc\ubb38")
+_CTX_CARD_WORDS = frozenset([
+    "card", "cards", "credit", "debit", "visa", "mastercard", "amex", "discover", "jcb", "paid",
+    "pay", "payment", "charge", "charged", "cc", "pan", "kreditkarte", "karte", "carte", "tarjeta",
+    "cartão", "carta",
+])
+_CTX_CARD_CJK = ("\u30ab\u30fc\u30c9", "\u4fe1\u7528\u5361", "\u5361\u53f7",
+                 "\uce74\ub4dc")
 _WORD = re.compile(r"[^\W\d_]+")
+_PLACEHOLDER = re.compile(r"\[[a-z_]+(?::[0-9a-f]{6})?\]")
 _CTX_SSN = re.compile(r"ssn|social security|soc\.? ?sec|ss#|ss no|\btin\b|taxpayer")
 _CTX_VERSION = re.compile(
     r"(?:version|\bver\.?|\bv|release|build|firmware|\bfw|sdk|\brev\.?|revision|oid|"
@@ -169,13 +190,33 @@ _BOUNDARY = re.compile(r"[\n\u3002\uff1b;!?\uff01\uff1f|]|\.\s")
 _ABBREV = ("tel", "ph", "no", "nr", "t\u00e9l", "tlf", "mob", "fax", "num", "ext")
 
 
-def _context(text: str, start: int) -> int:
+def _context(text: str, start: int, pos_words: frozenset[str] = _CTX_PHONE_WORDS,
+             pos_cjk: tuple[str, ...] = _CTX_PHONE_CJK) -> int:
     """Return +1 (phone words), -1 (id/order words) or 0 for the words just before ``start``.
 
     Only the current sentence counts: the window stops at a line break or a sentence end
     (``Tel. 030 ...`` keeps its abbreviation). The closest keyword wins.
     """
     window = text[max(0, start - 40):start].lower()
+    if "[" in window:  # our own placeholders ("[PHONE]") are not context
+        window = _PLACEHOLDER.sub(" ", window)
+    if window.isascii():  # the common case, kept cheap: a few rfinds and set lookups
+        cut = max(window.rfind("\n"), window.rfind(";"), window.rfind("!"), window.rfind("?"),
+                  window.rfind("|")) + 1
+        d = window.rfind(". ")
+        while d >= cut and window[:d].endswith(_ABBREV):
+            d = window.rfind(". ", 0, d)
+        if d >= cut:
+            cut = d + 2
+        words = _WORD.findall(window, cut)
+        if pos_words.isdisjoint(words) and _CTX_NOT_PHONE_WORDS.isdisjoint(words):
+            return 0
+        for w in reversed(words):
+            if w in pos_words:
+                return 1
+            if w in _CTX_NOT_PHONE_WORDS:
+                return -1
+        return 0
     cut = 0
     for m in _BOUNDARY.finditer(window):
         if m.group()[0] == "." and window[:m.start()].endswith(_ABBREV):
@@ -186,7 +227,7 @@ def _context(text: str, start: int) -> int:
     best = -1
     verdict = 0
     if not window.isascii():
-        for k in _CTX_PHONE_CJK:
+        for k in pos_cjk:
             i = window.rfind(k)
             if i >= 0 and i + len(k) > best:
                 best, verdict = i + len(k), 1
@@ -197,11 +238,22 @@ def _context(text: str, start: int) -> int:
     for m in _WORD.finditer(window):
         w = m.group()
         if m.end() > best:
-            if w in _CTX_PHONE_WORDS:
+            if w in pos_words:
                 best, verdict = m.end(), 1
             elif w in _CTX_NOT_PHONE_WORDS:
                 best, verdict = m.end(), -1
     return verdict
+
+
+_POST_PHONE = re.compile(r"[ \t]*[(\[]?(?:cell|mobile|mob|home|work|office|fax|tel|phone|"
+                         r"whatsapp|landline)\b", re.IGNORECASE)
+_DATE_START = re.compile(r"(?:[0-9]{1,2}[./-][0-9]{1,2}[./-](?:19|20)[0-9]{2}|"
+                         r"(?:19|20)[0-9]{2}[./-][0-9]{1,2}[./-][0-9]{1,2})(?![0-9])")
+
+
+def _post_context(text: str, end: int) -> bool:
+    """Return whether a phone label follows the number: ``415 555 0132 (cell)``."""
+    return _POST_PHONE.match(text, end, end + 20) is not None
 
 
 def _card_ok(groups: list[str], seps: list[str]) -> bool:
@@ -211,7 +263,7 @@ def _card_ok(groups: list[str], seps: list[str]) -> bool:
         return False
     if len(groups) > 1:
         sep = seps[0]
-        if sep not in (" ", "-", "\u00a0") or any(s != sep for s in seps):
+        if sep not in (" ", "-", ".", "\u00a0") or any(s != sep for s in seps):
             return False
         lens = [len(g) for g in groups]
         if not ((all(x == 4 for x in lens[:-1]) and 1 <= lens[-1] <= 4)
@@ -230,7 +282,7 @@ _PHONE_SEPS = frozenset(["-", ".", " ", "/", ") ", ")", " (", "(", ")-", " - ", 
 
 
 def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
-              ctx: Callable[[], int]) -> bool:
+              ctx: Callable[[], int], run: str) -> bool:
     """Decide whether digit groups form a phone number (see the module docstring of tests)."""
     for s in seps:
         if s not in _PHONE_SEPS:
@@ -243,6 +295,8 @@ def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
         return False  # a decimal number
     intl = plus
     if not intl and digits.startswith("00") and n >= 10 and ng >= 2:
+        if ctx() < 0:
+            return False
         intl = True
         digits = digits[2:]
         n -= 2
@@ -260,8 +314,8 @@ def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
     lens = [len(g) for g in groups]
     thousands = ng >= 2 and lens[0] <= 3 and all(x == 3 for x in lens[1:]) and (
         dots or all(s == " " for s in seps))
-    if thousands:
-        return False
+    if thousands:  # "912 345 678" is a number unless a phone word says otherwise
+        return 9 <= n <= 12 and ctx() > 0
     c: int | None = None
     # North American Numbering Plan: (NXX) NXX-XXXX, optional leading 1
     g = groups[1:] if ng == 4 and groups[0] == "1" else groups
@@ -271,31 +325,39 @@ def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
         return c >= 0
     # national numbers with a trunk 0: 020 7946 0958, 030 901820, 06 12 34 56 78, 03-1234-5678
     if (digits[0] == "0" and digits[1:2] != "0" and 9 <= n <= 12 and ng >= 2
-            and lens[0] <= 5 and min(lens) >= 2):
+            and lens[0] <= 6 and min(lens) >= 2):
+        c = ctx()
+        return c >= 0
+    # Chinese mobile: 138 0013 8000, 138-0013-8000
+    if lens == [3, 4, 4] and digits[0] == "1" and digits[1] in "3456789":
         c = ctx()
         return c >= 0
     # area code in parentheses: (11) 91234-5678
     if paren and 2 <= lens[0] <= 4 and ng >= 2 and 8 <= n <= 12 and min(lens) >= 2:
         c = ctx()
         return c >= 0
-    # anything else only with a phone word right before it
-    if 7 <= n <= 15 and (ng == 1 or min(lens) >= 2):
+    # anything else only with a phone word right before it, and never a date
+    if 7 <= n <= 15 and (ng == 1 or min(lens) >= 2) and not _DATE_START.match(run):
         c = ctx()
         return c > 0
     return False
 
 
 def _classify(text: str, groups: list[str], seps: list[str], plus: bool, paren: bool,
-              start: int, on: Collection[str]) -> str | None:
+              start: int, on: Collection[str], end: int) -> str | None:
     ctx_cache: list[int] = []
 
     def ctx() -> int:
         if not ctx_cache:
-            ctx_cache.append(_context(text, start))
+            c = _context(text, start)
+            if c == 0 and _post_context(text, end):
+                c = 1
+            ctx_cache.append(c)
         return ctx_cache[0]
 
     ng = len(groups)
-    if "CREDIT_CARD" in on and not plus and _card_ok(groups, seps) and (ng > 1 or ctx() >= 0):
+    if "CREDIT_CARD" in on and not plus and _card_ok(groups, seps) and (
+            ng > 1 or _context(text, start, _CTX_CARD_WORDS, _CTX_CARD_CJK) >= 0):
         return "CREDIT_CARD"
     if "US_SSN" in on and not plus:
         if _ssn_shape(groups, seps):
@@ -307,7 +369,7 @@ def _classify(text: str, groups: list[str], seps: list[str], plus: bool, paren: 
             window = text[max(0, start - 32):start].lower()
             if _CTX_SSN.search(window) and ssn_ok(d[:3], d[3:5], d[5:]):
                 return "US_SSN"
-    if "PHONE" in on and _phone_ok(groups, seps, plus, paren, ctx):
+    if "PHONE" in on and _phone_ok(groups, seps, plus, paren, ctx, text[start:end]):
         return "PHONE"
     return None
 
@@ -319,13 +381,20 @@ def _bare_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding]
     plus = k > 0 and text[k - 1] == "+" and (k < 2 or text[k - 2] not in _ALNUM_ASCII)
     if plus:
         k -= 1
+    if not plus and text[s] == "1" and n in (10, 13):
+        return  # epoch seconds or milliseconds; no national number has this shape
     if not plus and n < 13 and n != 9:
-        # only a phone, and only with a phone word before it
-        if n <= 15 and "PHONE" in on and _context(text, k) > 0:
+        if "PHONE" not in on:
+            return
+        c = _context(text, k)
+        if c == 0 and _post_context(text, e):
+            c = 1
+        # a phone only with a phone word next to it, or a Chinese mobile number (1[3-9]x 8 digits)
+        if c > 0 or (c == 0 and n == 11 and text[s] == "1" and text[s + 1] in "3456789"):
             out.append((k, e, "PHONE"))
         return
     digits = text[s:e]
-    kind = _classify(text, [digits], [], plus, False, k, on)
+    kind = _classify(text, [digits], [], plus, False, k, on, e)
     if kind is not None:
         out.append((k, e, kind))
 
@@ -334,12 +403,17 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
     """Classify the digit run ``text[s:e]``, splitting it where it joins several values."""
     if e < len(text) and text[e] in _ALNUM_ASCII and text[e] not in "xX":
         return  # glued to letters after it: an identifier, a unit, a hash
-    if text[s:e].isdigit():
+    run = text[s:e]
+    if run.isdigit():
         _bare_run(text, s, e, on, out)
         return
-    spans = [(m.start(), m.end()) for m in _DIGIT_GROUP.finditer(text, s, e)]
-    groups = [text[a:b] for a, b in spans]
-    seps = [text[spans[i][1]:spans[i + 1][0]] for i in range(len(spans) - 1)]
+    groups = _DIGIT_GROUP.findall(run)
+    seps = _NON_DIGITS.findall(run)
+    ng = len(groups)
+    if ng > 8 and len(max(groups, key=len)) <= 2:
+        return  # a row of small numbers ("12 5 88 3 41 ..."), never a phone or a card
+    if ng > 5 and seps.count(".") == ng - 1:
+        return  # an OID or a long version (1.3.6.1.4.1.311), never a phone or a card
     # a "+" or "(" just before the run belongs to it
     k = s
     paren = plus = False
@@ -349,43 +423,43 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
     if k > 0 and text[k - 1] == "+" and (k < 2 or text[k - 2] not in _ALNUM_ASCII):
         plus = True
         k -= 1
-    kind = _classify(text, groups, seps, plus, paren, k, on)
+    kind = _classify(text, groups, seps, plus, paren, k, on, e)
     if kind is not None:
         out.append((k, e, kind))
         return
-    n = len(groups)
+    n = ng
     if n < 2 or n > 16:
         return
-    # Several values in one run ("4111 1111 1111 1111 12/25", "415-555-0132 / 415-555-0199"):
-    # cut at separators with a space or a slash, then take the longest window that is a value.
-    cuts = [0] + [i + 1 for i, sp in enumerate(seps) if " " in sp or "/" in sp
-                  or "\u00a0" in sp] + [n]
-    cuts = sorted(set(cuts))
-    segs = len(cuts) - 1
-    a = 0
-    while a < segs:
-        found = False
-        for b in range(min(segs, a + 6), a, -1):
-            i, j = cuts[a], cuts[b]
-            if i == 0 and j == n:
+    spans = [(m.start(), m.end()) for m in _DIGIT_GROUP.finditer(text, s, e)]
+    # Several values in one run ("4111 1111 1111 1111 12/25", "415-555-0132 / 415-555-0199").
+    # A value may end at any space or slash; it may start only at the run's start or after a
+    # separator unlike the run's usual one, so that no card or phone is carved out of the
+    # middle of a longer number written in uniform groups (a USPS tracking number).
+    usual = max(set(seps), key=seps.count)
+    ends = sorted({i + 1 for i, sp in enumerate(seps) if " " in sp or "/" in sp
+                   or "\u00a0" in sp} | {n})
+    starts = [0] + [i + 1 for i, sp in enumerate(seps)
+                    if (" " in sp or "\u00a0" in sp)
+                    and (sp != usual or "/" in sp or sp.count(" ") >= 2)]
+    covered = 0
+    for i in starts:
+        if i < covered:
+            continue
+        for j in reversed(ends):
+            if j <= i or j - i > 8 or (i == 0 and j == n):
                 continue
-            sub_seps = seps[i:j - 1]
             st = spans[i][0]
-            sub_paren = i > 0 and seps[i - 1].endswith("(")
-            sub_plus = plus and i == 0
-            kind = _classify(text, groups[i:j], sub_seps, sub_plus, sub_paren or (paren and i == 0),
-                             st, on)
+            sub_paren = (i > 0 and seps[i - 1].endswith("(")) or (paren and i == 0)
+            kind = _classify(text, groups[i:j], seps[i:j - 1], plus and i == 0, sub_paren, st, on,
+                             spans[j - 1][1])
             if kind is not None:
                 if i == 0:
                     st = k
                 elif sub_paren:
                     st -= 1
                 out.append((st, spans[j - 1][1], kind))
-                a = b
-                found = True
+                covered = j
                 break
-        if not found:
-            a += 1
 
 
 def _iban(text: str, s: int, out: list[Finding]) -> None:
@@ -401,8 +475,8 @@ def _iban(text: str, s: int, out: list[Finding]) -> None:
         c = text[i]
         if c in _ALNUM_ASCII:
             chars.append(c)
-        elif c != " " or i + 1 >= n or text[i + 1] == " ":
-            break
+        elif c not in " -" or i + 1 >= n or text[i + 1] not in _ALNUM_ASCII:
+            break  # single spaces or dashes between groups only
         i += 1
     if len(chars) != want or (i < n and text[i] in _ALNUM_ASCII):
         return
@@ -418,31 +492,35 @@ def find_numbers(text: str, out: list[Finding], on: Collection[str]) -> None:
         out: findings are appended here.
         on: the enabled types.
     """
-    if text.isascii():
-        for m in _NUM_ASCII.finditer(text.translate(_DIGIT_TO_ZERO)):
+    ascii_ = text.isascii()
+    raw = text.encode("ascii") if ascii_ else text.encode("utf-8", "surrogatepass")
+    folded = raw.translate(_BYTE_DIGIT_TO_ZERO)
+    if ascii_:
+        for m in _NUM.finditer(folded):
             _number(text, m.start(), m.end(), m.lastgroup, on, out)
-        return
-    raw = text.encode("utf-8", "surrogatepass")
-    last_b = last_c = 0
-    for mb in _NUM_BYTES.finditer(raw.translate(_BYTE_DIGIT_TO_ZERO)):
-        bs, be = mb.span()
-        # byte offsets -> character offsets, decoding each stretch of the text once
-        s = last_c + len(raw[last_b:bs].decode("utf-8", "surrogatepass"))
-        e = s + len(raw[bs:be].decode("utf-8", "surrogatepass"))
-        last_b, last_c = be, e
-        _number(text, s, e, mb.lastgroup, on, out)
+    else:
+        last_b = last_c = 0
+        for mb in _NUM.finditer(folded):
+            bs, be = mb.span()
+            # byte offsets -> character offsets, decoding each stretch of the text once
+            s = last_c + len(raw[last_b:bs].decode("utf-8", "surrogatepass"))
+            e = s + len(raw[bs:be].decode("utf-8", "surrogatepass"))
+            last_b, last_c = be, e
+            _number(text, s, e, mb.lastgroup, on, out)
+    if "IBAN" in on:
+        for h in _IBAN_TRIGGER.finditer(folded):
+            bs = h.start()
+            s = bs if ascii_ else len(raw[:bs].decode("utf-8", "surrogatepass"))
+            _iban(text, s + 2, out)
 
 
 def _number(text: str, s: int, e: int, kind: str | None, on: Collection[str],
             out: list[Finding]) -> None:
     if kind == "run":
         _split_run(text, s, e, on, out)
-    elif kind == "ip":
-        if "IP_ADDRESS" in on and ipv4_ok(text[s:e]) and not _CTX_VERSION.search(
-                text[max(0, s - 16):s].lower()):
-            out.append((s, e, "IP_ADDRESS"))
-    elif "IBAN" in on:
-        _iban(text, s, out)
+    elif kind == "ip" and "IP_ADDRESS" in on and ipv4_ok(text[s:e]) and not _CTX_VERSION.search(
+            text[max(0, s - 16):s].lower()):
+        out.append((s, e, "IP_ADDRESS"))
 
 
 # =================================================================================================
@@ -458,7 +536,9 @@ _DOT = r"(?:\.|\s?[\[({<]\s?(?:dot|DOT|Dot)\s?[\])}>]\s?)"
 _DOMAIN = re.compile(
     f"(?:{_LBL}{_DOT}){{1,8}}(?P<tld>[A-Za-z]{{2,24}}(?![A-Za-z0-9_\\-])|[{_IDN}]{{2,24}})"
 )
-_AT_PLAIN = re.compile(f"@(?<=[{_LOCAL_CLASS}]@)(?=[A-Za-z0-9{_IDN}])")
+# an "@" between a local-part character and a domain label that has a dot after it
+_AT_PLAIN = re.compile(
+    f"@(?<=[{_LOCAL_CLASS}]@)(?=[A-Za-z0-9{_IDN}\\-]{{1,63}}(?:\\.|\\s?[\\[({{<]))")
 _AT_OBF = re.compile(r"at\s?[\])}>]")
 _AT_OBF_UP = re.compile(r"AT\s?[\])}>]")
 _PCT = re.compile(r"%(?![2][Bb])[0-9A-Fa-f]{2}")
@@ -473,23 +553,38 @@ def _email_at(text: str, at_s: int, at_e: int, encoded: bool, out: list[Finding]
     if m is None:
         return 0
     ls = at_s - m.end()
+    # an apostrophe between letters belongs to the name: sean.o'brien@corp.ie
+    while (ls >= 2 and text[ls - 1] == "'" and text[ls - 2].isalpha()
+           and at_s - ls < 64):
+        more = _LOCAL_REV.match(text[max(0, ls - 64):ls - 1][::-1])
+        if more is None:
+            break
+        ls -= 1 + more.end()
     # trim what cannot start a local part
     while ls < at_s and text[ls] in ".-+":
         ls += 1
     if encoded and "%" in text[ls:at_s]:
-        last = None
-        for last in _PCT.finditer(text, ls, at_s):
-            pass
-        if last is not None:
-            ls = last.end()
+        escapes = list(_PCT.finditer(text, ls, at_s))  # "email%3Djane%40corp.com"
+        if escapes:
+            ls = escapes[-1].end()
     if ls < at_s and text[ls] in "ntr" and ls > 0 and text[ls - 1] == "\\":
         ls += 1
     if ls >= at_s or not any(c.isalnum() for c in text[ls:at_s]):
         return 0
     dm = _DOMAIN.match(text, at_e)
-    if dm is None or not tld_ok(dm.group("tld")):
+    if dm is None:
         return 0
     end = dm.end()
+    if not tld_ok(dm.group("tld")):
+        # "jane@corp.com.Thanks": retry without the last labels
+        labels = dm.group().split(".")
+        end = 0
+        for i in range(len(labels) - 1, 1, -1):
+            if tld_ok(labels[i - 1]) and labels[i - 1].isalpha():
+                end = at_e + len(".".join(labels[:i]))
+                break
+        if not end:
+            return 0
     n = len(text)
     # git@github.com:org/repo, user@host:~$ (scp-style remote or shell prompt)
     if end + 1 < n and text[end] == ":" and (text[end + 1].isalnum() or text[end + 1] in "~/._-"):
@@ -506,7 +601,7 @@ def _email_at(text: str, at_s: int, at_e: int, encoded: bool, out: list[Finding]
 
 
 def find_email(text: str, out: list[Finding], on: Collection[str]) -> None:
-    """Find EMAIL addresses: plain, ``＠``, URL-encoded (``%40``), ``&#64;`` and ``[at]``/``(dot)``.
+    """Find EMAIL addresses: plain, full-width at sign, ``%40``, ``&#64;``, ``[at]``/``(dot)``.
 
     Args:
         text: the text to scan.
@@ -555,14 +650,19 @@ def find_email(text: str, out: list[Finding], on: Collection[str]) -> None:
 # IPv6
 # =================================================================================================
 
+# "::" followed by a group or a boundary, or a full address (a four-digit group and six more)
 _V6_TRIGGER = re.compile(
     r":(?::(?:[0-9A-Fa-f]{1,4}(?![0-9A-Za-z_])|(?![0-9A-Za-z_]))"
-    r"|(?<=[0-9A-Fa-f]{4}:)(?=[0-9A-Fa-f]{1,4}:))"
+    r"|(?<=[0-9A-Fa-f]{4}:)(?=(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]))"
 )
 _V6 = re.compile(
     r"(?<![0-9A-Za-z_:.])"
-    r"(?:[0-9A-Fa-f]{1,4}:|:){1,7}"
-    r"(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}|[0-9A-Fa-f]{1,4}|:)"
+    r"(?:"
+    r"(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"  # full
+    r"|(?:[0-9A-Fa-f]{1,4}:){6}(?:[0-9]{1,3}\.){3}[0-9]{1,3}"  # full, IPv4 tail
+    r"|(?=[0-9A-Fa-f:]{0,39}::)"  # compressed: must contain "::"
+    r"(?:[0-9A-Fa-f]{1,4}:|:){1,7}(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3}|[0-9A-Fa-f]{1,4}|:)"
+    r")"
     r"(?:%[0-9A-Za-z_.\-]{1,15})?"
     r"(?![0-9A-Za-z_:])"
 )
@@ -576,7 +676,8 @@ def find_ipv6(text: str, out: list[Finding], on: Collection[str]) -> None:
         out: findings are appended here.
         on: the enabled types.
     """
-    if ":" not in text:
+    # every IPv6 address has "::" or all seven colons
+    if "::" not in text and text.count(":") < 7:
         return
     done = 0
     n = len(text)
@@ -601,6 +702,9 @@ def find_ipv6(text: str, out: list[Finding], on: Collection[str]) -> None:
 # secrets
 # =================================================================================================
 
+# gates: one literal-prefix search decides whether the detectors behind it run at all
+_DASH_GATE = re.compile(r"-(?:(?<=sk-)|(?<=xox[abposer]-)|----BEGIN )")
+_UNDERSCORE_GATE = re.compile(r"_(?:(?<=[rs]k_)(?:live|test)_|(?<=gh[pousr]_)|(?<=github_)pat_)")
 _SK = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
 _SK_ANT = re.compile(r"ant-(?:api|admin|sid|oat)[0-9]{2}-")
 _SK_SUB = re.compile(r"(?:proj|svcacct|admin|None|live)-")
@@ -609,7 +713,7 @@ _GH = re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}")
 _GH_PAT = re.compile(r"github_pat_[A-Za-z0-9_]{30,}")
 _XOX = re.compile(r"xox[abposer]-[A-Za-z0-9\-]{10,}")
 _A_KEYS = re.compile(r"A(?:[KS]IA[A-Z0-9]{16}|Iza[0-9A-Za-z_\-]{35})(?![A-Za-z0-9_\-])")
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 _AWS_SECRET_KW = re.compile(
     r"(?i:[_\-\s]?access[_\-\s]?key|[_\-\s]?key)(?i:[_\-\s]?id)?[\"']?\s*[:=]>?\s*[\"']?"
     r"(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
@@ -638,8 +742,12 @@ def _pw_is_placeholder(pw: str) -> bool:
 
 
 def _aws_secret_near(text: str, s: int, e: int, out: list[Finding]) -> None:
-    for m in _AWS_SECRET.finditer(text, max(0, s - 200), min(len(text), e + 300)):
+    """Find the secret access key written next to the access key id at ``text[s:e]``."""
+    for m in _AWS_SECRET.finditer(text, max(0, s - 160), min(len(text), e + 240)):
         v = m.group()
+        before = text[max(0, m.start() - 12):m.start()].lower()
+        if "bearer" in before or "token" in before:
+            continue  # a 40-character bearer token that happens to sit nearby
         if _aws_secret_value_ok(v):
             out.append((m.start(), m.end(), "AWS_SECRET_KEY"))
 
@@ -661,7 +769,7 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
         out: findings are appended here.
         on: the enabled types.
     """
-    if "-" in text:
+    if "-" in text and _DASH_GATE.search(text) is not None:
         if "sk-" in text and ("OPENAI_KEY" in on or "ANTHROPIC_KEY" in on):
             for m in _SK.finditer(text):
                 s = m.start()
@@ -685,7 +793,7 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                     out.append((m.start(), m.end(), "SLACK_TOKEN"))
         if "-----BEGIN " in text and "PRIVATE_KEY" in on:
             _find_pem(text, out)
-    if "_" in text:
+    if "_" in text and _UNDERSCORE_GATE.search(text) is not None:
         if "STRIPE_KEY" in on and ("k_live_" in text or "k_test_" in text):
             for m in _STRIPE.finditer(text):
                 s = m.start() - 1
@@ -716,14 +824,14 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
         for word in ("ecret", "ECRET"):
             i = text.find(word)
             while i >= 0:
-                m = _AWS_SECRET_KW.match(text, i + 5)
-                if m is not None:
+                kw = _AWS_SECRET_KW.match(text, i + 5)
+                if kw is not None:
                     head = text[max(0, i - 12):i + 5].lower()
-                    if ("aws" in head or "access" in m.group().lower()) and \
-                            _aws_secret_value_ok(m.group("v")):
-                        out.append((m.start("v"), m.end("v"), "AWS_SECRET_KEY"))
+                    if ("aws" in head or "access" in kw.group().lower()) and \
+                            _aws_secret_value_ok(kw.group("v")):
+                        out.append((kw.start("v"), kw.end("v"), "AWS_SECRET_KEY"))
                 i = text.find(word, i + 5)
-    if "eyJ" in text and "JWT" in on:
+    if "J" in text and "eyJ" in text and "JWT" in on:
         for m in _JWT.finditer(text):
             v = m.group()
             if _left_ok(text, m.start()) and jwt_ok(v[: v.index(".")]):

@@ -241,7 +241,8 @@ def mask(value: str, type_: str) -> str:
     Cards, phones, SSNs and IBANs keep their last four digits and their
     separators; e-mail keeps the first letter and the domain; IPv4 the first two
     octets and IPv6 the first group; URL credentials their user name; keys and
-    tokens their first and last four characters; private keys and anything short are hidden entirely.
+    tokens their first and last four characters; private keys and anything
+    short are hidden entirely.
 
     Args:
         value: the detected value.

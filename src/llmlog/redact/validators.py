@@ -249,44 +249,65 @@ def country_code_len(digits: str) -> int:
 
 # Country-code TLDs (IANA root zone): all two-letter TLDs are these, so ``icon@2x.js``
 # is not an address while ``jane@corp.io`` is.
-_CCTLDS = frozenset("""
-ac ad ae af ag ai al am ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bm bn bo br bs bt
-bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec ee eg er
-es et eu fi fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr
-ht hu id ie il im in io iq ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz la lb lc li lk
-lr ls lt lu lv ly ma mc md me mg mh mk ml mm mn mo mp mq mr ms mt mu mv mw mx my mz na nc ne nf
-ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn pr ps pt pw py qa re ro rs ru rw sa sb sc
-sd se sg sh si sk sl sm sn so sr ss st su sv sx sy sz tc td tf tg th tj tk tl tm tn to tr tt tv
-tw tz ua ug uk us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw
-""".split())
+_CCTLDS = frozenset([
+    "ac", "ad", "ae", "af", "ag", "ai", "al", "am", "ao", "aq", "ar", "as", "at", "au", "aw", "ax",
+    "az", "ba", "bb", "bd", "be", "bf", "bg", "bh", "bi", "bj", "bm", "bn", "bo", "br", "bs", "bt",
+    "bw", "by", "bz", "ca", "cc", "cd", "cf", "cg", "ch", "ci", "ck", "cl", "cm", "cn", "co", "cr",
+    "cu", "cv", "cw", "cx", "cy", "cz", "de", "dj", "dk", "dm", "do", "dz", "ec", "ee", "eg", "er",
+    "es", "et", "eu", "fi", "fj", "fk", "fm", "fo", "fr", "ga", "gb", "gd", "ge", "gf", "gg", "gh",
+    "gi", "gl", "gm", "gn", "gp", "gq", "gr", "gs", "gt", "gu", "gw", "gy", "hk", "hm", "hn", "hr",
+    "ht", "hu", "id", "ie", "il", "im", "in", "io", "iq", "ir", "is", "it", "je", "jm", "jo", "jp",
+    "ke", "kg", "kh", "ki", "km", "kn", "kp", "kr", "kw", "ky", "kz", "la", "lb", "lc", "li", "lk",
+    "lr", "ls", "lt", "lu", "lv", "ly", "ma", "mc", "md", "me", "mg", "mh", "mk", "ml", "mm", "mn",
+    "mo", "mp", "mq", "mr", "ms", "mt", "mu", "mv", "mw", "mx", "my", "mz", "na", "nc", "ne", "nf",
+    "ng", "ni", "nl", "no", "np", "nr", "nu", "nz", "om", "pa", "pe", "pf", "pg", "ph", "pk", "pl",
+    "pm", "pn", "pr", "ps", "pt", "pw", "py", "qa", "re", "ro", "rs", "ru", "rw", "sa", "sb", "sc",
+    "sd", "se", "sg", "sh", "si", "sk", "sl", "sm", "sn", "so", "sr", "ss", "st", "su", "sv", "sx",
+    "sy", "sz", "tc", "td", "tf", "tg", "th", "tj", "tk", "tl", "tm", "tn", "to", "tr", "tt", "tv",
+    "tw", "tz", "ua", "ug", "uk", "us", "uy", "uz", "va", "vc", "ve", "vg", "vi", "vn", "vu", "wf",
+    "ws", "ye", "yt", "za", "zm", "zw",
+])
 
 # Generic TLDs seen in real addresses, plus the names private networks use for mail
 # (``corp.local``). A longer unknown last label (``x@self.weight`` in NumPy code,
 # ``logo@2x.png``) is not an address. Extend with Redactor(rules=...) if you need more.
-_GTLDS = frozenset("""
-com net org edu gov mil int info biz name pro aero coop museum mobi asia tel travel jobs cat post
-xxx app dev ai io page web site online store shop tech xyz top club blog cloud email mail live
-life world today news media digital agency solutions services company group global network
-systems software support center academy consulting design studio photography photo art music
-video games fun space website host link click help one plus wiki zone city london nyc berlin
-paris tokyo amsterdam wien vegas miami boston africa law legal finance financial capital fund
-money bank insurance health care clinic dental doctor hospital university school college
-education institute science bio eco green energy solar auto car taxi tours holiday hotel
-restaurant cafe bar pizza food kitchen coffee wine beer fashion clothing shoes jewelry beauty
-hair fitness yoga golf football team run bike dog pet vet family kids love dating wedding
-community social chat google amazon apple microsoft aws inc llc ltd gmbh partners ventures
-works expert guru ninja rocks cool tips today ink pub red blue pink black gold land house
-homes estate properties realty build construction engineering engineer tools parts supply
-market marketing sale deals delivery express fit fyi gdn how icu kim lol men moe mom ovh pw
-run sex win wtf me swiss bayern nrw hamburg koeln quebec scot wales cymru eus gal barcelona
-madrid istanbul moscow kyoto nagoya osaka yokohama sydney melbourne
-local internal lan corp home intranet test example localdomain
-""".split())
+_GTLDS = frozenset([
+    "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "name", "pro", "aero", "coop",
+    "museum", "mobi", "asia", "tel", "travel", "jobs", "cat", "post", "xxx", "app", "dev", "ai",
+    "io", "page", "web", "site", "online", "store", "shop", "tech", "xyz", "top", "club", "blog",
+    "cloud", "email", "mail", "live", "life", "world", "today", "news", "media", "digital",
+    "agency", "solutions", "services", "company", "group", "global", "network", "systems",
+    "software", "support", "center", "academy", "consulting", "design", "studio", "photography",
+    "photo", "art", "music", "video", "games", "fun", "space", "website", "host", "link", "click",
+    "help", "one", "plus", "wiki", "zone", "city", "london", "nyc", "berlin", "paris", "tokyo",
+    "amsterdam", "wien", "vegas", "miami", "boston", "africa", "law", "legal", "finance",
+    "financial", "capital", "fund", "money", "bank", "insurance", "health", "care", "clinic",
+    "dental", "doctor", "hospital", "university", "school", "college", "education", "institute",
+    "science", "bio", "eco", "green", "energy", "solar", "auto", "car", "taxi", "tours", "holiday",
+    "hotel", "restaurant", "cafe", "bar", "pizza", "food", "kitchen", "coffee", "wine", "beer",
+    "fashion", "clothing", "shoes", "jewelry", "beauty", "hair", "fitness", "yoga", "golf",
+    "football", "team", "run", "bike", "dog", "pet", "vet", "family", "kids", "love", "dating",
+    "wedding", "community", "social", "chat", "google", "amazon", "apple", "microsoft", "aws",
+    "inc", "llc", "ltd", "gmbh", "partners", "ventures", "works", "expert", "guru", "ninja",
+    "rocks", "cool", "tips", "today", "ink", "pub", "red", "blue", "pink", "black", "gold", "land",
+    "house", "homes", "estate", "properties", "realty", "build", "construction", "engineering",
+    "engineer", "tools", "parts", "supply", "market", "marketing", "sale", "deals", "delivery",
+    "express", "fit", "fyi", "gdn", "how", "icu", "kim", "lol", "men", "moe", "mom", "ovh", "pw",
+    "run", "sex", "win", "wtf", "me", "swiss", "bayern", "nrw", "hamburg", "koeln", "quebec",
+    "scot", "wales", "cymru", "eus", "gal", "barcelona", "madrid", "istanbul", "moscow", "kyoto",
+    "nagoya", "osaka", "yokohama", "sydney", "melbourne", "local", "internal", "lan", "corp",
+    "home", "intranet", "test", "example", "localdomain",
+])
 
 _FILE_EXTENSIONS = frozenset(
-    "png jpg jpeg gif svg webp bmp ico tif tiff heic pdf txt json yaml yml xml html htm css scss "
-    "js mjs cjs ts tsx jsx map lock toml ini cfg conf log csv tsv md rst py pyc rb php java kt "
-    "swift c h cpp hpp o so dll exe bin zip tar gz tgz bz2 xz whl egg jar war dmg iso sql db".split()
+    [
+        "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff", "heic", "pdf",
+        "txt", "json", "yaml", "yml", "xml", "html", "htm", "css", "scss", "js", "mjs", "cjs", "ts",
+        "tsx", "jsx", "map", "lock", "toml", "ini", "cfg", "conf", "log", "csv", "tsv", "md", "rst",
+        "py", "pyc", "rb", "php", "java", "kt", "swift", "c", "h", "cpp", "hpp", "o", "so", "dll",
+        "exe", "bin", "zip", "tar", "gz", "tgz", "bz2", "xz", "whl", "egg", "jar", "war", "dmg",
+        "iso", "sql", "db",
+    ]
 )
 
 

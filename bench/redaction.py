@@ -1,0 +1,465 @@
+"""Redaction bench: accuracy per type and throughput, llmlog vs a regex chain vs scrubadub.
+
+Usage::
+
+    pip install -e '.[bench]'          # scrubadub; the bench still runs without it
+    python bench/redaction.py          # full run (about a minute)
+    python bench/redaction.py --quick  # smaller corpus, fewer repeats
+
+Everything runs in one process on one core, on a corpus generated at run time
+by ``bench/corpus/generate.py`` (seeded, so every run scores the same texts).
+Results are printed as Markdown and written to ``bench/out/redaction.json``.
+
+Scoring. A gold span counts as *found* (recall) when every letter and digit in it
+is covered by some predicted span and at least one covering span has the gold
+type; a predicted span is *correct* (precision) when it overlaps a gold span of
+its own type. *Leaked* counts gold values with any letter or digit left
+uncovered, whatever the predicted type. *Texts altered* is the share of PII-free
+texts in which an engine changed anything. Throughput is UTF-8 bytes of input
+per CPU second of ``redact``-ing it (``time.process_time``, best of several runs,
+so that other processes on a shared machine barely move the figures), on the
+PII-dense subset and on the PII-free subset (the fast path) separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "corpus"))
+
+from generate import generate  # noqa: E402
+
+from llmlog.redact import BUILTIN_TYPES, Redactor  # noqa: E402
+
+Span = tuple[int, int, str]
+
+
+# =================================================================================================
+# engines
+# =================================================================================================
+
+
+class Engine:
+    name = ""
+
+    def spans(self, text: str) -> list[Span]:
+        raise NotImplementedError
+
+    def redact(self, text: str) -> str:
+        raise NotImplementedError
+
+
+class LLMLog(Engine):
+    name = "llmlog"
+
+    def __init__(self) -> None:
+        self.r = Redactor()
+
+    def spans(self, text: str) -> list[Span]:
+        return self.r.find(text)
+
+    def redact(self, text: str) -> str:
+        return self.r.redact_text(text)
+
+
+# A plain chain of simple regexes, one per type, the way redaction is usually written by hand.
+NAIVE_RULES: list[tuple[str, str]] = [
+    ("PRIVATE_KEY", r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+    ("JWT", r"eyJ[\w-]+\.[\w-]+\.[\w-]+"),
+    ("OPENAI_KEY", r"sk-[A-Za-z0-9_-]{20,}"),
+    ("AWS_ACCESS_KEY", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("GITHUB_TOKEN", r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_\w{82})\b"),
+    ("SLACK_TOKEN", r"\bxox[abposer]-[A-Za-z0-9-]+"),
+    ("STRIPE_KEY", r"\b[sr]k_(?:live|test)_[A-Za-z0-9]+"),
+    ("GOOGLE_API_KEY", r"\bAIza[0-9A-Za-z_-]{35}"),
+    ("BEARER_TOKEN", r"(?<=Bearer )[^\s\"']+"),
+    ("URL_CREDENTIALS", r"(?<=://)[^\s:/@]+:[^\s/@]+(?=@)"),
+    ("EMAIL", r"[\w.+-]+@[\w-]+\.[\w.-]+"),
+    ("IBAN", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b"),
+    ("CREDIT_CARD", r"\b(?:\d[ -]?){12,18}\d\b"),
+    ("US_SSN", r"\b\d{3}-\d{2}-\d{4}\b"),
+    ("PHONE", r"(?:\+\d{1,3}[\s.-]?)?\(?\d{2,4}\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}\b"),
+    ("IP_ADDRESS", r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F:]*\b"),
+]
+
+
+class RegexChain(Engine):
+    name = "regex chain"
+
+    def __init__(self) -> None:
+        self.rules = [(t, re.compile(p)) for t, p in NAIVE_RULES]
+
+    def spans(self, text: str) -> list[Span]:
+        out: list[Span] = []
+        taken: list[tuple[int, int]] = []
+        for t, rx in self.rules:  # earlier rules win, as they would in a chain of re.sub
+            for m in rx.finditer(text):
+                s, e = m.span()
+                if e > s and not any(a < e and s < b for a, b in taken):
+                    out.append((s, e, t))
+                    taken.append((s, e))
+        return out
+
+    def redact(self, text: str) -> str:
+        for t, rx in self.rules:
+            text = rx.sub(f"[{t}]", text)
+        return text
+
+
+SCRUB_TYPES = {"email": "EMAIL", "phone": "PHONE", "credit_card": "CREDIT_CARD",
+               "social_security_number": "US_SSN", "credential": "URL_CREDENTIALS"}
+
+
+class Scrubadub(Engine):
+    name = "scrubadub"
+
+    def __init__(self) -> None:
+        import scrubadub
+
+        self.version = getattr(scrubadub, "__version__", "?")
+        self.s = scrubadub.Scrubber()
+
+    def spans(self, text: str) -> list[Span]:
+        return [(f.beg, f.end, SCRUB_TYPES.get(f.type, f"OTHER:{f.type}"))
+                for f in self.s.iter_filth(text)]
+
+    def redact(self, text: str) -> str:
+        return str(self.s.clean(text))
+
+
+# =================================================================================================
+# scoring
+# =================================================================================================
+
+
+def score(engine: Engine, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    tp: Counter[str] = Counter()
+    gold: Counter[str] = Counter()
+    pred: Counter[str] = Counter()
+    pred_ok: Counter[str] = Counter()
+    leaked: Counter[str] = Counter()
+    clean_n = clean_altered = 0
+    stray = 0
+    examples: dict[str, list[str]] = {"missed": [], "false": []}
+    for row in rows:
+        text = row["text"]
+        found = engine.spans(text)
+        cover: list[str | None] = [None] * len(text)
+        for s, e, t in found:
+            for i in range(s, e):
+                cover[i] = t
+        for s, e, t in row["spans"]:
+            gold[t] += 1
+            chars = [i for i in range(s, e) if text[i].isalnum()]
+            full = all(cover[i] is not None for i in chars)
+            if not full:
+                leaked[t] += 1
+            if full and any(cover[i] == t for i in chars):
+                tp[t] += 1
+            elif len(examples["missed"]) < 12:
+                examples["missed"].append(f"{t}: {text[s:e]!r}")
+        for s, e, t in found:
+            pred[t] += 1
+            if any(gs < e and s < ge and gt == t for gs, ge, gt in row["spans"]):
+                pred_ok[t] += 1
+            elif not any(gs < e and s < ge for gs, ge, _ in row["spans"]):
+                stray += 1
+                if len(examples["false"]) < 12:
+                    examples["false"].append(f"{t}: {text[s:e]!r}")
+        if row["kind"] != "pii":
+            clean_n += 1
+            clean_altered += bool(found)
+    per_type = {}
+    for t in BUILTIN_TYPES:
+        g, p = gold[t], pred[t]
+        per_type[t] = {
+            "gold": g, "predicted": p,
+            "recall": tp[t] / g if g else None,
+            "precision": pred_ok[t] / p if p else None,
+            "leaked": leaked[t],
+        }
+    total_gold = sum(gold.values())
+    return {
+        "per_type": per_type,
+        "recall_all": sum(tp.values()) / total_gold,
+        "leak_rate": sum(leaked.values()) / total_gold,
+        "stray_predictions": stray,
+        "other_predictions": sum(v for k, v in pred.items() if k not in per_type),
+        "clean_texts": clean_n,
+        "clean_altered": clean_altered / clean_n if clean_n else 0.0,
+        "examples": examples,
+    }
+
+
+CLOCK = time.process_time  # CPU time of this process: other load on the machine barely moves it
+
+
+def throughput(fn: Callable[[str], str], texts: list[str], repeat: int) -> float:
+    """Return MB/s (UTF-8 bytes of input per CPU second), best of ``repeat`` runs."""
+    size = sum(len(t.encode("utf-8")) for t in texts)
+    best = float("inf")
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            t0 = CLOCK()
+            for t in texts:
+                fn(t)
+            best = min(best, CLOCK() - t0)
+    finally:
+        gc.enable()
+    return size / best / 1e6
+
+
+def record_cost(texts: list[str], repeat: int) -> dict[str, float]:
+    """Microseconds per record for Redactor.__call__ on chat-shaped records."""
+    import copy
+
+    r = Redactor()
+    recs = []
+    for i in range(0, len(texts) - 1, 2):
+        recs.append({
+            "event": "llm_interaction", "request_id": f"0190-{i}", "model": "gpt-4o",
+            "timestamp": 1712345678.0, "usage": {"input_tokens": 812, "output_tokens": 64},
+            "params": {"temperature": 0.2, "max_tokens": 512},
+            "prompt_messages": [{"role": "system", "content": "You are a helpful assistant."},
+                                {"role": "user", "content": texts[i]}],
+            "llm_raw_response": {"id": "chatcmpl-1", "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": texts[i + 1]},
+                 "finish_reason": "stop"}]},
+            "parsed_output": texts[i + 1], "tool_calls": [], "metadata": {}, "redaction": {},
+        })
+    best = float("inf")
+    for _ in range(repeat):
+        batch = copy.deepcopy(recs)
+        t0 = CLOCK()
+        for rec in batch:
+            r(rec)
+        best = min(best, CLOCK() - t0)
+    per = best / len(recs) * 1e6
+    return {"records": len(recs), "us_per_record": per}
+
+
+def score_outside(engine: Engine) -> tuple[int, int, list[str]]:
+    """Score the hand-written out-of-distribution cases: (removed, total, misses)."""
+    from outside import CASES
+
+    removed = 0
+    misses = []
+    for text, value, typ in CASES:
+        a = text.index(value)
+        cover = [False] * len(text)
+        for s, e, _ in engine.spans(text):
+            for i in range(s, e):
+                cover[i] = True
+        if all(cover[i] for i in range(a, a + len(value)) if text[i].isalnum()):
+            removed += 1
+        else:
+            misses.append(f"{typ}: {text!r}")
+    return removed, len(CASES), misses
+
+
+def genre_texts(seed: int, per_genre: int = 150) -> dict[str, list[str]]:
+    """PII-free texts of about 2 KB per genre, from the generator's filler."""
+    import random
+
+    from generate import filler
+
+    r = random.Random(seed)
+    spec = {"English prose": ("en", "prose"), "Chinese/Japanese prose": ("zh", "prose"),
+            "code": ("en", "code"), "JSON": ("en", "json"), "logs": ("en", "log"),
+            "stack traces": ("en", "trace")}
+    out: dict[str, list[str]] = {}
+    for name, (lang, genre) in spec.items():
+        texts = []
+        for _ in range(per_genre):
+            parts: list[str] = []
+            size = 0
+            while size < 2000:
+                lg = lang if lang == "en" else r.choice(["zh", "ja"])
+                piece = filler(r, lg, genre)
+                parts.append(piece)
+                size += len(piece.encode())
+            texts.append("".join(parts))
+        out[name] = texts
+    return out
+
+
+ADVERSARIAL: dict[str, Callable[[int], str]] = {
+    "digits": lambda n: "1" * n,
+    "digits and spaces": lambda n: ("1 " * (n // 2 + 1))[:n],
+    "digit groups": lambda n: ("4111 " * (n // 5 + 1))[:n],
+    "at signs": lambda n: "@" * n,
+    "a@a@": lambda n: ("a@" * (n // 2 + 1))[:n],
+    "dots and labels": lambda n: ("a." * (n // 2 + 1))[:n],
+    "brackets": lambda n: ("[(<{" * (n // 4 + 1))[:n],
+    "colons": lambda n: ("a:" * (n // 2 + 1))[:n],
+    "sk- repeated": lambda n: ("sk-" * (n // 3 + 1))[:n],
+    "BEGIN blocks": lambda n: ("-----BEGIN PRIVATE KEY-----" * (n // 27 + 1))[:n],
+    "base64": lambda n: ("QUJD" * (n // 4 + 1))[:n],
+}
+
+
+def adversarial(engine: Redactor) -> list[dict[str, Any]]:
+    out = []
+    for name, make in ADVERSARIAL.items():
+        small, big = make(100_000), make(1_000_000)
+        ts = min(_time(engine.redact_text, small) for _ in range(3))
+        tb = min(_time(engine.redact_text, big) for _ in range(2))
+        out.append({"input": name, "ms_100k": ts * 1e3, "ms_1m": tb * 1e3, "ratio": tb / ts})
+    return out
+
+
+def _time(fn: Callable[[str], Any], arg: str) -> float:
+    t0 = CLOCK()
+    fn(arg)
+    return CLOCK() - t0
+
+
+# =================================================================================================
+# report
+# =================================================================================================
+
+
+def fmt(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=2400, help="samples in the corpus")
+    ap.add_argument("--seed", type=int, default=20240315, help="corpus seed")
+    ap.add_argument("--heldout-seed", type=int, default=31337,
+                    help="second corpus scored for llmlog only (0 = skip)")
+    ap.add_argument("--repeat", type=int, default=5, help="timing repeats (best of)")
+    ap.add_argument("--quick", action="store_true", help="600 samples, 2 repeats")
+    args = ap.parse_args()
+    if args.quick:
+        args.n, args.repeat = 600, 2
+
+    rows = generate(args.n, args.seed)
+    pii = [r["text"] for r in rows if r["kind"] == "pii"]
+    clean = [r["text"] for r in rows if r["kind"] == "clean"]
+    hard = [r["text"] for r in rows if r["kind"] == "hardneg"]
+    sizes = [len(r["text"].encode()) for r in rows]
+    print(f"# Redaction bench\n\nPython {platform.python_version()} on {platform.machine()}, "
+          f"one core. Corpus: {len(rows)} samples (seed {args.seed}), "
+          f"{sum(sizes) / 1e6:.2f} MB, {min(sizes)} B to {max(sizes)} B; {len(pii)} with PII "
+          f"({sum(len(r['spans']) for r in rows)} labelled values), {len(clean)} PII-free, "
+          f"{len(hard)} hard-negative texts.\n")
+
+    engines: list[Engine] = [LLMLog(), RegexChain()]
+    try:
+        sd = Scrubadub()
+        sd.spans("warm up jane@example.com")
+        engines.append(sd)
+        scrub_note = f"scrubadub {sd.version}"
+    except Exception as exc:  # an ImportError or anything its import chain raises
+        scrub_note = f"scrubadub unavailable: {type(exc).__name__}: {exc}"
+    print(f"Engines: {', '.join(e.name for e in engines)}. {scrub_note}\n")
+
+    results: dict[str, Any] = {"corpus": {"n": len(rows), "seed": args.seed,
+                                          "bytes": sum(sizes)}, "engines": {},
+                               "scrubadub": scrub_note}
+    for e in engines:
+        res = score(e, rows)
+        res["mb_s_pii"] = throughput(e.redact, pii, args.repeat)
+        res["mb_s_clean"] = throughput(e.redact, clean, args.repeat)
+        res["mb_s_hardneg"] = throughput(e.redact, hard, args.repeat)
+        res["mb_s_all"] = throughput(e.redact, [r["text"] for r in rows], args.repeat)
+        results["engines"][e.name] = res
+
+    names = [e.name for e in engines]
+    print("## Per type: recall / precision\n")
+    print("| type | gold | " + " | ".join(names) + " |")
+    print("|---|---:|" + "---|" * len(names))
+    for t in BUILTIN_TYPES:
+        g = results["engines"]["llmlog"]["per_type"][t]["gold"]
+        cells = []
+        for n in names:
+            pt = results["engines"][n]["per_type"][t]
+            cells.append(f"{fmt(pt['recall'])} / {fmt(pt['precision'])}")
+        print(f"| {t} | {g} | " + " | ".join(cells) + " |")
+    print("\n## Summary\n")
+    print("| engine | recall (all) | values leaked | stray spans | PII-free texts altered | "
+          "MB/s PII-dense | MB/s PII-free | MB/s hard negatives | MB/s all |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in names:
+        r = results["engines"][n]
+        print(f"| {n} | {r['recall_all']:.3f} | {r['leak_rate']:.2%} | "
+              f"{r['stray_predictions'] + r['other_predictions']} | {r['clean_altered']:.1%} | "
+              f"{r['mb_s_pii']:.1f} | {r['mb_s_clean']:.1f} | {r['mb_s_hardneg']:.1f} | "
+              f"{r['mb_s_all']:.1f} |")
+
+    genres = genre_texts(args.seed)
+    results["genres"] = {}
+    print("\n## Fast path by genre (PII-free texts of about 2 KB), MB/s\n")
+    print("| genre | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    for g, texts in genres.items():
+        row = {e.name: throughput(e.redact, texts, args.repeat) for e in engines}
+        results["genres"][g] = row
+        print(f"| {g} | " + " | ".join(f"{row[n]:.1f}" for n in names) + " |")
+
+    rc = record_cost([r["text"] for r in rows if r["kind"] != "hardneg"][:1200], args.repeat)
+    results["record_cost"] = rc
+    print(f"\nRecords: Redactor() on {rc['records']} chat records (a user message and an "
+          f"answer from the corpus, in prompt_messages, llm_raw_response and parsed_output): "
+          f"{rc['us_per_record']:.1f} µs per record on the writer thread.")
+
+    if args.heldout_seed:
+        held = generate(args.n, args.heldout_seed)
+        hres = score(engines[0], held)
+        results["heldout"] = {"seed": args.heldout_seed, **hres}
+        worst = min((v["recall"], k) for k, v in hres["per_type"].items()
+                    if v["recall"] is not None)
+        worst_p = min((v["precision"], k) for k, v in hres["per_type"].items()
+                      if v["precision"] is not None)
+        print(f"\nSecond corpus (seed {args.heldout_seed}, same generator, first scored after "
+              f"tuning), llmlog: "
+              f"recall {hres['recall_all']:.4f}, lowest recall {worst[0]:.3f} ({worst[1]}), "
+              f"lowest precision {worst_p[0]:.3f} ({worst_p[1]}), PII-free texts altered "
+              f"{hres['clean_altered']:.1%}.")
+
+    print("\n## Outside the generator: hand-written formats (bench/corpus/outside.py)\n")
+    results["outside"] = {}
+    for e in engines:
+        ok, total, misses = score_outside(e)
+        results["outside"][e.name] = {"removed": ok, "total": total, "misses": misses}
+        print(f"- {e.name}: {ok}/{total} values fully removed")
+    print("\nllmlog misses: " + "; ".join(results["outside"]["llmlog"]["misses"]))
+
+    adv = adversarial(Redactor())
+    results["adversarial"] = adv
+    print("\n## Hostile input (llmlog): time for 100 KB and 1 MB\n")
+    print("| input | 100 KB | 1 MB | ratio |")
+    print("|---|---:|---:|---:|")
+    for a in adv:
+        print(f"| {a['input']} | {a['ms_100k']:.1f} ms | {a['ms_1m']:.1f} ms | "
+              f"{a['ratio']:.1f} |")
+    print(f"\nMedian ratio {statistics.median(a['ratio'] for a in adv):.1f} (linear = 10).")
+
+    for n in names:
+        ex = results["engines"][n]["examples"]
+        if ex["missed"] or ex["false"]:
+            print(f"\n{n}: missed e.g. {ex['missed'][:4]}; false e.g. {ex['false'][:4]}")
+
+    out = HERE / "out" / "redaction.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    print(f"\nwritten {out.relative_to(HERE.parent)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -42,7 +42,10 @@ class TestDemo:
         assert outs[0] == outs[1]
 
     def test_bad_option_is_one_line_error(self) -> None:
-        """A bad option value is a usage error, not a traceback."""
+        """A bad option value is one Error line with exit code 1, not a traceback."""
         result = CliRunner().invoke(cli, ["demo", "-n", "0"])
-        assert result.exit_code == 2
+        assert result.exit_code == 1
         assert "Traceback" not in result.output
+        assert [ln for ln in result.output.splitlines() if ln.strip()] == [
+            "Error: Invalid value for '-n' / '--count': 0 is not in the range 1<=x<=100000. "
+            "(see 'cli demo --help')"]

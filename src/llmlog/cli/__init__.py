@@ -7,6 +7,8 @@ group below, in the order ``llmlog --help`` lists them.
 from __future__ import annotations
 
 import importlib
+import sys
+from typing import Any
 
 import click
 
@@ -30,7 +32,39 @@ _COMMANDS: list[tuple[str, str]] = [
 ]
 
 
-@click.group(context_settings=CONTEXT_SETTINGS, invoke_without_command=True)
+class Group(click.Group):
+    """The root group: every user error is one ``Error:`` line and exit code 1 (CONTRACT.md).
+
+    click itself exits 2 and prints the usage block for usage errors (an unknown
+    command or option, a bad value); here every command, whatever its class,
+    reports them as one line naming the problem, with exit code 1.
+    """
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False,
+                              windows_expand_args=windows_expand_args, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else (prog_name or "llmlog")
+            message = " ".join(exc.format_message().split())
+            click.echo(f"Error: {message} (see '{where} --help')", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        if not standalone_mode:
+            return rv
+        sys.exit(0)
+
+
+@click.group(cls=Group, context_settings=CONTEXT_SETTINGS, invoke_without_command=True)
 @click.option("--db", "db", envvar="LLMLOG_DB", default=None, metavar="URL|PATH",
               help="Store to read: a path, sqlite:///path or postgresql://... "
                    "[env LLMLOG_DB; default ./llmlog.db]")

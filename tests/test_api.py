@@ -288,3 +288,35 @@ class TestFeedback:
         """A bad score is reported on the llmlog logger, not raised into the app."""
         llmlog.feedback("x", "great")  # type: ignore[arg-type]
         assert "score must be a number" in caplog.text
+
+
+class TestEdgeCases:
+    def test_disabled_from_env_without_configure(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """LLMLOG_DISABLED=1 alone (no configure call) logs nothing and creates no store."""
+        monkeypatch.setenv("LLMLOG_DISABLED", "1")
+        llmlog.log_interaction(MESSAGES, RESPONSE)
+        with llmlog.interaction(model="m", messages=MESSAGES):
+            pass
+        llmlog.flush(10)
+        assert not os.path.exists("llmlog.db")
+
+    def test_embeddings_are_priced_on_input(self) -> None:
+        """An embeddings response logged by hand has 0 output tokens and a cost."""
+        raw = {"object": "list", "model": "text-embedding-3-small",
+               "data": [{"object": "embedding", "index": 0, "embedding": [0.1] * 8}],
+               "usage": {"prompt_tokens": 1000, "total_tokens": 1000}}
+        llmlog.log_interaction(["hello"], raw, model="text-embedding-3-small")
+        llmlog.flush(10)
+        rec = db_records()[0]
+        assert rec["operation"] == "embeddings"
+        assert rec["parsed_output"] == {"count": 1, "dimensions": 8}
+        assert rec["usage"]["output_tokens"] == 0
+        assert rec["cost_usd"] == pytest.approx(1000 * 0.02 / 1e6)
+
+    def test_tool_only_reply_estimates_output_tokens(self) -> None:
+        """Without usage, a reply that is only a tool call still estimates output tokens."""
+        llmlog.log_interaction(MESSAGES, None, tool_calls=[
+            {"id": "c1", "name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}}])
+        llmlog.flush(10)
+        usage = db_records()[0]["usage"]
+        assert usage["estimated"] is True and usage["output_tokens"] > 3

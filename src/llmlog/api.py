@@ -97,7 +97,8 @@ def _build_processors(settings: Settings) -> list[Callable[[dict[str, Any]], dic
     from llmlog.redact import build_processors
 
     return build_processors(redact=settings.redact, redact_key=settings.redact_key,
-                            capture_content=settings.capture_content)
+                            capture_content=settings.capture_content,
+                            rules=settings.redact_rules, operator=settings.redact_operator)
 
 
 def _make_pipeline(settings: Settings) -> Pipeline:
@@ -209,8 +210,9 @@ def stats() -> dict[str, Any]:
 
 
 def _disabled() -> bool:
-    s = _settings
-    return s is not None and s.disabled
+    if _pipeline is not None:  # the hot path: a pipeline exists only when enabled
+        return False
+    return get_settings().disabled
 
 
 def _submit(fields: dict[str, Any]) -> None:

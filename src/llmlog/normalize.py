@@ -263,6 +263,10 @@ def _from_raw(raw: dict[str, Any]) -> dict[str, Any]:
                 if type(d) is dict and type(d.get("embedding")) is list}
         out["parsed_output"] = {"count": len(data), "dimensions": max(dims) if dims else None}
         out["operation"] = "embeddings"
+        u = out.get("usage")
+        if u is not None and u["output_tokens"] is None and u["input_tokens"] is not None:
+            u["output_tokens"] = 0  # embeddings produce no output tokens: priced on input
+            u["total_tokens"] = u["input_tokens"]
     return out
 
 
@@ -502,13 +506,17 @@ def _estimated_usage(rec: dict[str, Any]) -> Usage:
     """Estimate usage from the text when the provider gave none (rare: parses the content)."""
     output = rec["parsed_output"]
     raw = rec["llm_raw_response"]
-    if output is None and raw is None:  # nothing came back: no estimate
+    if output is None and raw is None and not rec.get("tool_calls"):  # nothing came back
         return dict(_NO_USAGE)  # type: ignore[return-value]
     messages = rec["prompt_messages"] or []
     prompt = sum(estimate_tokens(text_of(m.get("content") if isinstance(m, dict) else m))
                  for m in messages)
     out_tokens = 0 if rec["operation"] == "embeddings" else estimate_tokens(
         output if isinstance(output, str) else text_of(output))
+    for call in rec.get("tool_calls") or ():  # a tool-only reply still costs output tokens
+        if isinstance(call, dict):
+            out_tokens += estimate_tokens(f"{call.get('name') or ''} "
+                                          f"{orjson.dumps(call.get('arguments')).decode()}")
     return {"input_tokens": prompt, "output_tokens": out_tokens,
             "total_tokens": prompt + out_tokens, "cached_input_tokens": None,
             "reasoning_tokens": None, "estimated": True}

@@ -19,7 +19,7 @@ class TestSearch:
         assert normalise(result.stdout).splitlines() == [
             "<TIME>\treq-0006\tgpt-4o-mini\tok\t80ms\t25\t$0.000006\t"
             "What is the capital of France? → The capital of France is Paris.",
-            "<TIME>\treq-0005\ttext-embedding-3-small\tok\t30ms\t3\t-\t"
+            "<TIME>\treq-0005\ttext-embedding-3-small\tok\t30ms\t3\t$6.0e-08\t"
             '{"count":1,"dimensions":2}',
             "<TIME>\treq-0004\tclaude-haiku-4-5\tok\t400ms\t25\t$0.000045\t"
             "Tell me a joke about penguins → Why don't penguins fly? They're not pilots.",

@@ -23,8 +23,8 @@ class TestStats:
         assert row["latency_p99_ms"] == 30_000
         assert row["ttft_count"] == 1 and row["ttft_p50_ms"] == 50
         assert row["input_tokens"] == 83 and row["output_tokens"] == 20
-        assert row["cost_count"] == 4
-        assert abs(row["cost_usd"] - 0.000157) < 1e-9
+        assert row["cost_count"] == 5  # the embedding call is priced on its input tokens
+        assert abs(row["cost_usd"] - (0.000157 + 3 * 0.02 / 1e6)) < 1e-9
         assert row["approximate"] is False
 
     def test_by_model_largest_first(self, sample: dict[str, str], run: Run) -> None:

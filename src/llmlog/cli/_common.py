@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import IO, Any, TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 import orjson
@@ -42,6 +43,7 @@ __all__ = [
     "progress",
     "query_options",
     "render_table",
+    "shown_url",
     "stdout_is_tty",
     "store_url",
 ]
@@ -99,13 +101,22 @@ def store_url(ctx: click.Context) -> str:
     return str(url)
 
 
+def shown_url(url: str) -> str:
+    """Return a store URL fit to print: a password in it (``postgresql://u:pw@...``) masked."""
+    parts = urlsplit(url)
+    if "://" not in url or parts.password is None:
+        return url
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    return urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}"))
+
+
 def open_store(ctx: click.Context) -> Store:
     """Open the store for reading, or fail with a one-line error naming the problem."""
     url = store_url(ctx)
     try:
         return _open_store(url)
     except StoreNotFoundError:
-        raise InputError(f"no llmlog store at {url}: log something first (or run "
+        raise InputError(f"no llmlog store at {shown_url(url)}: log something first (or run "
                          "'llmlog demo'), or point --db / LLMLOG_DB at your store") from None
     except StoreError as exc:
         raise InputError(str(exc)) from None
@@ -275,7 +286,9 @@ def fmt_cost(usd: float | None) -> str:
         return f"${usd:,.0f}"
     if abs(usd) >= 0.01:
         return f"${usd:,.2f}"
-    return f"${usd:.6f}".rstrip("0")
+    if abs(usd) >= 0.000001:
+        return f"${usd:.6f}".rstrip("0")
+    return f"${usd:.1e}"  # below a millionth of a dollar: $6.0e-08, never "$0."
 
 
 def echo_records(records: Sequence[Mapping[str, Any]] | Iterator[Mapping[str, Any]]) -> int:

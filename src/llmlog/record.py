@@ -26,7 +26,6 @@ import itertools
 import os
 import socket
 from collections.abc import Mapping
-from os import urandom
 from random import getrandbits
 from time import time_ns
 from typing import Any, Literal, TypedDict, Union
@@ -157,13 +156,13 @@ def new_request_id() -> str:
 
 
 def new_trace_id() -> str:
-    """Return a random W3C trace id (32 lowercase hex digits)."""
-    return urandom(16).hex()
+    """Return a random W3C trace id (32 lowercase hex digits, never all zero)."""
+    return "%032x" % (getrandbits(128) or 1)
 
 
 def new_span_id() -> str:
-    """Return a random W3C span id (16 lowercase hex digits)."""
-    return urandom(8).hex()
+    """Return a random W3C span id (16 lowercase hex digits, never all zero)."""
+    return "%016x" % (getrandbits(64) or 1)
 
 
 # -- app info ------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("export_cmd", "export"),
     ("import_cmd", "import_"),
     ("feedback_cmd", "feedback"),
+    ("serve_cmd", "serve"),
     ("prune_cmd", "prune"),
     ("verify_cmd", "verify"),
     ("redact_cmd", "redact"),

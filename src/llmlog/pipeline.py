@@ -78,7 +78,7 @@ record that a processor such as redaction failed on must not be written.
 """
 
 INTERACTION, FEEDBACK, MARKER = 0, 1, 2
-MAX_BATCH = 2048
+MAX_BATCH = 1024
 
 
 class DropRecord(BaseException):

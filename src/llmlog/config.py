@@ -15,7 +15,10 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmlog.redact.rules import RedactRules
 
 __all__ = ["Settings", "resolve_settings"]
 
@@ -46,6 +49,14 @@ class Settings:
     redact_key: str | None = _env("LLMLOG_REDACT_KEY", "secret key for consistent pseudonyms "
                                   "(HMAC); when unset, a key file is created in LLMLOG_HOME "
                                   "the first time a pseudonym is made")
+    redact_rules: RedactRules | None = _env(  # noqa: RUF009 - a field(), like the others
+        "LLMLOG_REDACT_RULES", "TOML or JSON file of extra redaction rules (TYPE = regex), "
+        "deny-terms, an allow-list, types to disable and operators per type, read and checked "
+        "once (configure() also takes a dict of the same shape; see llmlog.redact.rules)")
+    redact_operator: str = _env("LLMLOG_REDACT_OPERATOR", "what replaces a detected value of "
+                                "a type without its own operator: placeholder ([EMAIL]), "
+                                "pseudonym ([EMAIL:7f3a9c], keyed) or mask (j***@corp.com)",
+                                "placeholder")
     capture_content: str = _env("LLMLOG_CAPTURE_CONTENT", "full (redacted text), metadata "
                                 "(lengths and hashes only) or off (no content fields)", "full")
     sample_rate: float = _env("LLMLOG_SAMPLE_RATE", "fraction of interactions to log (0..1)",
@@ -85,6 +96,7 @@ _CHOICES = {
     "capture_content": ("full", "metadata", "off"),
     "on_full": ("spool", "drop"),
     "durability": ("async", "sync"),
+    "redact_operator": ("placeholder", "pseudonym", "mask"),
 }
 
 
@@ -94,6 +106,15 @@ def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
     default = f.default
     if name in ("processors", "sinks", "price_table"):
         return raw
+    if name == "redact_rules":  # read and checked here, once: a bad file fails configure()
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        from llmlog.redact.rules import load_rules
+
+        try:
+            return load_rules(raw.strip() if isinstance(raw, str) else raw)
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from None
     if isinstance(default, bool):
         if isinstance(raw, bool):
             return raw

@@ -69,7 +69,8 @@ class TestPostgresSink:
         found = rows(pg_url, "SELECT record->>'parsed_output' FROM {s}.interactions "
                              "WHERE search @@ to_tsquery('simple', 'refund')")
         assert found == [("It is on its way.",)]
-        assert rows(pg_url, "SELECT name FROM {s}._llmlog_migrations") == [("m001_initial",)]
+        assert rows(pg_url, "SELECT name FROM {s}._llmlog_migrations ORDER BY name") == [
+            ("m001_initial",), ("m002_reader_indexes",)]
 
     def test_duplicates_are_ignored_and_feedback_stored(self, pg_url: str) -> None:
         """The same request id twice is one row; feedback lands in its table."""

@@ -1,16 +1,22 @@
-"""``llmlog redact [FILE]``: redact text or JSON lines from a file or stdin to stdout.
+"""``llmlog redact``: redact a file or stdin to stdout, or scrub a whole store in place.
 
-Each line that is a JSON object or array is parsed and every string value in it
-is redacted (keys untouched), so the output line is valid JSON again; an llmlog
-record also gets its ``redaction`` counts updated. Any other line is redacted as
-text. Lines where nothing is found are written back byte for byte. A one-line
-summary of what was replaced goes to stderr.
+``llmlog redact [FILE]``: each line that is a JSON object or array is parsed and
+every string value in it is redacted (keys untouched), so the output line is
+valid JSON again; an llmlog record also gets its ``redaction`` counts updated.
+Any other line is redacted as text. Lines where nothing is found are written
+back byte for byte. A one-line summary of what was replaced goes to stderr.
 
-Scrubbing an existing store (``--db``) is not available yet.
+``llmlog redact --db [URL|PATH]``: rewrites every record of the store (the
+global ``--db``/``LLMLOG_DB`` when no value is given) through the redaction
+rules in force, for example after a rule was added, with
+:meth:`~llmlog.query.Store.rewrite`: in short transactions while the app keeps
+logging, idempotent (a second run changes nothing), and with the old values
+purged from the files. ``--dry-run`` only reports what would change.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -18,7 +24,11 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 import orjson
 
+from llmlog.cli._common import Command, InputError, open_store, progress, stdin_is_tty
+
 if TYPE_CHECKING:
+    from llmlog.query import Store
+    from llmlog.query._model import RewriteResult
     from llmlog.redact import Redactor
 
 __all__ = ["redact"]
@@ -31,17 +41,50 @@ def _parse_pairs(values: tuple[str, ...], option: str) -> list[tuple[str, str]]:
     for v in values:
         name, sep, rest = v.partition("=")
         if not sep or not name or not rest:
-            raise click.ClickException(f"{option} expects TYPE=VALUE, got {v!r}")
+            raise InputError(f"{option} expects TYPE=VALUE, got {v!r}")
         pairs.append((name.strip(), rest))
     return pairs
+
+
+_SETTINGS_ENV = ("LLMLOG_REDACT_RULES", "LLMLOG_REDACT_OPERATOR")
+
+
+def _redactor(*, rules_file: str | None, key: str | None, rules: tuple[str, ...],
+              deny: tuple[str, ...], allow: tuple[str, ...], only: str | None,
+              operators: tuple[str, ...]) -> Redactor:
+    """Build the Redactor of the deployment's settings plus the command's options."""
+    from llmlog.config import resolve_settings
+    from llmlog.redact.rules import build_redactor
+
+    # Only the redaction variables: a bad unrelated one must not stop a redaction, and a bad
+    # rules file must stop it (strict), not fall back to no rules.
+    env = {k: os.environ[k] for k in _SETTINGS_ENV if k in os.environ}
+    try:
+        settings = resolve_settings({"redact_rules": rules_file} if rules_file else {},
+                                    strict=True, environ=env)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    types = [t.strip() for t in only.split(",") if t.strip()] if only else None
+    try:
+        return build_redactor(settings.redact_rules, pseudonym_key=key,
+                              operator=settings.redact_operator,
+                              extra_rules=_parse_pairs(rules, "--rule"), deny=deny, allow=allow,
+                              operators=dict(_parse_pairs(operators, "--operator")), only=types)
+    except (ValueError, TypeError) as exc:
+        raise InputError(str(exc)) from None
 
 
 def _lines(stream: IO[bytes]) -> Iterator[bytes]:
     yield from stream
 
 
-@click.command("redact")
+@click.command("redact", cls=Command,
+               short_help="Redact a file or stdin, or scrub a whole store (--db).")
 @click.argument("file", required=False, metavar="[FILE]")
+@click.option("--db", "db", is_flag=False, flag_value="", default=None, metavar="[URL|PATH]",
+              help="Scrub this store in place instead (no value: the global --db / LLMLOG_DB).")
+@click.option("--dry-run", is_flag=True, help="With --db: only report what would change.")
+@click.option("--yes", "-y", is_flag=True, help="With --db: do not ask for confirmation.")
 @click.option("-r", "--rule", "rules", multiple=True, metavar="TYPE=REGEX",
               help="Also redact matches of REGEX as TYPE (repeatable).")
 @click.option("--deny", "deny", multiple=True, metavar="TERM",
@@ -52,27 +95,45 @@ def _lines(stream: IO[bytes]) -> Iterator[bytes]:
               help="Comma-separated built-in types to detect (default: all).")
 @click.option("-o", "--operator", "operators", multiple=True, metavar="TYPE=OP",
               help="placeholder, pseudonym, mask or drop for TYPE ('*' for all; repeatable).")
+@click.option("--rules-file", default=None, metavar="FILE",
+              help="TOML or JSON file of rules, deny-terms, allow-list and operators "
+                   "[env LLMLOG_REDACT_RULES].")
 @click.option("--key", envvar="LLMLOG_REDACT_KEY", default=None, metavar="KEY",
               help="Key for pseudonyms [env LLMLOG_REDACT_KEY; default: the key file].")
-def redact(file: str | None, rules: tuple[str, ...], deny: tuple[str, ...],
-           allow: tuple[str, ...], only: str | None, operators: tuple[str, ...],
+@click.pass_context
+def redact(ctx: click.Context, /, file: str | None, db: str | None, dry_run: bool, yes: bool,
+           rules: tuple[str, ...], deny: tuple[str, ...], allow: tuple[str, ...],
+           only: str | None, operators: tuple[str, ...], rules_file: str | None,
            key: str | None) -> None:
-    """Redact PII and secrets from FILE (or stdin) to stdout.
+    """Redact PII and secrets from FILE (or stdin) to stdout, or scrub a store with --db.
 
     JSON lines stay valid JSON: the strings inside each object are redacted and
     the keys are kept. Other lines are redacted as text. A summary of what was
     replaced is printed to stderr.
+
+    The redaction settings of the deployment apply (LLMLOG_REDACT_RULES,
+    LLMLOG_REDACT_OPERATOR, LLMLOG_REDACT_KEY); the options add to them.
+
+    With --db, every stored interaction and feedback record is rewritten through
+    the current rules (say, after adding one), with its search index, in small
+    transactions while the app keeps logging; old values are purged from the
+    file. Running it again changes nothing.
     """
-    from llmlog.redact import Redactor
+    if db is None and (dry_run or yes):
+        raise InputError("--dry-run and --yes apply to scrubbing a store: add --db")
+    if db is not None and file is not None:
+        raise InputError("give FILE to redact a file, or --db to scrub a store, not both")
     from llmlog.redact.walker import walk_value
 
-    types = [t.strip() for t in only.split(",") if t.strip()] if only else None
-    try:
-        redactor = Redactor(pseudonym_key=key, rules=_parse_pairs(rules, "--rule"),
-                            deny_terms=list(deny), allow=list(allow), types=types,
-                            operators=dict(_parse_pairs(operators, "--operator")))
-    except (ValueError, TypeError) as exc:
-        raise click.ClickException(str(exc)) from None
+    redactor = _redactor(rules_file=rules_file, key=key, rules=rules, deny=deny, allow=allow,
+                         only=only, operators=operators)
+
+    if db is not None:
+        if db:
+            ctx.find_root().ensure_object(dict)["db"] = db
+        with open_store(ctx) as store:
+            _scrub(store, redactor, dry_run=dry_run, yes=yes)
+        return
 
     if file is None or file == "-":
         source: IO[bytes] = sys.stdin.buffer
@@ -150,6 +211,50 @@ def _redact_line(body: bytes, redactor: Redactor, count: Callable[[str], str],
     if new == text:
         return None
     return new.encode("utf-8", "surrogateescape")
+
+
+def _scrub(store: Store, redactor: Redactor, *, dry_run: bool, yes: bool) -> None:
+    """Rewrite every record of ``store`` through ``redactor`` and report what changed."""
+    n = store.count()
+    if not dry_run and not yes:
+        if not stdin_is_tty():
+            raise InputError(f"refusing to rewrite the {n:,} interaction(s) in {store.url} "
+                             "without confirmation: pass --yes (or --dry-run to see what "
+                             "would change)")
+        click.confirm(f"Rewrite the {n:,} interaction(s) in {store.url} through the current "
+                      "redaction rules?", abort=True)
+
+    def transform(rec: dict[str, Any]) -> dict[str, Any] | None:
+        before = _counts(rec)
+        redactor(rec)
+        after = _counts(rec)
+        return rec if any(v > before.get(k, 0) for k, v in after.items()) else None
+
+    with progress(n, "scrubbing") as advance:
+        result = store.rewrite(transform, dry_run=dry_run, progress=advance)
+    click.echo(_summary(result, store.url, dry_run=dry_run))
+    if not dry_run and not result.purged:
+        click.echo(f"note: another connection kept {store.url}'s write-ahead log busy: old "
+                   "versions of the changed records stay in its -wal file until the next "
+                   "checkpoint; run this again when the app is idle to purge them", err=True)
+
+
+def _summary(result: RewriteResult, url: str, *, dry_run: bool) -> str:
+    """Return the one-line report of a scrub."""
+    def of(changed: int, total: int, noun: str) -> str:
+        return f"{changed:,} of {total:,} {noun}{'s' if total != 1 else ''}"
+
+    what = (f"{of(result.changed, result.interactions, 'interaction')} and "
+            f"{of(result.feedback_changed, result.feedback, 'feedback record')}")
+    if not result.changed and not result.feedback_changed:
+        return (f"nothing to scrub in {url}: {result.interactions:,} interaction(s) and "
+                f"{result.feedback:,} feedback record(s) are clean under the current rules")
+    total = sum(result.counts.values())
+    detail = ", ".join(f"{k} {v}" for k, v in
+                       sorted(result.counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    verb = "would scrub" if dry_run else "scrubbed"
+    return (f"{verb} {what} in {url}: {total:,} value{'s' if total != 1 else ''} "
+            f"({detail})")
 
 
 def _counts(rec: dict[str, Any]) -> dict[str, int]:

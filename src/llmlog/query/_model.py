@@ -23,6 +23,7 @@ __all__ = [
     "Page",
     "PruneResult",
     "Query",
+    "RewriteResult",
     "SessionPage",
     "SessionSummary",
     "StatsRow",
@@ -333,6 +334,34 @@ class PruneResult:
     interactions: int = 0
     tags: int = 0
     feedback: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RewriteResult:
+    """What :meth:`Store.rewrite` changed (with ``dry_run``: what it would change).
+
+    Attributes:
+        interactions: interactions read.
+        changed: interactions rewritten.
+        feedback: feedback records read.
+        feedback_changed: feedback records rewritten.
+        counts: how much each record's ``redaction.counts`` grew, summed by type:
+            the values the transform replaced (never the values themselves).
+        purged: True when no old version of a rewritten record is left in the
+            store's files (free space zeroed, the full-text index merged, the
+            write-ahead log checkpointed and truncated); False when another
+            connection kept the log busy, or after a dry run. Old versions then
+            stay in ``<store>-wal`` until its next full checkpoint.
+
+    .. versionadded:: 0.1
+    """
+
+    interactions: int = 0
+    changed: int = 0
+    feedback: int = 0
+    feedback_changed: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    purged: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ from llmlog.query._model import (
     Page,
     PruneResult,
     Query,
+    RewriteResult,
     SessionPage,
     SessionSummary,
     StatsRow,
@@ -55,6 +56,7 @@ from llmlog.query._model import (
     decode_cursor,
     encode_cursor,
 )
+from llmlog.query._store import RecordTransform
 from llmlog.query._text import TextQuery, compile_text, record_text
 from llmlog.record import Feedback, LLMRecord
 from llmlog.sinks.sqlite import connect
@@ -767,6 +769,186 @@ class SQLiteStore:
                 progress(len(rows))
         return PruneResult(interactions=n_rows, tags=n_tags, feedback=n_feedback)
 
+    def rewrite(self, transform: RecordTransform, *, batch_size: int = 200,
+                dry_run: bool = False, progress: Progress | None = None) -> RewriteResult:
+        """Pass every record through ``transform`` and store what it changes (see :class:`Store`).
+
+        How a batch of interactions is rewritten: the batch (the next
+        ``batch_size`` ids) is read and transformed outside any write
+        transaction, so the expensive part never holds the lock. Then, in one
+        ``BEGIN IMMEDIATE`` transaction, each changed row is read again: a row
+        deleted meanwhile (``prune``) is skipped, a row whose record changed
+        meanwhile is transformed again as it is now, and the others get their new
+        ``record``, the columns derived from it (``session_id``, ``user_id``,
+        ``error_type``), their tags and tag rollups, and their full-text entry
+        (the old entry deleted with the old text, as a contentless index
+        requires). Ids only grow, so interactions written by other processes
+        while the rewrite runs come up in a later batch. Feedback records
+        (``record`` and ``comment``) follow, the same way.
+
+        The connection deletes with ``secure_delete`` on, so the space of old
+        versions is zeroed; then the full-text index is merged in short steps
+        (dropping the entries of deleted words) and the write-ahead log is
+        checkpointed and truncated, so the old values are gone from the files.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        db = self._db
+        secure = db.execute("PRAGMA secure_delete").fetchone()[0]
+        if not dry_run:
+            db.execute("PRAGMA secure_delete = ON")
+        state = _Rewrite(transform)
+        try:
+            last = 0
+            while True:
+                rows = db.execute("SELECT id, record FROM interactions WHERE id > ?"
+                                  " ORDER BY id LIMIT ?", (last, batch_size)).fetchall()
+                if not rows:
+                    break
+                last = rows[-1][0]
+                state.interactions += len(rows)
+                planned = [c for c in (state.plan(r[0], r[1]) for r in rows) if c is not None]
+                if dry_run:
+                    for c in planned:
+                        state.count(c)
+                elif planned:
+                    self._rewrite_interactions(planned, state)
+                if progress is not None:
+                    progress(len(rows))
+            last = 0
+            while True:
+                rows = db.execute("SELECT id, record FROM feedback WHERE id > ?"
+                                  " ORDER BY id LIMIT ?", (last, batch_size)).fetchall()
+                if not rows:
+                    break
+                last = rows[-1][0]
+                state.feedback += len(rows)
+                planned = [c for c in (state.plan(r[0], r[1]) for r in rows) if c is not None]
+                if dry_run:
+                    for c in planned:
+                        state.count(c, feedback=True)
+                elif planned:
+                    self._rewrite_feedback(planned, state)
+            purged = False
+            if not dry_run:
+                if state.fts_changed:
+                    self._merge_fts()
+                purged = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+        finally:
+            if not dry_run:
+                db.execute(f"PRAGMA secure_delete = {int(secure)}")
+        return RewriteResult(interactions=state.interactions, changed=state.changed,
+                             feedback=state.feedback, feedback_changed=state.feedback_changed,
+                             counts=dict(sorted(state.counts.items())), purged=purged)
+
+    def _rewrite_interactions(self, planned: list[_Change], state: _Rewrite) -> None:
+        """Store one batch of changed interactions in one write transaction."""
+        db = self._db
+        facts = ", ".join(FACT_COLUMNS)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = {r[0]: (r[1], r[2:]) for r in db.execute(
+                f"SELECT id, record, {facts} FROM interactions WHERE id IN"
+                " (SELECT value FROM json_each(?))",
+                (orjson.dumps([c.rowid for c in planned]).decode(),))}
+            updates: list[tuple[Any, ...]] = []
+            fts: list[tuple[Any, ...]] = []
+            tag_del: list[tuple[str, int]] = []
+            tag_add: list[tuple[str, int]] = []
+            roll_del: list[tuple[str, Any]] = []
+            roll_add: list[tuple[str, Any]] = []
+            for c in planned:
+                now = current.get(c.rowid)
+                if now is None:
+                    continue  # deleted meanwhile
+                if now[0] != c.old_data:  # changed meanwhile: transform what is there now
+                    again = state.plan(c.rowid, now[0])
+                    if again is None:
+                        continue
+                    c = again
+                new = c.new
+                err = new.get("error")
+                updates.append((c.new_data, new.get("session_id"), new.get("user_id"),
+                                err.get("type") if isinstance(err, dict) else None, c.rowid))
+                new_text = record_text(new)
+                if new_text != c.old_text:
+                    fts.append(("delete", c.rowid, c.old_text))
+                    fts.append((None, c.rowid, new_text))
+                new_tags = _tags(new)
+                if new_tags != c.old_tags:
+                    fact = now[1]
+                    for tag in c.old_tags:
+                        if tag not in new_tags:
+                            tag_del.append((tag, c.rowid))
+                            roll_del.append((tag, fact))
+                    for tag in new_tags:
+                        if tag not in c.old_tags:
+                            tag_add.append((tag, c.rowid))
+                            roll_add.append((tag, fact))
+                state.count(c)
+            db.executemany("UPDATE interactions SET record = ?, session_id = ?, user_id = ?,"
+                           " error_type = ? WHERE id = ?", updates)
+            if fts:
+                state.fts_changed = True
+                db.executemany("INSERT INTO interactions_fts (interactions_fts, rowid, text)"
+                               " VALUES (?, ?, ?)", fts)
+            if tag_del:
+                db.executemany("DELETE FROM interaction_tags WHERE tag = ?"
+                               " AND interaction_id = ?", tag_del)
+                apply(db, roll_del, sign=-1)
+            if tag_add:
+                db.executemany("INSERT OR IGNORE INTO interaction_tags (tag, interaction_id)"
+                               " VALUES (?, ?)", tag_add)
+                apply(db, roll_add)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _rewrite_feedback(self, planned: list[_Change], state: _Rewrite) -> None:
+        """Store one batch of changed feedback records in one write transaction."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = dict(db.execute(
+                "SELECT id, record FROM feedback WHERE id IN (SELECT value FROM json_each(?))",
+                (orjson.dumps([c.rowid for c in planned]).decode(),)).fetchall())
+            updates: list[tuple[Any, ...]] = []
+            for c in planned:
+                now = current.get(c.rowid)
+                if now is None:
+                    continue
+                if now != c.old_data:
+                    again = state.plan(c.rowid, now)
+                    if again is None:
+                        continue
+                    c = again
+                comment = c.new.get("comment")
+                updates.append((c.new_data, comment if isinstance(comment, str) else None,
+                                c.rowid))
+                state.count(c, feedback=True)
+            db.executemany("UPDATE feedback SET record = ?, comment = ? WHERE id = ?", updates)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _merge_fts(self) -> None:
+        """Merge the full-text index into one segment, a short transaction per step.
+
+        A contentless FTS5 index deletes by adding delete markers; the deleted
+        words stay in older segments until those are merged. ``merge`` with a
+        negative page count merges every level (an incremental ``optimize``);
+        it is repeated until a step changes nothing.
+        """
+        db = self._db
+        while True:
+            before = db.total_changes
+            db.execute("INSERT INTO interactions_fts (interactions_fts, rank)"
+                       " VALUES ('merge', -256)")
+            if db.total_changes - before < 2:
+                break
+
     def compact(self) -> None:
         """Give the space freed by deletes back to the file system (``VACUUM``)."""
         self._db.execute("VACUUM")
@@ -905,6 +1087,72 @@ class SQLiteStore:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+
+def _tags(rec: dict[str, Any]) -> tuple[str, ...]:
+    """Return a record's distinct tags as the sink stores them."""
+    tags = rec.get("tags")
+    if not isinstance(tags, list) or not tags:
+        return ()
+    return tuple(dict.fromkeys(str(t) for t in tags))
+
+
+def _redaction_counts(rec: dict[str, Any]) -> dict[str, int]:
+    red = rec.get("redaction")
+    counts = red.get("counts") if isinstance(red, dict) else None
+    if not isinstance(counts, dict):
+        return {}
+    return {k: v for k, v in counts.items() if type(v) is int}
+
+
+class _Change:
+    """One record the transform changed: what its old form needs undone, and its new form."""
+
+    __slots__ = ("new", "new_data", "old_counts", "old_data", "old_tags", "old_text", "rowid")
+
+    def __init__(self, rowid: int, old_data: str, new: dict[str, Any], new_data: str) -> None:
+        old = orjson.loads(old_data)  # the transform may have changed the dict it was given
+        self.rowid = rowid
+        self.old_data = old_data
+        self.old_text = record_text(old)
+        self.old_tags = _tags(old)
+        self.old_counts = _redaction_counts(old)
+        self.new = new
+        self.new_data = new_data
+
+
+class _Rewrite:
+    """The running totals of one :meth:`SQLiteStore.rewrite`."""
+
+    def __init__(self, transform: RecordTransform) -> None:
+        self.transform = transform
+        self.interactions = self.changed = self.feedback = self.feedback_changed = 0
+        self.counts: dict[str, int] = {}
+        self.fts_changed = False
+
+    def plan(self, rowid: int, data: str) -> _Change | None:
+        """Transform one stored record; return the change, or None if there is none."""
+        rec = orjson.loads(data)
+        if not isinstance(rec, dict):
+            return None  # not a record (verify reports it); nothing to rewrite
+        new = self.transform(rec)
+        if new is None:
+            return None
+        new_data = orjson.dumps(new).decode()
+        if new_data == data:
+            return None
+        return _Change(rowid, data, new, new_data)
+
+    def count(self, c: _Change, *, feedback: bool = False) -> None:
+        """Add a change that was (or, in a dry run, would be) stored to the totals."""
+        if feedback:
+            self.feedback_changed += 1
+        else:
+            self.changed += 1
+        for k, v in _redaction_counts(c.new).items():
+            grown = v - c.old_counts.get(k, 0)
+            if grown > 0:
+                self.counts[k] = self.counts.get(k, 0) + grown
 
 
 def _record_problem(data: str, rid: str, ts: float) -> str:

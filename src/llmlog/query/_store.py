@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from llmlog.query._model import (
     Bucket,
@@ -22,6 +22,7 @@ from llmlog.query._model import (
     Page,
     PruneResult,
     Query,
+    RewriteResult,
     SessionPage,
     StatsRow,
     StoreError,
@@ -34,6 +35,12 @@ __all__ = ["Store", "open_store"]
 
 Progress = Callable[[int], None]
 """Called with how many more items were done (for progress bars); may not raise."""
+
+RecordTransform = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+"""Given a stored record (a fresh dict it may change), return the record to store
+instead, or None to keep the stored one. Must be deterministic: it may be called
+again for a record that changed while it ran. May raise, which stops the rewrite
+(batches already written stay written)."""
 
 
 @runtime_checkable
@@ -119,6 +126,24 @@ class Store(Protocol):
         """Delete interactions older than ``before`` with their tags, feedback and index entries."""
         ...
 
+    def rewrite(self, transform: RecordTransform, *, batch_size: int = 200,
+                dry_run: bool = False, progress: Progress | None = None) -> RewriteResult:
+        """Pass every stored record (interactions, then feedback) through ``transform``.
+
+        Each changed record replaces the stored one together with everything
+        derived from it (indexed columns, tags, full-text index, rollups), in
+        short transactions of ``batch_size`` records, so writers go on meanwhile.
+        Records written while it runs are rewritten too; a record changed or
+        deleted meanwhile is re-read or skipped, never overwritten with stale
+        data. Finally old versions are purged from the files (see
+        :attr:`RewriteResult.purged`). ``progress`` gets the number of
+        interactions done. Used by ``llmlog redact --db`` to scrub a store.
+
+        Raises:
+            ValueError: ``batch_size`` is not positive.
+        """
+        ...
+
     def verify(self, *, repair: bool = False, progress: Progress | None = None) -> VerifyReport:
         """Check the store's integrity; with ``repair``, rebuild what can be rebuilt."""
         ...
@@ -150,8 +175,11 @@ def open_store(url: str | os.PathLike[str]) -> Store:
     """
     url = os.fspath(url)
     if url.startswith(("postgresql://", "postgres://")):
-        raise StoreError("reading a PostgreSQL store is not supported yet: "
-                         "use an SQLite store (a file path) for the CLI")
+        try:
+            from llmlog.query._postgres import PostgresStore
+        except ImportError:
+            raise StoreError("PostgreSQL support needs: pip install 'llmlog[postgres]'") from None
+        return PostgresStore(url)
     from llmlog.query._sqlite import SQLiteStore
     from llmlog.sinks.sqlite import sqlite_path
 

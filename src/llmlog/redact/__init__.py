@@ -27,6 +27,10 @@ Design, in one paragraph per concern (details in the submodules):
 * **Operators** (:mod:`~llmlog.redact.operators`): typed placeholder
   ``[EMAIL]`` (default), keyed pseudonym ``[EMAIL:7f3a9c]``, partial mask
   ``**** **** **** 4242``, drop, or your function.
+* **Your rules** (:mod:`~llmlog.redact.rules`): extra regexes, deny-terms, an
+  allow-list, disabled types and operators per type, from the TOML or JSON file
+  named by ``LLMLOG_REDACT_RULES``; ``LLMLOG_REDACT_OPERATOR`` sets the default
+  operator. The pipeline, ``llmlog redact`` and ``llmlog redact --db`` all apply them.
 
 Example::
 
@@ -47,6 +51,7 @@ from typing import Any
 from llmlog.redact.content import CONTENT_MODES, ContentFilter
 from llmlog.redact.detectors import BUILTIN_TYPES, PII_TYPES, SECRET_TYPES
 from llmlog.redact.engine import DENY_TERM, Redactor
+from llmlog.redact.rules import RedactRules, build_redactor, load_rules
 
 __all__ = [
     "BUILTIN_TYPES",
@@ -55,9 +60,11 @@ __all__ = [
     "PII_TYPES",
     "SECRET_TYPES",
     "ContentFilter",
+    "RedactRules",
     "Redactor",
     "build_processors",
     "default_redactor",
+    "load_rules",
     "redact_text",
 ]
 
@@ -90,8 +97,9 @@ def redact_text(text: str) -> str:
     return default_redactor().redact_text(text)
 
 
-def build_processors(*, redact: bool, redact_key: str | None,
-                     capture_content: str) -> list[Callable[[dict[str, Any]], dict[str, Any]]]:
+def build_processors(*, redact: bool, redact_key: str | None, capture_content: str,
+                     rules: RedactRules | None = None, operator: str | None = None
+                     ) -> list[Callable[[dict[str, Any]], dict[str, Any]]]:
     """Return the record processors for the user's settings, in the order they must run.
 
     Args:
@@ -100,13 +108,18 @@ def build_processors(*, redact: bool, redact_key: str | None,
             (``LLMLOG_REDACT_KEY``); ``None`` uses the deployment's key file.
         capture_content: ``"full"``, ``"metadata"`` or ``"off"``
             (``LLMLOG_CAPTURE_CONTENT``).
+        rules: the user's rules, deny-terms, allow-list and operators per type
+            (``LLMLOG_REDACT_RULES``, loaded by :func:`~llmlog.redact.rules.load_rules`).
+        operator: the default operator, ``placeholder``, ``pseudonym`` or ``mask``
+            (``LLMLOG_REDACT_OPERATOR``); ``None`` means ``placeholder``.
 
     Returns:
         The content filter (unless ``full``), then the :class:`Redactor` (if
         ``redact``). Each takes a record dict, changes it in place and returns it.
 
     Raises:
-        ValueError: an unknown ``capture_content``.
+        ValueError: an unknown ``capture_content`` or ``operator``, rules that do
+            not fit together.
 
     .. versionadded:: 0.1
     """
@@ -117,5 +130,8 @@ def build_processors(*, redact: bool, redact_key: str | None,
     if capture_content != "full":
         procs.append(ContentFilter(capture_content, key=redact_key))
     if redact:
-        procs.append(Redactor(pseudonym_key=redact_key))
+        if rules is None and operator in (None, "placeholder"):
+            procs.append(Redactor(pseudonym_key=redact_key))
+        else:
+            procs.append(build_redactor(rules, pseudonym_key=redact_key, operator=operator))
     return procs

@@ -66,6 +66,7 @@ __all__ = [
     "SECRET_TYPES",
     "Finder",
     "Finding",
+    "find_all",
     "find_email",
     "find_ipv6",
     "find_numbers",
@@ -116,12 +117,16 @@ def _left_ok(text: str, i: int, chars: frozenset[str] = _TOKEN_CHARS) -> bool:
 # texts), and for ASCII text byte offsets are character offsets. The pattern starts
 # with a literal, so the regex engine jumps from digit to digit; a digit right after a
 # digit, or a number without six more digits close behind it, fails on the first tests.
+# Those run at the start of every number in the text, so they are written for the
+# engine's cheapest operations: a single-character class repeated (one tight loop) rather
+# than a repeated group (an engine frame per repetition), unrolled and possessive.
+_SIX_MORE = rb"(?:[\x20\-/().\xc2\xa0\xe2\x80\x93]{0,3}+0)" * 6
 _NUM = re.compile(rb"""
 0(?<!00)
-# cheap tests first: a digit or a separator next, then six more digits close by (or the
-# shape of an IPv4 address)
-(?![^\x20\-/().\xc2\xe20])
-(?=(?:[\x20\-/().\xc2\xa0\xe2\x80\x93]{0,3}0){6}|0{0,2}\.0{1,3}\.0{1,3}\.0)
+# cheap tests first: six digits or separators next (one tight loop, where most numbers
+# fail), then six more digits close by, or the shape of an IPv4 address
+(?=[\x20\-/().\xc2\xa0\xe2\x80\x930]{6})
+(?=""" + _SIX_MORE + rb"""|0{0,2}+\.0{1,3}+\.0{1,3}+\.0)
 (?:(?<![A-Za-z_.\-#$]0)|(?<=\\[ntr]0))
 (?<!\xc2[\xa3\xa5]0)(?<!\xe2\x82\xac0)   # after a currency sign
 (?<![A-Za-z0-9_)]\+0)
@@ -143,8 +148,7 @@ _NUM = re.compile(rb"""
 _IBAN_TRIGGER = re.compile(rb"AA00(?<![A-Za-z0-9]AA00)")
 _BYTE_DIGIT_TO_ZERO = bytes.maketrans(b"123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
                                       b"000000000AAAAAAAAAAAAAAAAAAAAAAAAAA")
-_DIGIT_GROUP = re.compile(r"[0-9]+")
-_NON_DIGITS = re.compile(r"[^0-9]+")
+_SPLIT = re.compile(r"([^0-9]+)")
 
 # Context words: the closest one before a number decides an ambiguous case. Words are
 # looked up in sets (a 40-character window has a handful of them); scripts written without
@@ -289,6 +293,8 @@ def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
             return False
     digits = "".join(groups)
     n = len(digits)
+    if n < 7 or n > 18:
+        return False  # every shape below has 7 to 15 digits (18 with "00" and a "(0)")
     ng = len(groups)
     dots = ng > 1 and all(s == "." for s in seps)
     if ng == 2 and dots:
@@ -344,12 +350,23 @@ def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
 
 
 def _classify(text: str, groups: list[str], seps: list[str], plus: bool, paren: bool,
-              start: int, on: Collection[str], end: int) -> str | None:
+              start: int, on: Collection[str], end: int,
+              contexts: dict[int, int] | None = None) -> str | None:
+    """Return the type of the digit groups at ``text[start:end]``, or None.
+
+    ``contexts`` caches :func:`_context` by start position across the calls for
+    the parts of one run.
+    """
     ctx_cache: list[int] = []
 
     def ctx() -> int:
         if not ctx_cache:
-            c = _context(text, start)
+            if contexts is None:
+                c = _context(text, start)
+            else:
+                c = contexts.get(start, 2)
+                if c == 2:
+                    c = contexts[start] = _context(text, start)
             if c == 0 and _post_context(text, end):
                 c = 1
             ctx_cache.append(c)
@@ -407,8 +424,9 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
     if run.isdigit():
         _bare_run(text, s, e, on, out)
         return
-    groups = _DIGIT_GROUP.findall(run)
-    seps = _NON_DIGITS.findall(run)
+    parts = _SPLIT.split(run)  # the run starts and ends with a digit: group, sep, group, ...
+    groups = parts[0::2]
+    seps = parts[1::2]
     ng = len(groups)
     if ng > 8 and len(max(groups, key=len)) <= 2:
         return  # a row of small numbers ("12 5 88 3 41 ..."), never a phone or a card
@@ -430,18 +448,29 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
     n = ng
     if n < 2 or n > 16:
         return
-    spans = [(m.start(), m.end()) for m in _DIGIT_GROUP.finditer(text, s, e)]
+    spans = []
+    pos = s
+    for i, g in enumerate(groups):
+        end = pos + len(g)
+        spans.append((pos, end))
+        if i < n - 1:
+            pos = end + len(seps[i])
     # Several values in one run ("4111 1111 1111 1111 12/25", "415-555-0132 / 415-555-0199").
     # A value may end at any space or slash; it may start only at the run's start or after a
     # separator unlike the run's usual one, so that no card or phone is carved out of the
     # middle of a longer number written in uniform groups (a USPS tracking number).
-    usual = max(set(seps), key=seps.count)
+    # (the separator used more than once and most often, the first such in a tie: a set
+    # here would make the choice depend on the process's string hash seed)
+    usual: str | None = max(seps, key=seps.count)
+    if seps.count(usual) < 2:
+        usual = None
     ends = sorted({i + 1 for i, sp in enumerate(seps) if " " in sp or "/" in sp
                    or "\u00a0" in sp} | {n})
     starts = [0] + [i + 1 for i, sp in enumerate(seps)
                     if (" " in sp or "\u00a0" in sp)
                     and (sp != usual or "/" in sp or sp.count(" ") >= 2)]
     covered = 0
+    contexts: dict[int, int] = {}
     for i in starts:
         if i < covered:
             continue
@@ -451,7 +480,7 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
             st = spans[i][0]
             sub_paren = (i > 0 and seps[i - 1].endswith("(")) or (paren and i == 0)
             kind = _classify(text, groups[i:j], seps[i:j - 1], plus and i == 0, sub_paren, st, on,
-                             spans[j - 1][1])
+                             spans[j - 1][1], contexts)
             if kind is not None:
                 if i == 0:
                     st = k
@@ -495,9 +524,22 @@ def find_numbers(text: str, out: list[Finding], on: Collection[str]) -> None:
     ascii_ = text.isascii()
     raw = text.encode("ascii") if ascii_ else text.encode("utf-8", "surrogatepass")
     folded = raw.translate(_BYTE_DIGIT_TO_ZERO)
+    # IBANs first: the digit groups of an IBAN are a number run too, and one that costs
+    # many classifications before it is rejected; a run inside an IBAN found here would
+    # only merge into it, so it is skipped.
+    ibans: list[Finding] = []
+    if "IBAN" in on:
+        for h in _IBAN_TRIGGER.finditer(folded):
+            bs = h.start()
+            s = bs if ascii_ else len(raw[:bs].decode("utf-8", "surrogatepass"))
+            _iban(text, s + 2, ibans)
+        out.extend(ibans)
     if ascii_:
         for m in _NUM.finditer(folded):
-            _number(text, m.start(), m.end(), m.lastgroup, on, out)
+            s, e = m.span()
+            if ibans and _inside(s, e, ibans):
+                continue
+            _number(text, s, e, m.lastgroup, on, out)
     else:
         last_b = last_c = 0
         for mb in _NUM.finditer(folded):
@@ -506,12 +548,13 @@ def find_numbers(text: str, out: list[Finding], on: Collection[str]) -> None:
             s = last_c + len(raw[last_b:bs].decode("utf-8", "surrogatepass"))
             e = s + len(raw[bs:be].decode("utf-8", "surrogatepass"))
             last_b, last_c = be, e
+            if ibans and _inside(s, e, ibans):
+                continue
             _number(text, s, e, mb.lastgroup, on, out)
-    if "IBAN" in on:
-        for h in _IBAN_TRIGGER.finditer(folded):
-            bs = h.start()
-            s = bs if ascii_ else len(raw[:bs].decode("utf-8", "surrogatepass"))
-            _iban(text, s + 2, out)
+
+
+def _inside(s: int, e: int, spans: list[Finding]) -> bool:
+    return any(a <= s and e <= b for a, b, _ in spans)
 
 
 def _number(text: str, s: int, e: int, kind: str | None, on: Collection[str],
@@ -630,6 +673,9 @@ def find_email(text: str, out: list[Finding], on: Collection[str]) -> None:
         while i >= 0:
             _email_at(text, i, i + 5, False, out)
             i = text.find("&#64;", i + 5)
+    # "[at]", "(AT)", ...: without an opening bracket there is nothing to find
+    if not ("(" in text or "[" in text or "{" in text or "<" in text):
+        return
     for rx in (_AT_OBF, _AT_OBF_UP):
         for m in rx.finditer(text):
             q = m.start()
@@ -655,6 +701,7 @@ _V6_TRIGGER = re.compile(
     r":(?::(?:[0-9A-Fa-f]{1,4}(?![0-9A-Za-z_])|(?![0-9A-Za-z_]))"
     r"|(?<=[0-9A-Fa-f]{4}:)(?=(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]))"
 )
+_V6_HINT = re.compile(r":(?=:|" + r"[0-9A-Fa-f]{1,4}+:" * 6 + ")")
 _V6 = re.compile(
     r"(?<![0-9A-Za-z_:.])"
     r"(?:"
@@ -676,8 +723,9 @@ def find_ipv6(text: str, out: list[Finding], on: Collection[str]) -> None:
         out: findings are appended here.
         on: the enabled types.
     """
-    # every IPv6 address has "::" or all seven colons
-    if "::" not in text and text.count(":") < 7:
+    # every IPv6 address has "::" or seven colons between hex groups (one pass of a regex
+    # that only looks at colons; no colon at all is one memchr away)
+    if ":" not in text or _V6_HINT.search(text) is None:
         return
     done = 0
     n = len(text)
@@ -845,12 +893,47 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
             if looks_random(tok.rstrip("="), min_len=12) and not (
                     tok.isupper() or tok.startswith(("sk-...", "YOUR"))):
                 out.append((m.start("tok"), m.end("tok"), "BEARER_TOKEN"))
-    if "URL_CREDENTIALS" in on and "://" in text and "@" in text:
+    if "URL_CREDENTIALS" in on and "@" in text and "://" in text:
         for m in _URL_CRED.finditer(text):
             pw = m.group("pw")
             if not _pw_is_placeholder(pw):
                 out.append((m.start("user") if m.group("user") else m.start("pw"),
                             m.end("pw"), "URL_CREDENTIALS"))
+
+
+# =================================================================================================
+# all of them
+# =================================================================================================
+
+_NUMBER_TYPES = frozenset(["CREDIT_CARD", "US_SSN", "PHONE", "IBAN", "IP_ADDRESS"])
+_SECRET_SET = frozenset(SECRET_TYPES)
+
+
+# Something every value of every built-in type contains: a digit, "@", ":", a key prefix,
+# "at"/"AT" of "[at]"... A short string without any (a role, a tool name, a short
+# instruction) skips the detectors with one regex test.
+_MAYBE = re.compile(r"[0-9@:%&_\-J\uff20]|A(?:KIA|SIA|Iza)|earer|ecret|ECRET|at|AT")
+_SHORT = 64
+
+
+def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
+    """Run every built-in detector of an enabled type on ``text``.
+
+    Args:
+        text: the text to scan.
+        out: findings are appended here.
+        on: the enabled types.
+    """
+    if len(text) < _SHORT and _MAYBE.search(text) is None:
+        return
+    if not _SECRET_SET.isdisjoint(on):
+        find_secrets(text, out, on)
+    if "EMAIL" in on:
+        find_email(text, out, on)
+    if not _NUMBER_TYPES.isdisjoint(on):
+        find_numbers(text, out, on)
+    if "IP_ADDRESS" in on:
+        find_ipv6(text, out, on)
 
 
 def _find_pem(text: str, out: list[Finding]) -> None:

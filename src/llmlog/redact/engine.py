@@ -20,11 +20,13 @@ again, so redaction is idempotent: redacting twice gives the same text.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
+from hashlib import sha1
 from typing import Any
 
 from llmlog.redact import detectors as _d
-from llmlog.redact.detectors import BUILTIN_TYPES, Finder, Finding
+from llmlog.redact.detectors import BUILTIN_TYPES, Finding
 from llmlog.redact.operators import (
     DROP,
     OPERATOR_NAMES,
@@ -43,14 +45,6 @@ DENY_TERM = "DENY_TERM"
 
 _TYPE_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 _DATA_B64 = re.compile(r"base64,[A-Za-z0-9+/=]{64,}")
-
-# Which detector reports which types.
-_FINDERS: tuple[tuple[Finder, frozenset[str]], ...] = (
-    (_d.find_secrets, frozenset(_d.SECRET_TYPES)),
-    (_d.find_email, frozenset(["EMAIL"])),
-    (_d.find_numbers, frozenset(["CREDIT_CARD", "US_SSN", "PHONE", "IBAN", "IP_ADDRESS"])),
-    (_d.find_ipv6, frozenset(["IP_ADDRESS"])),
-)
 
 # Overlapping findings merge into one span labelled with the higher-priority type.
 _PRIORITY: dict[str, int] = {
@@ -128,8 +122,8 @@ class Redactor:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("_allow", "_allow_fold", "_default_op", "_deny", "_deny_terms", "_finders",
-                 "_keys", "_min_len", "_on", "_ops", "_rules")
+    __slots__ = ("_allow", "_allow_fold", "_builtin", "_cache", "_default_op", "_deny",
+                 "_deny_terms", "_keys", "_min_len", "_on", "_ops", "_rules")
 
     def __init__(
         self,
@@ -152,7 +146,7 @@ class Redactor:
                 raise ValueError(f"unknown redaction type(s) {', '.join(sorted(unknown))}; "
                                  f"known: {', '.join(BUILTIN_TYPES)}")
         self._on = on
-        self._finders: tuple[Finder, ...] = tuple(f for f, kinds in _FINDERS if kinds & on)
+        self._builtin = bool(on)
 
         compiled: list[tuple[str, re.Pattern[str]]] = []
         for rule in rules:
@@ -194,6 +188,7 @@ class Redactor:
         self._default_op = default
         shortest = min((len(t) for t in terms), default=6)
         self._min_len = 1 if compiled else min(6, shortest)
+        self._cache = _ResultCache()
 
     def _operator(self, spec: str | Callable[[str, str], str], type_: str) -> Operator:
         if callable(spec):
@@ -224,7 +219,7 @@ class Redactor:
         """
         if len(text) < self._min_len:
             return []
-        if "base64," in text:
+        if len(text) > 70 and "base64," in text:  # a data: URL body has 64+ characters
             found: list[Finding] = []
             pos = 0
             for m in _DATA_B64.finditer(text):
@@ -241,13 +236,15 @@ class Redactor:
             allow, fold = self._allow, self._allow_fold
             found = [f for f in found
                      if text[f[0]:f[1]] not in allow and text[f[0]:f[1]].casefold() not in fold]
+            if not found:
+                return found
         return _resolve(found)
 
     def _find_raw(self, text: str) -> list[Finding]:
         out: list[Finding] = []
         on = self._on
-        for finder in self._finders:
-            finder(text, out, on)
+        if self._builtin:
+            _d.find_all(text, out, on)
         for name, rx in self._rules:
             for m in rx.finditer(text):
                 if m.end() > m.start():
@@ -283,6 +280,15 @@ class Redactor:
             return "", True
         parts.append(text[last:])
         return "".join(parts), False
+
+    def _redact_one(self, text: str) -> _Result:
+        """Redact one text for :meth:`__call__` (see :data:`_Result`)."""
+        spans = self.find(text)
+        if not spans:
+            return (None, (), False, 0)
+        c: dict[str, int] = {}
+        new, was_dropped = self._apply(text, spans, c)
+        return (new, tuple(c.items()), was_dropped, len(new))
 
     def redact_text_counts(self, text: str) -> tuple[str, dict[str, int]]:
         """Return ``text`` redacted and how many values of each type were replaced.
@@ -320,6 +326,14 @@ class Redactor:
         type (added to counts already there) and ``"dropped"`` to the number of
         strings emptied by a ``drop`` operator. Values are never recorded.
 
+        A string that occurs several times in the record (the output text is in
+        both ``llm_raw_response`` and ``parsed_output``) is redacted once, and a
+        long string redacted in a recent record (a system prompt, the earlier
+        turns of a conversation, which every call sends again) is not redacted
+        again: the result is remembered under a SHA-1 digest of the text, so the
+        cache keeps no original text. Operators should therefore be pure functions
+        of the value and type, as the built-in ones are.
+
         Runs on the pipeline's writer thread; it may raise (a failing user
         operator), in which case the pipeline does not write the record.
 
@@ -330,16 +344,37 @@ class Redactor:
         dropped = 0
         find = self.find
         apply = self._apply
+        memo: dict[str, _Result] = {}
+        cache = self._cache
 
         def fn(s: str) -> str:
             nonlocal dropped
-            spans = find(s)
-            if not spans:
-                return s
-            new, was_dropped = apply(s, spans, counts)
+            n = len(s)
+            if n < _MEMO_MIN:
+                spans = find(s)
+                if not spans:
+                    return s
+                new, was_dropped = apply(s, spans, counts)
+                if was_dropped:
+                    dropped += 1
+                return new
+            hit = memo.get(s)
+            if hit is None:
+                key = None
+                if n >= _CACHE_MIN:
+                    key = sha1(s.encode("utf-8", "surrogatepass")).digest()
+                    hit = cache.get(key)
+                if hit is None:
+                    hit = self._redact_one(s)
+                    if key is not None:
+                        cache.put(key, hit)
+                memo[s] = hit
+            new_s, found, was_dropped = hit[0], hit[1], hit[2]
+            for k, v in found:
+                counts[k] = counts.get(k, 0) + v
             if was_dropped:
                 dropped += 1
-            return new
+            return s if new_s is None else new_s
 
         walk_record(rec, fn)
         red = rec.get("redaction")
@@ -355,6 +390,57 @@ class Redactor:
             red["dropped"] = int(red.get("dropped") or 0) + dropped
         rec["redaction"] = red
         return rec
+
+
+_Result = tuple[str | None, tuple[tuple[str, int], ...], bool, int]
+"""One text's redaction: the new text (None: unchanged), counts by type, whether a
+``drop`` operator emptied it, and the new text's length (what the cache holds)."""
+
+_MEMO_MIN = 64
+"""Strings at least this long are redacted once per record, however often they occur."""
+_CACHE_MIN = 256
+"""Strings at least this long are remembered across records (by digest)."""
+_CACHE_ENTRIES = 4096
+_CACHE_CHARS = 2_000_000
+
+
+class _ResultCache:
+    """Recent long texts' redactions, by SHA-1 digest of the text: bounded, least recent out.
+
+    It holds no original text: only digests, and the redacted texts, which hold
+    nothing the Redactor finds. Safe to use from several threads.
+    """
+
+    __slots__ = ("_chars", "_data", "_lock")
+
+    def __init__(self) -> None:
+        self._data: dict[bytes, _Result] = {}
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> _Result | None:
+        """Return the result stored under ``key`` (and mark it recently used), or None."""
+        hit = self._data.get(key)
+        if hit is not None:
+            with self._lock:
+                data = self._data
+                if key in data:
+                    data[key] = data.pop(key)
+        return hit
+
+    def put(self, key: bytes, value: _Result) -> None:
+        """Store ``value`` under ``key``, evicting the least recently used beyond the bounds."""
+        if value[3] > _CACHE_CHARS // 16:
+            return  # a huge text: caching it would evict everything else
+        with self._lock:
+            data = self._data
+            if key in data:
+                return
+            data[key] = value
+            self._chars += value[3]
+            while len(data) > _CACHE_ENTRIES or self._chars > _CACHE_CHARS:
+                old = data.pop(next(iter(data)))
+                self._chars -= old[3]
 
 
 def _resolve(found: list[Finding]) -> list[Finding]:

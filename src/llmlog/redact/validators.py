@@ -338,6 +338,10 @@ _PLACEHOLDER_WORDS = ("xxxx", "XXXX", "****", "....", "…", "<", ">", "{", "}",
                       "insert", "INSERT", "replace", "REPLACE", "here", "HERE", "fake", "FAKE")
 
 
+_PLACEHOLDER = re.compile("|".join(re.escape(w) for w in _PLACEHOLDER_WORDS))
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
 def looks_random(body: str, *, min_len: int = 16) -> bool:
     """Return whether ``body`` looks like generated key material rather than a placeholder.
 
@@ -351,19 +355,24 @@ def looks_random(body: str, *, min_len: int = 16) -> bool:
     """
     if len(body) < min_len:
         return False
-    for word in _PLACEHOLDER_WORDS:
-        if word in body:
-            return False
+    if _PLACEHOLDER.search(body) is not None:
+        return False
     distinct = len(set(body))
     if distinct < 8 or distinct * 4 < min(len(body), 40):
         return False
-    has_digit = any(c.isdigit() for c in body)
-    has_lower = any(c.islower() for c in body)
-    has_upper = any(c.isupper() for c in body)
+    if body.isascii():  # every key body is: whole-string operations instead of a loop
+        has_digit = _ASCII_DIGIT.search(body) is not None
+        has_lower = body.upper() != body
+        has_upper = body.lower() != body
+        no_letters = not (has_lower or has_upper)
+    else:
+        has_digit = any(c.isdigit() for c in body)
+        has_lower = any(c.islower() for c in body)
+        has_upper = any(c.isupper() for c in body)
+        no_letters = not any(c.isalpha() for c in body)
     if not has_digit and not (has_lower and has_upper):
         return False  # one-case words: "your-openai-api-key-goes-here"
-    letters = sum(c.isalpha() for c in body)
-    if has_digit and letters == 0:
+    if has_digit and no_letters:
         return len(body) >= 24  # all digits: only long numeric secrets (Slack ids are digits)
     return True
 

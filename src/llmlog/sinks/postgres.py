@@ -15,9 +15,8 @@ from typing import Any
 
 from psycopg import sql
 
-from llmlog.normalize import search_text
 from llmlog.postgres import connect, split_url
-from llmlog.sinks.base import Entry
+from llmlog.sinks.base import Entry, columns, text_of_entry
 
 __all__ = ["PostgresSink"]
 
@@ -79,22 +78,10 @@ class PostgresSink:
                 feedback.append((_text(get("request_id")), get("score"), _text(get("comment")),
                                  get("timestamp"), _json_text(e.line)))
                 continue
-            u = get("usage")
-            if type(u) is not dict:
-                u = {}
-            err = get("error")
             rows.append((
-                _text(get("request_id")), get("timestamp"), _text(get("provider")),
-                _text(get("operation")), _text(get("model")), _text(get("response_model")),
-                get("status") or "ok", get("duration_ms"), get("ttft_ms"),
-                u.get("input_tokens"), u.get("output_tokens"), u.get("total_tokens"),
-                u.get("cached_input_tokens"), u.get("reasoning_tokens"),
-                bool(u.get("estimated")), get("cost_usd"), _text(get("session_id")),
-                _text(get("user_id")), get("trace_id"),
-                _text(err.get("type")) if type(err) is dict else None,
+                *[_text(v) for v in columns(e)],
                 [_text(str(t)) for t in get("tags") or ()],
-                _text(search_text(get("prompt_messages"), get("parsed_output"),
-                                  get("tool_calls"), err)),
+                _text(text_of_entry(e)),
                 _json_text(e.line),
             ))
         db = self._conn()

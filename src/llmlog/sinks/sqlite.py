@@ -19,18 +19,14 @@ from typing import Any
 
 from llmlog._rollup import add_inserted
 from llmlog.migrations import migrate
-from llmlog.normalize import search_text
-from llmlog.sinks.base import Entry
+from llmlog.sinks.base import COLUMNS, Entry, columns, text_of_entry
 
 __all__ = ["SQLiteSink", "connect", "sqlite_path"]
 
 BUSY_TIMEOUT_MS = 30_000
 PAGE_SIZE = 16_384
 
-_COLUMNS = ("id", "request_id", "ts", "provider", "operation", "model", "response_model",
-            "status", "duration_ms", "ttft_ms", "input_tokens", "output_tokens", "total_tokens",
-            "cached_input_tokens", "reasoning_tokens", "tokens_estimated", "cost_usd",
-            "session_id", "user_id", "trace_id", "error_type", "record")
+_COLUMNS = ("id", *COLUMNS, "record")
 
 
 def _multi_insert(table: str, columns: Sequence[str], nrows: int, verb: str = "INSERT") -> str:
@@ -165,24 +161,9 @@ class SQLiteSink:
             return
         rows, texts, tags = [], [], []
         for e in entries.values():
-            get = e.get
-            u = get("usage")
-            if type(u) is not dict:
-                u = {}
-            err = get("error")
-            rows.append((
-                next_id, get("request_id"), get("timestamp"), get("provider"),
-                get("operation"), get("model"), get("response_model"),
-                get("status") or "ok", get("duration_ms"), get("ttft_ms"),
-                u.get("input_tokens"), u.get("output_tokens"), u.get("total_tokens"),
-                u.get("cached_input_tokens"), u.get("reasoning_tokens"),
-                1 if u.get("estimated") else 0, get("cost_usd"), get("session_id"),
-                get("user_id"), get("trace_id"),
-                err.get("type") if type(err) is dict else None, e.line.decode(),
-            ))
-            texts.append((next_id, search_text(get("prompt_messages"), get("parsed_output"),
-                                               get("tool_calls"), err)))
-            for tag in get("tags") or ():
+            rows.append((next_id, *columns(e), e.line.decode()))
+            texts.append((next_id, text_of_entry(e)))
+            for tag in e.get("tags") or ():
                 tags.append((str(tag), next_id))
             next_id += 1
         _insert_rows(db, "interactions", _COLUMNS, rows)

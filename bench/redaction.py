@@ -251,6 +251,106 @@ def record_cost(texts: list[str], repeat: int) -> dict[str, float]:
     return {"records": len(recs), "us_per_record": per}
 
 
+def conversation_cost(texts: list[str], repeat: int, turns: int = 10) -> dict[str, float]:
+    """Microseconds per record for a chat of ``turns`` calls, each resending the history.
+
+    Every call of a chat application sends the system prompt and all earlier turns
+    again; the Redactor remembers long strings it redacted recently, so only the
+    new turn is scanned. Measured with a fresh Redactor per round (its cache starts
+    empty), and again with the cache switched off for comparison.
+    """
+    import copy
+
+    from llmlog.redact import engine as redact_engine
+
+    system = ("You are a support assistant for Acme Cloud. Answer briefly, cite the runbook "
+              "section, and never reveal internal ticket numbers. ") * 4
+    chats = []
+    for c in range(0, len(texts) - 2 * turns, 2 * turns):
+        history: list[dict[str, Any]] = [{"role": "system", "content": system}]
+        recs = []
+        for k in range(turns):
+            user, answer = texts[c + 2 * k], texts[c + 2 * k + 1]
+            history = [*history, {"role": "user", "content": user}]
+            recs.append({
+                "event": "llm_interaction", "request_id": f"c{c}-{k}", "model": "gpt-4o",
+                "timestamp": 1712345678.0, "prompt_messages": copy.deepcopy(history),
+                "llm_raw_response": {"id": "chatcmpl-1", "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": answer}}]},
+                "parsed_output": answer, "tool_calls": [], "metadata": {}, "redaction": {},
+            })
+            history = [*history, {"role": "assistant", "content": answer}]
+        chats.append(recs)
+    n = sum(len(r) for r in chats)
+
+    def run() -> float:
+        best = float("inf")
+        for _ in range(repeat):
+            batch = copy.deepcopy(chats)
+            r = Redactor()
+            t0 = CLOCK()
+            for recs in batch:
+                for rec in recs:
+                    r(rec)
+            best = min(best, CLOCK() - t0)
+        return best / n * 1e6
+
+    cached = run()
+    saved = redact_engine._CACHE_MIN
+    redact_engine._CACHE_MIN = 1 << 62  # nothing is long enough to be remembered
+    try:
+        uncached = run()
+    finally:
+        redact_engine._CACHE_MIN = saved
+    return {"records": n, "turns": turns, "us_per_record": cached,
+            "us_per_record_without_cache": uncached}
+
+
+def scrub_cost(texts: list[str], n: int = 1000) -> dict[str, float]:
+    """Time ``Store.rewrite`` (what ``llmlog redact --db`` runs) over a store of ``n`` chats.
+
+    The store is filled with redaction off (a user message and an answer from the
+    corpus per interaction, plus a feedback comment each), then scrubbed once with
+    the default Redactor, in the default batches, and scrubbed again (nothing left
+    to change).
+    """
+    import tempfile
+
+    import llmlog
+    from llmlog.query import open_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "scrub.db")
+        llmlog.configure(db=path, redact=False)
+        for i in range(n):
+            user, answer = texts[(2 * i) % len(texts)], texts[(2 * i + 1) % len(texts)]
+            rid = llmlog.log_interaction([{"role": "user", "content": user}],
+                                         {"choices": [{"message": {"content": answer}}]},
+                                         model="gpt-4o", user_id=f"user{i}@corp.com")
+            llmlog.feedback(rid, 1.0, comment=f"ask user{i}@corp.com")
+        llmlog.flush()
+        llmlog.reset()
+        size = Path(path).stat().st_size
+        r = Redactor()
+
+        def transform(rec: dict[str, Any]) -> dict[str, Any] | None:
+            before = dict(rec.get("redaction", {}).get("counts", {}))
+            r(rec)
+            return None if rec["redaction"]["counts"] == before else rec
+
+        with open_store(path) as store:
+            t0, w0 = CLOCK(), time.perf_counter()
+            first = store.rewrite(transform)
+            cpu, wall = CLOCK() - t0, time.perf_counter() - w0
+            t0 = CLOCK()
+            again = store.rewrite(transform)
+            cpu2 = CLOCK() - t0
+    return {"interactions": first.interactions, "changed": first.changed,
+            "values": sum(first.counts.values()), "store_mb": size / 1e6,
+            "cpu_s": cpu, "wall_s": wall, "records_per_s": first.interactions / wall,
+            "second_run_cpu_s": cpu2, "second_run_changed": again.changed}
+
+
 def score_outside(engine: Engine) -> tuple[int, int, list[str]]:
     """Score the hand-written out-of-distribution cases: (removed, total, misses)."""
     from outside import CASES
@@ -417,6 +517,21 @@ def main() -> None:
     print(f"\nRecords: Redactor() on {rc['records']} chat records (a user message and an "
           f"answer from the corpus, in prompt_messages, llm_raw_response and parsed_output): "
           f"{rc['us_per_record']:.1f} µs per record on the writer thread.")
+    cc = conversation_cost([r["text"] for r in rows if r["kind"] != "hardneg"][:1200],
+                           args.repeat)
+    results["conversation_cost"] = cc
+    print(f"Conversations: {cc['records']} records of {cc['turns']}-turn chats (each call "
+          f"resends the system prompt and the history): {cc['us_per_record']:.1f} µs per "
+          f"record ({cc['us_per_record_without_cache']:.1f} µs without the Redactor's cache).")
+
+    sc = scrub_cost([r["text"] for r in rows if r["kind"] != "hardneg"][:1200])
+    results["scrub_cost"] = sc
+    print(f"Scrubbing a store (Store.rewrite, as 'llmlog redact --db' runs it): "
+          f"{sc['interactions']:,} interactions ({sc['store_mb']:.1f} MB file), "
+          f"{sc['changed']:,} changed, {sc['values']:,} values replaced in "
+          f"{sc['wall_s']:.2f} s ({sc['records_per_s']:,.0f} interactions/s, "
+          f"{sc['cpu_s']:.2f} s CPU); a second run changes {sc['second_run_changed']} in "
+          f"{sc['second_run_cpu_s']:.2f} s CPU.")
 
     if args.heldout_seed:
         held = generate(args.n, args.heldout_seed)

@@ -191,6 +191,29 @@ class TestScrubCommand:
         assert result.stderr.count("\n") == 1
         assert len(leftovers(path, values)) == len(values)
 
+    def test_busy_log_is_reported_then_purged(self, store: tuple[Path, list[str]],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+        """A reader holding an old snapshot keeps the WAL; the next run, once it is gone, purges."""
+        import sqlite3
+
+        from llmlog.query import _sqlite
+
+        monkeypatch.setattr(_sqlite, "CHECKPOINT_WAIT_MS", 20)
+        path, values = store
+        reader = sqlite3.connect(path)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM interactions").fetchone()
+        try:
+            result = run("redact", "--db", str(path), "--yes")
+        finally:
+            reader.rollback()
+            reader.close()
+        assert result.exit_code == 0
+        assert result.stderr.startswith(f"note: another connection kept {path}'s write-ahead")
+        again = run("redact", "--db", str(path), "--yes")
+        assert again.stdout.startswith("nothing to scrub") and again.stderr == ""
+        assert leftovers(path, values) == []
+
     @pytest.mark.parametrize(("args", "message"), [
         (["redact", "x.jsonl", "--db", "s.db"], "Error: give FILE to redact a file, or --db"),
         (["redact", "--dry-run"], "Error: --dry-run and --yes apply to scrubbing a store"),

@@ -234,9 +234,16 @@ def _scrub(store: Store, redactor: Redactor, *, dry_run: bool, yes: bool) -> Non
         result = store.rewrite(transform, dry_run=dry_run, progress=advance)
     click.echo(_summary(result, store.url, dry_run=dry_run))
     if not dry_run and not result.purged:
-        click.echo(f"note: another connection kept {store.url}'s write-ahead log busy: old "
-                   "versions of the changed records stay in its -wal file until the next "
-                   "checkpoint; run this again when the app is idle to purge them", err=True)
+        if store.url.startswith(("postgresql://", "postgres://")):
+            click.echo("note: PostgreSQL keeps the old row versions until VACUUM reuses their "
+                       "space, and in its write-ahead log, replicas and backups; VACUUM FULL "
+                       "on the llmlog tables rewrites the table files now (it locks them)",
+                       err=True)
+        else:
+            click.echo(f"note: another connection kept {store.url}'s write-ahead log busy: "
+                       "old versions of the changed records stay in its -wal file until the "
+                       "next checkpoint; run this again when the app is idle to purge them",
+                       err=True)
 
 
 def _summary(result: RewriteResult, url: str, *, dry_run: bool) -> str:

@@ -59,7 +59,7 @@ from llmlog.query._model import (
 from llmlog.query._store import RecordTransform
 from llmlog.query._text import TextQuery, compile_text, record_text
 from llmlog.record import Feedback, LLMRecord
-from llmlog.sinks.sqlite import connect
+from llmlog.sinks.sqlite import BUSY_TIMEOUT_MS, connect
 
 __all__ = ["SQLiteStore"]
 
@@ -73,6 +73,8 @@ _SUMS = ("sum(n), sum(errors), sum(duration_n), sum(duration_sum), sum(ttft_n), 
 _PRUNE_CHUNK = 2000
 EXACT_ROWS = 20_000
 """Aggregates over at most this many interactions are computed from the rows (exact)."""
+CHECKPOINT_WAIT_MS = 2_000
+"""How long :meth:`SQLiteStore.rewrite` waits for readers to let it truncate the WAL."""
 
 Progress = Callable[[int], None]
 
@@ -833,7 +835,13 @@ class SQLiteStore:
             if not dry_run:
                 if state.fts_changed:
                     self._merge_fts()
-                purged = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+                # a reader in a long transaction would hold the checkpoint for the whole
+                # busy timeout: wait a little, then report that the log is not purged yet
+                db.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+                try:
+                    purged = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+                finally:
+                    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         finally:
             if not dry_run:
                 db.execute(f"PRAGMA secure_delete = {int(secure)}")

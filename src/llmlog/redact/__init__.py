@@ -14,8 +14,13 @@ Design, in one paragraph per concern (details in the submodules):
   ``pkg@1.2.3`` and placeholder keys (``sk-...``) untouched.
 * **Fast path.** Every detector starts from a cheap trigger (a literal such as
   ``@``, ``sk-``, ``eyJ``, or one scan of the digits), so text with nothing
-  suspicious costs a few string searches; all patterns are compiled when the
-  :class:`Redactor` is built.
+  suspicious costs a few string searches; a short string (a role, a tool name)
+  with none of the characters any value needs skips the detectors at once; all
+  patterns are compiled when the :class:`Redactor` is built. In a record, a
+  string that occurs twice (the output in ``llm_raw_response`` and in
+  ``parsed_output``) is scanned once, and a long string seen in a recent record
+  (a system prompt, earlier turns of a conversation) is not scanned again: the
+  Redactor remembers its result under a digest of the text, never the text.
 * **Linear time.** No pattern can backtrack more than a constant amount per
   trigger, so hostile input (a megabyte of digits, spaces, ``@`` or brackets)
   costs time proportional to its length.

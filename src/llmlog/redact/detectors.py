@@ -17,9 +17,12 @@ safe on hostile input:
   with every digit mapped to ``0`` (``bytes.translate``, over 1 GB/s) let the
   scan use the literal-prefix search instead of a character-class loop, and a
   digit that follows a digit fails on the first test, so each number costs one
-  attempt. Candidates are read back from the original text (for non-ASCII text
-  byte offsets are converted once, in order). IBANs are found the same way in a
-  copy where every capital letter is ``A`` (``AA00``).
+  attempt, whose first test (six digits or separators next) is a single tight
+  loop of the regex engine where most numbers of prose, code and logs fail.
+  Candidates are read back from the original text (for non-ASCII text byte
+  offsets are converted once, in order). IBANs are found the same way in a
+  copy where every capital letter is ``A`` (``AA00``), and first, so that the
+  digit groups of an IBAN are not classified again as a number.
 * **No backtracking blow-ups.** Every quantifier that can repeat is either
   bounded (``{1,64}``) or followed by something its class cannot match, and
   every pattern that can fail after a long match starts with a boundary check
@@ -43,8 +46,10 @@ Detectors never see dictionary keys or whole base64 blobs; the record walker
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from typing import TypeVar
 
 from llmlog.redact.validators import (
     card_issuer_ok,
@@ -78,6 +83,17 @@ Finding = tuple[int, int, str]
 
 Finder = Callable[[str, list[Finding], Collection[str]], None]
 """A detector: appends the findings of the enabled types to the list."""
+
+_S = TypeVar("_S", str, bytes)
+
+
+def _matches(rx: re.Pattern[_S], s: _S) -> Iterator[re.Match[_S]]:
+    """Return ``rx.finditer(s)``, searching first: most scans find nothing, and a failed
+    ``search`` costs a third of what creating the ``finditer`` scanner does."""
+    m = rx.search(s)
+    if m is None:
+        return iter(())
+    return rx.finditer(s, m.start())
 
 PII_TYPES: tuple[str, ...] = (
     "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS",
@@ -263,17 +279,18 @@ def _post_context(text: str, end: int) -> bool:
 def _card_ok(groups: list[str], seps: list[str]) -> bool:
     digits = "".join(groups)
     n = len(digits)
-    if n < 13 or n > 19:
+    if n < 13 or n > 19 or not card_issuer_ok(digits):
         return False
-    if len(groups) > 1:
+    ng = len(groups)
+    if ng > 1:
         sep = seps[0]
-        if sep not in (" ", "-", ".", "\u00a0") or any(s != sep for s in seps):
+        if sep not in (" ", "-", ".", "\u00a0") or seps.count(sep) != ng - 1:
             return False
         lens = [len(g) for g in groups]
-        if not ((all(x == 4 for x in lens[:-1]) and 1 <= lens[-1] <= 4)
+        if not ((lens[:-1].count(4) == ng - 1 and 1 <= lens[-1] <= 4)
                 or lens in ([4, 6, 5], [4, 6, 4])):
             return False
-    return card_issuer_ok(digits) and luhn_ok(digits)
+    return luhn_ok(digits)
 
 
 def _ssn_shape(groups: list[str], seps: list[str]) -> bool:
@@ -296,7 +313,7 @@ def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
     if n < 7 or n > 18:
         return False  # every shape below has 7 to 15 digits (18 with "00" and a "(0)")
     ng = len(groups)
-    dots = ng > 1 and all(s == "." for s in seps)
+    dots = ng > 1 and seps.count(".") == ng - 1
     if ng == 2 and dots:
         return False  # a decimal number
     intl = plus
@@ -318,14 +335,17 @@ def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
             return n == 11
         return 8 <= n <= 15
     lens = [len(g) for g in groups]
-    thousands = ng >= 2 and lens[0] <= 3 and all(x == 3 for x in lens[1:]) and (
-        dots or all(s == " " for s in seps))
+    thousands = ng >= 2 and lens[0] <= 3 and lens.count(3) - (lens[0] == 3) == ng - 1 and (
+        dots or seps.count(" ") == ng - 1)
     if thousands:  # "912 345 678" is a number unless a phone word says otherwise
         return 9 <= n <= 12 and ctx() > 0
     c: int | None = None
     # North American Numbering Plan: (NXX) NXX-XXXX, optional leading 1
-    g = groups[1:] if ng == 4 and groups[0] == "1" else groups
-    if ([len(x) for x in g] == [3, 3, 4] and g[0][0] not in "01" and g[1][0] not in "01"
+    if ng == 4 and groups[0] == "1":
+        g, glens = groups[1:], lens[1:]
+    else:
+        g, glens = groups, lens
+    if (glens == [3, 3, 4] and g[0][0] not in "01" and g[1][0] not in "01"
             and g[0][1:] != "11"):
         c = ctx()
         return c >= 0
@@ -441,13 +461,20 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
     if k > 0 and text[k - 1] == "+" and (k < 2 or text[k - 2] not in _ALNUM_ASCII):
         plus = True
         k -= 1
-    kind = _classify(text, groups, seps, plus, paren, k, on, e)
-    if kind is not None:
-        out.append((k, e, kind))
-        return
+    # no type has fewer than 7 or more than 19 digits (cards 13-19, SSNs 9, phones 7-15
+    # and a prefix), so such a run or part of one is not classified at all
+    total = len(run) - sum(map(len, seps))
+    if total <= 19:
+        kind = _classify(text, groups, seps, plus, paren, k, on, e)
+        if kind is not None:
+            out.append((k, e, kind))
+            return
     n = ng
     if n < 2 or n > 16:
         return
+    cum = [0]
+    for g in groups:
+        cum.append(cum[-1] + len(g))
     spans = []
     pos = s
     for i, g in enumerate(groups):
@@ -475,7 +502,7 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
         if i < covered:
             continue
         for j in reversed(ends):
-            if j <= i or j - i > 8 or (i == 0 and j == n):
+            if j <= i or j - i > 8 or (i == 0 and j == n) or not 7 <= cum[j] - cum[i] <= 19:
                 continue
             st = spans[i][0]
             sub_paren = (i > 0 and seps[i - 1].endswith("(")) or (paren and i == 0)
@@ -529,20 +556,20 @@ def find_numbers(text: str, out: list[Finding], on: Collection[str]) -> None:
     # only merge into it, so it is skipped.
     ibans: list[Finding] = []
     if "IBAN" in on:
-        for h in _IBAN_TRIGGER.finditer(folded):
+        for h in _matches(_IBAN_TRIGGER, folded):
             bs = h.start()
             s = bs if ascii_ else len(raw[:bs].decode("utf-8", "surrogatepass"))
             _iban(text, s + 2, ibans)
         out.extend(ibans)
     if ascii_:
-        for m in _NUM.finditer(folded):
+        for m in _matches(_NUM, folded):
             s, e = m.span()
             if ibans and _inside(s, e, ibans):
                 continue
             _number(text, s, e, m.lastgroup, on, out)
     else:
         last_b = last_c = 0
-        for mb in _NUM.finditer(folded):
+        for mb in _matches(_NUM, folded):
             bs, be = mb.span()
             # byte offsets -> character offsets, decoding each stretch of the text once
             s = last_c + len(raw[last_b:bs].decode("utf-8", "surrogatepass"))
@@ -676,20 +703,21 @@ def find_email(text: str, out: list[Finding], on: Collection[str]) -> None:
     # "[at]", "(AT)", ...: without an opening bracket there is nothing to find
     if not ("(" in text or "[" in text or "{" in text or "<" in text):
         return
-    for rx in (_AT_OBF, _AT_OBF_UP):
-        for m in rx.finditer(text):
-            q = m.start()
-            o = q - 1
-            if o >= 0 and text[o].isspace():
-                o -= 1
-            if o < 0 or text[o] not in _OPEN:
-                continue
-            if o > 0 and text[o - 1].isspace():
-                o -= 1
-            e = m.end()
-            if e < len(text) and text[e] == " ":
-                e += 1
-            _email_at(text, o, e, False, out)
+    found = _matches(_AT_OBF, text)
+    if "AT" in text:
+        found = itertools.chain(found, _matches(_AT_OBF_UP, text))
+    for m in found:
+        q, e = m.span()
+        o = q - 1
+        if o >= 0 and text[o].isspace():
+            o -= 1
+        if o < 0 or text[o] not in _OPEN:
+            continue
+        if o > 0 and text[o - 1].isspace():
+            o -= 1
+        if e < len(text) and text[e] == " ":
+            e += 1
+        _email_at(text, o, e, False, out)
 
 
 # =================================================================================================
@@ -701,7 +729,9 @@ _V6_TRIGGER = re.compile(
     r":(?::(?:[0-9A-Fa-f]{1,4}(?![0-9A-Za-z_])|(?![0-9A-Za-z_]))"
     r"|(?<=[0-9A-Fa-f]{4}:)(?=(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]))"
 )
-_V6_HINT = re.compile(r":(?=:|" + r"[0-9A-Fa-f]{1,4}+:" * 6 + ")")
+_V6_HINT = re.compile(r":(?=:(?:[0-9A-Fa-f]{1,4}(?![0-9A-Za-z_])|(?![0-9A-Za-z_]))|"
+                      + r"[0-9A-Fa-f]{1,4}+:" * 6 + ")")
+_V6_CHARS = frozenset("0123456789abcdefABCDEF:.")
 _V6 = re.compile(
     r"(?<![0-9A-Za-z_:.])"
     r"(?:"
@@ -733,17 +763,20 @@ def find_ipv6(text: str, out: list[Finding], on: Collection[str]) -> None:
         q = t.start()
         if q < done:
             continue
+        # An address is a stretch of hex digits, colons and dots that nothing of the kind
+        # precedes, so the only one that can hold the colon at q starts where the stretch
+        # through q starts: one match there (an address starting before q - 40 is too long).
         lo = max(done, q - 40)
-        for m in _V6.finditer(text, lo, min(n, q + 50)):
-            if m.start() <= q < m.end():
-                s, e = m.start(), m.end()
-                # a bracketed slice a[10::20] is code, not an address
-                if ipv6_ok(text[s:e]):
-                    out.append((s, e, "IP_ADDRESS"))
-                done = e
-                break
-            if m.start() > q:
-                break
+        p = q
+        while p > lo and text[p - 1] in _V6_CHARS:
+            p -= 1
+        m = _V6.match(text, p, min(n, q + 50))
+        if m is not None and q < m.end():
+            s, e = m.start(), m.end()
+            # a bracketed slice a[10::20] is code, not an address
+            if ipv6_ok(text[s:e]):
+                out.append((s, e, "IP_ADDRESS"))
+            done = e
 
 
 # =================================================================================================
@@ -855,7 +888,7 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                         out.append((m.start(), m.end(), "GITHUB_TOKEN"))
     if "A" in text and ("AWS_ACCESS_KEY" in on or "GOOGLE_API_KEY" in on
                         or "AWS_SECRET_KEY" in on):
-        for m in _A_KEYS.finditer(text):
+        for m in _matches(_A_KEYS, text):
             s, e = m.start(), m.end()
             if not _left_ok(text, s):
                 continue
@@ -880,12 +913,12 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                         out.append((kw.start("v"), kw.end("v"), "AWS_SECRET_KEY"))
                 i = text.find(word, i + 5)
     if "J" in text and "eyJ" in text and "JWT" in on:
-        for m in _JWT.finditer(text):
+        for m in _matches(_JWT, text):
             v = m.group()
             if _left_ok(text, m.start()) and jwt_ok(v[: v.index(".")]):
                 out.append((m.start(), m.end(), "JWT"))
     if "earer" in text and "BEARER_TOKEN" in on:
-        for m in _BEARER.finditer(text):
+        for m in _matches(_BEARER, text):
             s = m.start() - 1
             if s < 0 or text[s] not in "Bb" or not _left_ok(text, s, _ALNUM_ASCII):
                 continue
@@ -894,7 +927,7 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                     tok.isupper() or tok.startswith(("sk-...", "YOUR"))):
                 out.append((m.start("tok"), m.end("tok"), "BEARER_TOKEN"))
     if "URL_CREDENTIALS" in on and "@" in text and "://" in text:
-        for m in _URL_CRED.finditer(text):
+        for m in _matches(_URL_CRED, text):
             pw = m.group("pw")
             if not _pw_is_placeholder(pw):
                 out.append((m.start("user") if m.group("user") else m.start("pw"),

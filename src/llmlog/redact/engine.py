@@ -15,6 +15,12 @@ resolved, no I/O) and then called for each text or record. For one text it
 
 The output of the built-in operators contains nothing the detectors find
 again, so redaction is idempotent: redacting twice gives the same text.
+
+For records (:meth:`Redactor.__call__`), each distinct long string is redacted
+once per record, and the results for long strings are kept in a small bounded
+cache keyed by their SHA-1 digest (:class:`_ResultCache`), because chat
+applications send the same system prompt and the same earlier turns with every
+call.
 """
 
 from __future__ import annotations

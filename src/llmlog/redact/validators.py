@@ -194,17 +194,18 @@ def ipv6_ok(text: str) -> bool:
         text: the candidate, e.g. ``"fe80::1ff:fe23:4567:890a%eth0"``.
     """
     addr = text.split("%", 1)[0]
-    try:
-        ip = ipaddress.IPv6Address(addr)
-    except ValueError:
-        return False
-    if ip.is_unspecified or ip.is_loopback:
-        return False
+    # the cheap tests first: parsing with ipaddress costs more than all of them
     if not any(c.isdigit() for c in addr):
         return False
     groups = [g for g in re.split(r"[:.]", addr) if g]
     has_hex_letter = any(c in "abcdefABCDEF" for c in addr)
-    return has_hex_letter or len(groups) >= 4
+    if not (has_hex_letter or len(groups) >= 4):
+        return False
+    try:
+        ip = ipaddress.IPv6Address(addr)
+    except ValueError:
+        return False
+    return not (ip.is_unspecified or ip.is_loopback)
 
 
 # -- phone country codes --------------------------------------------------------------------------

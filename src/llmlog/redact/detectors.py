@@ -46,10 +46,8 @@ Detectors never see dictionary keys or whole base64 blobs; the record walker
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections.abc import Callable, Collection, Iterator
-from typing import TypeVar
+from collections.abc import Callable, Collection
 
 from llmlog.redact.validators import (
     card_issuer_ok,
@@ -83,17 +81,6 @@ Finding = tuple[int, int, str]
 
 Finder = Callable[[str, list[Finding], Collection[str]], None]
 """A detector: appends the findings of the enabled types to the list."""
-
-_S = TypeVar("_S", str, bytes)
-
-
-def _matches(rx: re.Pattern[_S], s: _S) -> Iterator[re.Match[_S]]:
-    """Return ``rx.finditer(s)``, searching first: most scans find nothing, and a failed
-    ``search`` costs a third of what creating the ``finditer`` scanner does."""
-    m = rx.search(s)
-    if m is None:
-        return iter(())
-    return rx.finditer(s, m.start())
 
 PII_TYPES: tuple[str, ...] = (
     "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS",
@@ -554,30 +541,31 @@ def find_numbers(text: str, out: list[Finding], on: Collection[str]) -> None:
     # IBANs first: the digit groups of an IBAN are a number run too, and one that costs
     # many classifications before it is rejected; a run inside an IBAN found here would
     # only merge into it, so it is skipped.
+    # (loops of search() rather than finditer(): most texts have no match, and a failed
+    # search costs a third of creating the finditer scanner)
     ibans: list[Finding] = []
     if "IBAN" in on:
-        for h in _matches(_IBAN_TRIGGER, folded):
+        h = _IBAN_TRIGGER.search(folded)
+        while h is not None:
             bs = h.start()
             s = bs if ascii_ else len(raw[:bs].decode("utf-8", "surrogatepass"))
             _iban(text, s + 2, ibans)
+            h = _IBAN_TRIGGER.search(folded, h.end())
         out.extend(ibans)
-    if ascii_:
-        for m in _matches(_NUM, folded):
-            s, e = m.span()
-            if ibans and _inside(s, e, ibans):
-                continue
-            _number(text, s, e, m.lastgroup, on, out)
-    else:
-        last_b = last_c = 0
-        for mb in _matches(_NUM, folded):
-            bs, be = mb.span()
-            # byte offsets -> character offsets, decoding each stretch of the text once
+    search = _NUM.search
+    mb = search(folded)
+    last_b = last_c = 0
+    while mb is not None:
+        bs, be = mb.span()
+        if ascii_:
+            s, e = bs, be
+        else:  # byte offsets -> character offsets, decoding each stretch of the text once
             s = last_c + len(raw[last_b:bs].decode("utf-8", "surrogatepass"))
             e = s + len(raw[bs:be].decode("utf-8", "surrogatepass"))
             last_b, last_c = be, e
-            if ibans and _inside(s, e, ibans):
-                continue
+        if not (ibans and _inside(s, e, ibans)):
             _number(text, s, e, mb.lastgroup, on, out)
+        mb = search(folded, be)
 
 
 def _inside(s: int, e: int, spans: list[Finding]) -> bool:
@@ -703,21 +691,26 @@ def find_email(text: str, out: list[Finding], on: Collection[str]) -> None:
     # "[at]", "(AT)", ...: without an opening bracket there is nothing to find
     if not ("(" in text or "[" in text or "{" in text or "<" in text):
         return
-    found = _matches(_AT_OBF, text)
-    if "AT" in text:
-        found = itertools.chain(found, _matches(_AT_OBF_UP, text))
-    for m in found:
-        q, e = m.span()
-        o = q - 1
-        if o >= 0 and text[o].isspace():
-            o -= 1
-        if o < 0 or text[o] not in _OPEN:
-            continue
-        if o > 0 and text[o - 1].isspace():
-            o -= 1
-        if e < len(text) and text[e] == " ":
-            e += 1
-        _email_at(text, o, e, False, out)
+    for rx in (_AT_OBF, _AT_OBF_UP) if "AT" in text else (_AT_OBF,):
+        hit = rx.search(text)
+        while hit is not None:
+            q, e = hit.span()
+            hit = rx.search(text, e)
+            _email_obfuscated(text, q, e, out)
+
+
+def _email_obfuscated(text: str, q: int, e: int, out: list[Finding]) -> None:
+    """Confirm an address around ``at]`` at ``text[q:e]`` (an opening bracket before it)."""
+    o = q - 1
+    if o >= 0 and text[o].isspace():
+        o -= 1
+    if o < 0 or text[o] not in _OPEN:
+        return
+    if o > 0 and text[o - 1].isspace():
+        o -= 1
+    if e < len(text) and text[e] == " ":
+        e += 1
+    _email_at(text, o, e, False, out)
 
 
 # =================================================================================================
@@ -888,11 +881,13 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                         out.append((m.start(), m.end(), "GITHUB_TOKEN"))
     if "A" in text and ("AWS_ACCESS_KEY" in on or "GOOGLE_API_KEY" in on
                         or "AWS_SECRET_KEY" in on):
-        for m in _matches(_A_KEYS, text):
-            s, e = m.start(), m.end()
+        key = _A_KEYS.search(text)
+        while key is not None:
+            s, e = key.start(), key.end()
+            v = key.group()
+            key = _A_KEYS.search(text, e)
             if not _left_ok(text, s):
                 continue
-            v = m.group()
             if v[1] == "I":
                 if "GOOGLE_API_KEY" in on and looks_random(v[4:], min_len=30):
                     out.append((s, e, "GOOGLE_API_KEY"))
@@ -913,12 +908,12 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                         out.append((kw.start("v"), kw.end("v"), "AWS_SECRET_KEY"))
                 i = text.find(word, i + 5)
     if "J" in text and "eyJ" in text and "JWT" in on:
-        for m in _matches(_JWT, text):
+        for m in _JWT.finditer(text):
             v = m.group()
             if _left_ok(text, m.start()) and jwt_ok(v[: v.index(".")]):
                 out.append((m.start(), m.end(), "JWT"))
     if "earer" in text and "BEARER_TOKEN" in on:
-        for m in _matches(_BEARER, text):
+        for m in _BEARER.finditer(text):
             s = m.start() - 1
             if s < 0 or text[s] not in "Bb" or not _left_ok(text, s, _ALNUM_ASCII):
                 continue
@@ -927,7 +922,7 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                     tok.isupper() or tok.startswith(("sk-...", "YOUR"))):
                 out.append((m.start("tok"), m.end("tok"), "BEARER_TOKEN"))
     if "URL_CREDENTIALS" in on and "@" in text and "://" in text:
-        for m in _matches(_URL_CRED, text):
+        for m in _URL_CRED.finditer(text):
             pw = m.group("pw")
             if not _pw_is_placeholder(pw):
                 out.append((m.start("user") if m.group("user") else m.start("pw"),

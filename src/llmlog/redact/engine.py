@@ -122,8 +122,11 @@ class Redactor:
         ValueError: an unknown type or operator name, a bad rule.
 
     A Redactor holds no per-call state: one instance may be used from many
-    threads. Calls never block and never do I/O, except that the first
-    ``pseudonym`` may create the key file.
+    threads. Its only shared state is the bounded cache of recent record
+    strings' results (see :meth:`__call__`; at most about 2 million characters
+    of redacted text, under a lock held for a dictionary update). Calls never
+    block and never do I/O, except that the first ``pseudonym`` may create the
+    key file.
 
     .. versionadded:: 0.1
     """

@@ -54,8 +54,10 @@ import openai  # noqa: E402
 import llmlog  # noqa: E402
 from llmlog.sinks.memory import MemorySink  # noqa: E402
 
-SYSTEM = ("You are a helpful assistant for ACME Corp. Answer concisely and cite the relevant "
-          "section of the returns policy when it applies. ") * 12
+SYSTEM = (
+    "You are a helpful assistant for ACME Corp. Answer concisely and cite the relevant "
+    "section of the returns policy when it applies. "
+) * 12
 USER = "Can I return a pair of shoes I bought 20 days ago if I wore them once outside?"
 OA_MSGS = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER}]
 AN_MSGS = [{"role": "user", "content": USER}]
@@ -63,8 +65,12 @@ BLOCK = 50
 
 
 def _start_server() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "capture" / "fake_llm.py")],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "capture" / "fake_llm.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
     return proc, f"http://127.0.0.1:{port}"
@@ -94,18 +100,41 @@ def _sse(events: list[tuple[str | None, Any]]) -> bytes:
 
 
 def _openai_response(body: dict[str, Any], text: str, chunks_of: Any) -> httpx2.Response:
-    head = {"id": "chatcmpl-1", "created": 1, "model": "gpt-4o-mini-2024-07-18",
-            "system_fingerprint": "fp"}
+    head = {
+        "id": "chatcmpl-1",
+        "created": 1,
+        "model": "gpt-4o-mini-2024-07-18",
+        "system_fingerprint": "fp",
+    }
     usage = {"prompt_tokens": 420, "completion_tokens": 20, "total_tokens": 440}
     if not body.get("stream"):
-        return httpx2.Response(200, json={
-            **head, "object": "chat.completion", "usage": usage,
-            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                         "message": {"role": "assistant", "content": text}}]})
-    ev: list[tuple[str | None, Any]] = [(None, {**head, "object": "chat.completion.chunk",
-                                                "choices": [{"index": 0, "delta": {"content": p},
-                                                             "finish_reason": None}]})
-                                        for p in chunks_of(text)]
+        return httpx2.Response(
+            200,
+            json={
+                **head,
+                "object": "chat.completion",
+                "usage": usage,
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                        "message": {"role": "assistant", "content": text},
+                    }
+                ],
+            },
+        )
+    ev: list[tuple[str | None, Any]] = [
+        (
+            None,
+            {
+                **head,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}],
+            },
+        )
+        for p in chunks_of(text)
+    ]
     ev.append((None, {**head, "object": "chat.completion.chunk", "choices": [], "usage": usage}))
     ev.append((None, "[DONE]"))
     return httpx2.Response(200, content=_sse(ev), headers={"content-type": "text/event-stream"})
@@ -114,23 +143,64 @@ def _openai_response(body: dict[str, Any], text: str, chunks_of: Any) -> httpx2.
 def _anthropic_response(body: dict[str, Any], text: str, chunks_of: Any) -> httpx2.Response:
     usage = {"input_tokens": 30, "output_tokens": 20}
     if not body.get("stream"):
-        return httpx2.Response(200, json={
-            "id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
-            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
-            "stop_sequence": None, "usage": usage})
-    ev: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": {
-        "id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
-        "content": [], "stop_reason": None, "stop_sequence": None,
-        "usage": {**usage, "output_tokens": 1}}}),
-        ("content_block_start", {"type": "content_block_start", "index": 0,
-                                 "content_block": {"type": "text", "text": ""}})]
-    ev += [("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                    "delta": {"type": "text_delta", "text": p}})
-           for p in chunks_of(text)]
-    ev += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
-           ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
-                              "usage": {"output_tokens": 20}}),
-           ("message_stop", {"type": "message_stop"})]
+        return httpx2.Response(
+            200,
+            json={
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": body["model"],
+                "content": [{"type": "text", "text": text}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": usage,
+            },
+        )
+    ev: list[tuple[str | None, Any]] = [
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "msg_1",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": body["model"],
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {**usage, "output_tokens": 1},
+                },
+            },
+        ),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        ),
+    ]
+    ev += [
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}},
+        )
+        for p in chunks_of(text)
+    ]
+    ev += [
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn"},
+                "usage": {"output_tokens": 20},
+            },
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
     return httpx2.Response(200, content=_sse(ev), headers={"content-type": "text/event-stream"})
 
 
@@ -142,8 +212,12 @@ def _cases(oa: Any, an: Any) -> dict[str, Callable[[], float | None]]:
 
     def oa_stream() -> float:
         t0 = time.perf_counter()
-        s = oa.chat.completions.create(model="gpt-4o-mini", messages=OA_MSGS, stream=True,
-                                       stream_options={"include_usage": True})
+        s = oa.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=OA_MSGS,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
         next(s)
         first = time.perf_counter() - t0
         for _ in s:
@@ -151,26 +225,33 @@ def _cases(oa: Any, an: Any) -> dict[str, Callable[[], float | None]]:
         return first
 
     def an_plain() -> None:
-        an.messages.create(model="claude-haiku-4-5", max_tokens=200, system=SYSTEM,
-                           messages=AN_MSGS)
+        an.messages.create(
+            model="claude-haiku-4-5", max_tokens=200, system=SYSTEM, messages=AN_MSGS
+        )
 
     def an_stream() -> float:
         t0 = time.perf_counter()
-        s = an.messages.create(model="claude-haiku-4-5", max_tokens=200, system=SYSTEM,
-                               messages=AN_MSGS, stream=True)
+        s = an.messages.create(
+            model="claude-haiku-4-5", max_tokens=200, system=SYSTEM, messages=AN_MSGS, stream=True
+        )
         next(s)
         first = time.perf_counter() - t0
         for _ in s:
             pass
         return first
 
-    return {"openai chat": oa_plain, "openai chat stream": oa_stream,
-            "anthropic messages": an_plain, "anthropic messages stream": an_stream}
+    return {
+        "openai chat": oa_plain,
+        "openai chat stream": oa_stream,
+        "anthropic messages": an_plain,
+        "anthropic messages stream": an_stream,
+    }
 
 
 def _measure(call: Callable[[], float | None], n: int) -> dict[str, dict[str, list[float]]]:
-    out: dict[str, dict[str, list[float]]] = {m: {"lat": [], "ttft": [], "cpu": []}
-                                              for m in ("plain", "instrumented")}
+    out: dict[str, dict[str, list[float]]] = {
+        m: {"lat": [], "ttft": [], "cpu": []} for m in ("plain", "instrumented")
+    }
     for _ in range(10):  # warm-up, both modes
         for mode in ("plain", "instrumented"):
             (llmlog.instrument if mode == "instrumented" else llmlog.uninstrument)()
@@ -213,8 +294,7 @@ def _breakdown(oa: Any) -> dict[str, float]:
     llmlog.instrument()
     _stainless._begin = spy
     try:
-        raw = oa.chat.completions.with_raw_response.create(model="gpt-4o-mini",
-                                                           messages=OA_MSGS)
+        raw = oa.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=OA_MSGS)
     finally:
         _stainless._begin = begin
         llmlog.uninstrument()
@@ -235,19 +315,27 @@ def _breakdown(oa: Any) -> dict[str, float]:
         assert req is not None
         req.call.leave()
 
-    fields = {"provider": "openai", "operation": "chat", "model": "gpt-4o-mini",
-              "params": {"temperature": 0}, "prompt_messages": OA_MSGS,
-              "llm_raw_response": _openai._convert_chat(resp, None)["llm_raw_response"],
-              "timestamp": 1.0, "trace_id": "a" * 32, "span_id": "b" * 16,
-              "parent_span_id": None, "duration_ms": 1.0,
-              "metadata": {"server_address": "127.0.0.1"}}
+    fields = {
+        "provider": "openai",
+        "operation": "chat",
+        "model": "gpt-4o-mini",
+        "params": {"temperature": 0},
+        "prompt_messages": OA_MSGS,
+        "llm_raw_response": _openai._convert_chat(resp, None)["llm_raw_response"],
+        "timestamp": 1.0,
+        "trace_id": "a" * 32,
+        "span_id": "b" * 16,
+        "parent_span_id": None,
+        "duration_ms": 1.0,
+        "metadata": {"server_address": "127.0.0.1"},
+    }
     return {
         "request side (_begin: read options, params, prompt, span)": timed(request_side),
         "  of which new_span() (core)": timed(new_span),
         "response as received (JSON decode)": timed(
-            lambda: _openai._convert_chat(resp, _stainless._loads(content))),
-        "  vs SDK object -> dict (the fallback)": timed(
-            lambda: _openai._convert_chat(resp, None)),
+            lambda: _openai._convert_chat(resp, _stainless._loads(content))
+        ),
+        "  vs SDK object -> dict (the fallback)": timed(lambda: _openai._convert_chat(resp, None)),
         "hand-off llmlog.api.submit() (core)": timed(lambda: api.submit(dict(fields)), 5000),
     }
 
@@ -260,9 +348,13 @@ def _pct(values: list[float], q: float) -> float:
 def _report(setup: str, name: str, data: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
     p, i = data["plain"], data["instrumented"]
     row = {
-        "setup": setup, "case": name, "n": len(p["lat"]),
-        "plain_p50": _pct(p["lat"], 0.5), "plain_p99": _pct(p["lat"], 0.99),
-        "instr_p50": _pct(i["lat"], 0.5), "instr_p99": _pct(i["lat"], 0.99),
+        "setup": setup,
+        "case": name,
+        "n": len(p["lat"]),
+        "plain_p50": _pct(p["lat"], 0.5),
+        "plain_p99": _pct(p["lat"], 0.99),
+        "instr_p50": _pct(i["lat"], 0.5),
+        "instr_p99": _pct(i["lat"], 0.99),
     }
     row["added_p50"] = row["instr_p50"] - row["plain_p50"]
     row["added_p99"] = row["instr_p99"] - row["plain_p99"]
@@ -276,19 +368,28 @@ def _report(setup: str, name: str, data: dict[str, dict[str, list[float]]]) -> d
 
 
 def _print(rows: list[dict[str, Any]]) -> None:
-    print(f"{'setup':<10} {'case':<26} {'n':>5} {'plain p50':>10} {'p99':>8} "
-          f"{'instr p50':>10} {'p99':>8} {'added p50':>10} {'%':>6} {'added p99':>10} "
-          f"{'cpu added':>9} {'ttft plain':>10} {'ttft instr':>10}")
+    print(
+        f"{'setup':<10} {'case':<26} {'n':>5} {'plain p50':>10} {'p99':>8} "
+        f"{'instr p50':>10} {'p99':>8} {'added p50':>10} {'%':>6} {'added p99':>10} "
+        f"{'cpu added':>9} {'ttft plain':>10} {'ttft instr':>10}"
+    )
     for r in rows:
-        ttft = (f"{r['ttft_plain_p50']:>10.0f} {r['ttft_instr_p50']:>10.0f}"
-                if "ttft_plain_p50" in r else f"{'-':>10} {'-':>10}")
-        print(f"{r['setup']:<10} {r['case']:<26} {r['n']:>5} {r['plain_p50']:>10.0f} "
-              f"{r['plain_p99']:>8.0f} {r['instr_p50']:>10.0f} {r['instr_p99']:>8.0f} "
-              f"{r['added_p50']:>+10.1f} {r['added_pct']:>+5.1f}% {r['added_p99']:>+10.0f} "
-              f"{r['cpu_added_p50']:>+9.1f} {ttft}")
-    print("(µs; 'added' = instrumented - plain, wall clock; 'cpu added' = the same for the "
-          "app thread's CPU time, which other processes on the machine do not inflate; "
-          "ttft = time to first chunk, p50)")
+        ttft = (
+            f"{r['ttft_plain_p50']:>10.0f} {r['ttft_instr_p50']:>10.0f}"
+            if "ttft_plain_p50" in r
+            else f"{'-':>10} {'-':>10}"
+        )
+        print(
+            f"{r['setup']:<10} {r['case']:<26} {r['n']:>5} {r['plain_p50']:>10.0f} "
+            f"{r['plain_p99']:>8.0f} {r['instr_p50']:>10.0f} {r['instr_p99']:>8.0f} "
+            f"{r['added_p50']:>+10.1f} {r['added_pct']:>+5.1f}% {r['added_p99']:>+10.0f} "
+            f"{r['cpu_added_p50']:>+9.1f} {ttft}"
+        )
+    print(
+        "(µs; 'added' = instrumented - plain, wall clock; 'cpu added' = the same for the "
+        "app thread's CPU time, which other processes on the machine do not inflate; "
+        "ttft = time to first chunk, p50)"
+    )
 
 
 def main() -> None:
@@ -296,12 +397,21 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="N=200 per mode instead of 1000")
     ap.add_argument("-n", type=int, default=None, help="calls per mode and case")
     ap.add_argument("--json", action="store_true", help="also print the rows as JSON")
-    ap.add_argument("--pipeline", choices=["default", "deferred"], default="default",
-                    help="default: llmlog's defaults (SQLite, redaction, background "
-                    "writer); deferred: the writer waits until the end, so only capture "
-                    "and the caller's hand-off are measured")
-    ap.add_argument("--switch-interval", type=float, default=None, metavar="MS",
-                    help="sys.setswitchinterval() in ms (Python's default is 5)")
+    ap.add_argument(
+        "--pipeline",
+        choices=["default", "deferred"],
+        default="default",
+        help="default: llmlog's defaults (SQLite, redaction, background "
+        "writer); deferred: the writer waits until the end, so only capture "
+        "and the caller's hand-off are measured",
+    )
+    ap.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        metavar="MS",
+        help="sys.setswitchinterval() in ms (Python's default is 5)",
+    )
     args = ap.parse_args()
     n = args.n or (200 if args.quick else 1000)
 
@@ -309,8 +419,14 @@ def main() -> None:
     os.environ["LLMLOG_HOME"] = tmp
     if args.pipeline == "deferred":
         # Capture and the caller's hand-off only: the writer does not run until the end.
-        llmlog.configure(db="off", processors=[], sinks=[MemorySink()], batch_size=10**7,
-                         flush_interval=10**6, max_queue=10**7)
+        llmlog.configure(
+            db="off",
+            processors=[],
+            sinks=[MemorySink()],
+            batch_size=10**7,
+            flush_interval=10**6,
+            max_queue=10**7,
+        )
     else:
         llmlog.configure(db=str(Path(tmp) / "llmlog.db"))
     if args.switch_interval:
@@ -319,13 +435,24 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     try:
         setups = {
-            "server": (openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0),
-                       anthropic.Anthropic(base_url=url, api_key="k", max_retries=0)),
+            "server": (
+                openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0),
+                anthropic.Anthropic(base_url=url, api_key="k", max_retries=0),
+            ),
             "in-process": (
-                openai.OpenAI(base_url="http://mock/v1", api_key="k", max_retries=0,
-                              http_client=httpx2.Client(transport=_mock_transport())),
-                anthropic.Anthropic(base_url="http://mock", api_key="k", max_retries=0,
-                                    http_client=httpx2.Client(transport=_mock_transport()))),
+                openai.OpenAI(
+                    base_url="http://mock/v1",
+                    api_key="k",
+                    max_retries=0,
+                    http_client=httpx2.Client(transport=_mock_transport()),
+                ),
+                anthropic.Anthropic(
+                    base_url="http://mock",
+                    api_key="k",
+                    max_retries=0,
+                    http_client=httpx2.Client(transport=_mock_transport()),
+                ),
+            ),
         }
         for setup, (oa, an) in setups.items():
             for name, call in _cases(oa, an).items():
@@ -338,12 +465,16 @@ def main() -> None:
         assert proc.stdin is not None
         proc.stdin.close()
         proc.wait(timeout=10)
-    print(f"python {sys.version.split()[0]}, openai {openai.__version__}, anthropic "
-          f"{anthropic.__version__}, {os.cpu_count()} CPUs; n={n} calls per mode and case; "
-          f"pipeline={args.pipeline}, switch interval {sys.getswitchinterval() * 1000:g} ms")
+    print(
+        f"python {sys.version.split()[0]}, openai {openai.__version__}, anthropic "
+        f"{anthropic.__version__}, {os.cpu_count()} CPUs; n={n} calls per mode and case; "
+        f"pipeline={args.pipeline}, switch interval {sys.getswitchinterval() * 1000:g} ms"
+    )
     _print(rows)
-    print(f"llmlog: {stats['processed']} records written, {stats['errors']} errors, "
-          f"{stats['dropped']} dropped")
+    print(
+        f"llmlog: {stats['processed']} records written, {stats['errors']} errors, "
+        f"{stats['dropped']} dropped"
+    )
     if breakdown:
         print("\nhot-loop cost of the pieces of one captured call (µs):")
         for name, us in breakdown.items():

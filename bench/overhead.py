@@ -46,26 +46,49 @@ from pathlib import Path
 from typing import Any
 
 MESSAGES = [
-    {"role": "system", "content": "You are a helpful assistant for ACME Corp. Answer concisely "
-     "and cite the relevant section of the returns policy when it applies. " * 3},
-    {"role": "user", "content": "Hi, I ordered a blender last week (order 88231) and it arrived "
-     "broken. Can I get a refund or a replacement? What is your policy on damaged items? " * 3},
+    {
+        "role": "system",
+        "content": "You are a helpful assistant for ACME Corp. Answer concisely "
+        "and cite the relevant section of the returns policy when it applies. " * 3,
+    },
+    {
+        "role": "user",
+        "content": "Hi, I ordered a blender last week (order 88231) and it arrived "
+        "broken. Can I get a refund or a replacement? What is your policy on damaged items? " * 3,
+    },
 ]
-PARSED = ("I'm sorry to hear that. Under section 4.2 of our returns policy, damaged items can be "
-          "refunded or replaced within 30 days of delivery. " * 3)
+PARSED = (
+    "I'm sorry to hear that. Under section 4.2 of our returns policy, damaged items can be "
+    "refunded or replaced within 30 days of delivery. " * 3
+)
 RESPONSE = {
-    "id": "chatcmpl-abc123", "object": "chat.completion", "created": 1732636800,
+    "id": "chatcmpl-abc123",
+    "object": "chat.completion",
+    "created": 1732636800,
     "model": "gpt-4o-mini-2024-07-18",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": PARSED},
-                 "finish_reason": "stop", "logprobs": None}],
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": PARSED},
+            "finish_reason": "stop",
+            "logprobs": None,
+        }
+    ],
     "usage": {"prompt_tokens": 120, "completion_tokens": 60, "total_tokens": 180},
     "system_fingerprint": "fp_44709d6fcb",
 }
 MODEL = "gpt-4o-mini"
 APP_WORK = 420  # iterations of the fake app work: about 50 µs on this machine
 
-CANDIDATES = ["classic", "classic+queue", "orjson-file", "llmlog-sqlite", "llmlog-sqlite+redact",
-              "llmlog-jsonl", "llmlog-jsonl+redact"]
+CANDIDATES = [
+    "classic",
+    "classic+queue",
+    "orjson-file",
+    "llmlog-sqlite",
+    "llmlog-sqlite+redact",
+    "llmlog-jsonl",
+    "llmlog-jsonl+redact",
+]
 
 
 # -- the child: one candidate, one mode ----------------------------------------------------------
@@ -101,16 +124,26 @@ def setup(candidate: str, d: Path) -> tuple[Any, Any]:
             logger.addHandler(fh)
 
         def log_one() -> None:
-            logger.info(json.dumps({
-                "event": "llm_interaction", "request_id": str(uuid.uuid4()), "model": MODEL,
-                "prompt_messages": MESSAGES, "llm_raw_response": RESPONSE,
-                "parsed_output": PARSED, "timestamp": time.time()}))
+            logger.info(
+                json.dumps(
+                    {
+                        "event": "llm_interaction",
+                        "request_id": str(uuid.uuid4()),
+                        "model": MODEL,
+                        "prompt_messages": MESSAGES,
+                        "llm_raw_response": RESPONSE,
+                        "parsed_output": PARSED,
+                        "timestamp": time.time(),
+                    }
+                )
+            )
 
         def finish() -> None:
             if listener is not None:
                 listener.stop()  # drains the queue
                 listener.start()
             fh.flush()
+
         return log_one, finish
     if candidate == "orjson-file":
         import orjson
@@ -118,13 +151,24 @@ def setup(candidate: str, d: Path) -> tuple[Any, Any]:
         f = open(d / "orjson.jsonl", "ab", buffering=1 << 16)  # noqa: SIM115
 
         def log_one() -> None:
-            f.write(orjson.dumps({
-                "event": "llm_interaction", "request_id": str(uuid.uuid4()), "model": MODEL,
-                "prompt_messages": MESSAGES, "llm_raw_response": RESPONSE,
-                "parsed_output": PARSED, "timestamp": time.time()}) + b"\n")
+            f.write(
+                orjson.dumps(
+                    {
+                        "event": "llm_interaction",
+                        "request_id": str(uuid.uuid4()),
+                        "model": MODEL,
+                        "prompt_messages": MESSAGES,
+                        "llm_raw_response": RESPONSE,
+                        "parsed_output": PARSED,
+                        "timestamp": time.time(),
+                    }
+                )
+                + b"\n"
+            )
 
         def finish() -> None:
             f.flush()
+
         return log_one, finish
     import llmlog
 
@@ -132,14 +176,14 @@ def setup(candidate: str, d: Path) -> tuple[Any, Any]:
     if candidate.startswith("llmlog-sqlite"):
         llmlog.configure(db=str(d / "llmlog.db"), redact=redact)
     else:
-        llmlog.configure(db="off", jsonl=str(d / "llmlog.jsonl"), redact=redact,
-                         jsonl_max_bytes=0)
+        llmlog.configure(db="off", jsonl=str(d / "llmlog.jsonl"), redact=redact, jsonl_max_bytes=0)
 
     def log_one() -> None:
         llmlog.log_interaction(MESSAGES, RESPONSE, parsed_output=PARSED, model=MODEL)
 
     def finish() -> None:
         llmlog.flush()
+
     return log_one, finish
 
 
@@ -186,8 +230,12 @@ def child(candidate: str, mode: str, n: int, d: Path) -> dict[str, Any]:
         loop = time.perf_counter() - t0
         finish()
         samples.sort()
-        return {"caller_p50": samples[n // 2] / 1000, "caller_p99": samples[int(n * 0.99)] / 1000,
-                "loop_s": loop, "base_s": base}
+        return {
+            "caller_p50": samples[n // 2] / 1000,
+            "caller_p99": samples[int(n * 0.99)] / 1000,
+            "loop_s": loop,
+            "base_s": base,
+        }
     if mode == "rate":
         t0 = time.perf_counter()
         for _ in range(n):
@@ -221,8 +269,13 @@ def run_child(candidate: str, mode: str, n: int) -> tuple[dict[str, Any], int]:
     env = {**os.environ, "LLMLOG_HOME": str(d / "home")}
     env.pop("LLMLOG_RAISE_ERRORS", None)
     try:
-        proc = subprocess.run([sys.executable, __file__, "--child", candidate, mode, str(n),
-                               str(d)], capture_output=True, text=True, env=env, timeout=1800)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", candidate, mode, str(n), str(d)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=1800,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"{candidate}/{mode} failed:\n{proc.stderr}")
         out = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
@@ -246,8 +299,10 @@ def main() -> None:
     bursts = (2_000, 20_000) if args.quick else (20_000, 200_000)
     runs = 1 if args.quick else args.runs
     cands = args.only or CANDIDATES
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; N={n_app} per app loop, "
-          f"median of {runs} run(s); bursts {bursts}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores; N={n_app} per app loop, "
+        f"median of {runs} run(s); bursts {bursts}"
+    )
     results: dict[str, dict[str, Any]] = {}
     for cand in cands:
         r: dict[str, Any] = {}
@@ -255,8 +310,9 @@ def main() -> None:
         r["caller_p50"] = statistics.median(a["caller_p50"] for a in apps)
         r["caller_p99"] = statistics.median(a["caller_p99"] for a in apps)
         r["app_us"] = statistics.median((a["loop_s"] - a["base_s"]) / n_app * 1e6 for a in apps)
-        r["rate"] = statistics.median(run_child(cand, "rate", n_app)[0]["rate"]
-                                      for _ in range(runs))
+        r["rate"] = statistics.median(
+            run_child(cand, "rate", n_app)[0]["rate"] for _ in range(runs)
+        )
         _, got = run_child(cand, "exit", 500)
         r["loss_exit"] = 500 - got
         _, got = run_child(cand, "osexit", 5_000)
@@ -268,17 +324,23 @@ def main() -> None:
         results[cand] = r
         print(f"  done {cand}", file=sys.stderr)
     base = results.get("classic")
-    hdr = (f"{'candidate':22} {'caller p50':>10} {'p99':>7} {'x(a)':>5} {'app-thread':>10} "
-           f"{'x(a)':>5} {'durable/s':>10} {'x(a)':>5} {'lost exit':>9} {'lost _exit':>10} "
-           + " ".join(f"{'RSS+' + str(b // 1000) + 'k':>8} {'lost':>5}" for b in bursts))
+    hdr = (
+        f"{'candidate':22} {'caller p50':>10} {'p99':>7} {'x(a)':>5} {'app-thread':>10} "
+        f"{'x(a)':>5} {'durable/s':>10} {'x(a)':>5} {'lost exit':>9} {'lost _exit':>10} "
+        + " ".join(f"{'RSS+' + str(b // 1000) + 'k':>8} {'lost':>5}" for b in bursts)
+    )
     print(hdr)
     for cand, r in results.items():
+
         def ratio(key: str, r: dict[str, Any] = r) -> str:
             return f"{r[key] / base[key]:.2f}" if base and base[key] else "  -"
-        print(f"{cand:22} {r['caller_p50']:>8.2f}µs {r['caller_p99']:>6.1f} {ratio('caller_p50'):>5}"
-              f" {r['app_us']:>8.2f}µs {ratio('app_us'):>5} {r['rate']:>10,.0f}"
-              f" {ratio('rate'):>5} {r['loss_exit']:>9} {r['loss_osexit']:>10} "
-              + " ".join(f"{r[f'rss_{b}']:>6.1f}MB {r[f'lost_{b}']:>5}" for b in bursts))
+
+        print(
+            f"{cand:22} {r['caller_p50']:>8.2f}µs {r['caller_p99']:>6.1f} {ratio('caller_p50'):>5}"
+            f" {r['app_us']:>8.2f}µs {ratio('app_us'):>5} {r['rate']:>10,.0f}"
+            f" {ratio('rate'):>5} {r['loss_exit']:>9} {r['loss_osexit']:>10} "
+            + " ".join(f"{r[f'rss_{b}']:>6.1f}MB {r[f'lost_{b}']:>5}" for b in bursts)
+        )
 
 
 if __name__ == "__main__":

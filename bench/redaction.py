@@ -118,8 +118,13 @@ class RegexChain(Engine):
         return text
 
 
-SCRUB_TYPES = {"email": "EMAIL", "phone": "PHONE", "credit_card": "CREDIT_CARD",
-               "social_security_number": "US_SSN", "credential": "URL_CREDENTIALS"}
+SCRUB_TYPES = {
+    "email": "EMAIL",
+    "phone": "PHONE",
+    "credit_card": "CREDIT_CARD",
+    "social_security_number": "US_SSN",
+    "credential": "URL_CREDENTIALS",
+}
 
 
 class Scrubadub(Engine):
@@ -132,8 +137,10 @@ class Scrubadub(Engine):
         self.s = scrubadub.Scrubber()
 
     def spans(self, text: str) -> list[Span]:
-        return [(f.beg, f.end, SCRUB_TYPES.get(f.type, f"OTHER:{f.type}"))
-                for f in self.s.iter_filth(text)]
+        return [
+            (f.beg, f.end, SCRUB_TYPES.get(f.type, f"OTHER:{f.type}"))
+            for f in self.s.iter_filth(text)
+        ]
 
     def redact(self, text: str) -> str:
         return str(self.s.clean(text))
@@ -185,7 +192,8 @@ def score(engine: Engine, rows: list[dict[str, Any]]) -> dict[str, Any]:
     for t in BUILTIN_TYPES:
         g, p = gold[t], pred[t]
         per_type[t] = {
-            "gold": g, "predicted": p,
+            "gold": g,
+            "predicted": p,
             "recall": tp[t] / g if g else None,
             "precision": pred_ok[t] / p if p else None,
             "leaked": leaked[t],
@@ -228,17 +236,34 @@ def record_cost(texts: list[str], repeat: int) -> dict[str, float]:
 
     recs = []
     for i in range(0, len(texts) - 1, 2):
-        recs.append({
-            "event": "llm_interaction", "request_id": f"0190-{i}", "model": "gpt-4o",
-            "timestamp": 1712345678.0, "usage": {"input_tokens": 812, "output_tokens": 64},
-            "params": {"temperature": 0.2, "max_tokens": 512},
-            "prompt_messages": [{"role": "system", "content": "You are a helpful assistant."},
-                                {"role": "user", "content": texts[i]}],
-            "llm_raw_response": {"id": "chatcmpl-1", "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": texts[i + 1]},
-                 "finish_reason": "stop"}]},
-            "parsed_output": texts[i + 1], "tool_calls": [], "metadata": {}, "redaction": {},
-        })
+        recs.append(
+            {
+                "event": "llm_interaction",
+                "request_id": f"0190-{i}",
+                "model": "gpt-4o",
+                "timestamp": 1712345678.0,
+                "usage": {"input_tokens": 812, "output_tokens": 64},
+                "params": {"temperature": 0.2, "max_tokens": 512},
+                "prompt_messages": [
+                    {"role": "system", "content": "You are a helpful assistant."},
+                    {"role": "user", "content": texts[i]},
+                ],
+                "llm_raw_response": {
+                    "id": "chatcmpl-1",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": texts[i + 1]},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                },
+                "parsed_output": texts[i + 1],
+                "tool_calls": [],
+                "metadata": {},
+                "redaction": {},
+            }
+        )
     best = float("inf")
     for _ in range(repeat):
         batch = copy.deepcopy(recs)
@@ -263,8 +288,10 @@ def conversation_cost(texts: list[str], repeat: int, turns: int = 10) -> dict[st
 
     from llmlog.redact import engine as redact_engine
 
-    system = ("You are a support assistant for Acme Cloud. Answer briefly, cite the runbook "
-              "section, and never reveal internal ticket numbers. ") * 4
+    system = (
+        "You are a support assistant for Acme Cloud. Answer briefly, cite the runbook "
+        "section, and never reveal internal ticket numbers. "
+    ) * 4
     chats = []
     for c in range(0, len(texts) - 2 * turns, 2 * turns):
         history: list[dict[str, Any]] = [{"role": "system", "content": system}]
@@ -272,13 +299,25 @@ def conversation_cost(texts: list[str], repeat: int, turns: int = 10) -> dict[st
         for k in range(turns):
             user, answer = texts[c + 2 * k], texts[c + 2 * k + 1]
             history = [*history, {"role": "user", "content": user}]
-            recs.append({
-                "event": "llm_interaction", "request_id": f"c{c}-{k}", "model": "gpt-4o",
-                "timestamp": 1712345678.0, "prompt_messages": copy.deepcopy(history),
-                "llm_raw_response": {"id": "chatcmpl-1", "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": answer}}]},
-                "parsed_output": answer, "tool_calls": [], "metadata": {}, "redaction": {},
-            })
+            recs.append(
+                {
+                    "event": "llm_interaction",
+                    "request_id": f"c{c}-{k}",
+                    "model": "gpt-4o",
+                    "timestamp": 1712345678.0,
+                    "prompt_messages": copy.deepcopy(history),
+                    "llm_raw_response": {
+                        "id": "chatcmpl-1",
+                        "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": answer}}
+                        ],
+                    },
+                    "parsed_output": answer,
+                    "tool_calls": [],
+                    "metadata": {},
+                    "redaction": {},
+                }
+            )
             history = [*history, {"role": "assistant", "content": answer}]
         chats.append(recs)
     n = sum(len(r) for r in chats)
@@ -302,8 +341,12 @@ def conversation_cost(texts: list[str], repeat: int, turns: int = 10) -> dict[st
         uncached = run()
     finally:
         redact_engine._CACHE_MIN = saved
-    return {"records": n, "turns": turns, "us_per_record": cached,
-            "us_per_record_without_cache": uncached}
+    return {
+        "records": n,
+        "turns": turns,
+        "us_per_record": cached,
+        "us_per_record_without_cache": uncached,
+    }
 
 
 def scrub_cost(texts: list[str], n: int = 1000) -> dict[str, float]:
@@ -324,9 +367,12 @@ def scrub_cost(texts: list[str], n: int = 1000) -> dict[str, float]:
         llmlog.configure(db=path, redact=False)
         for i in range(n):
             user, answer = texts[(2 * i) % len(texts)], texts[(2 * i + 1) % len(texts)]
-            rid = llmlog.log_interaction([{"role": "user", "content": user}],
-                                         {"choices": [{"message": {"content": answer}}]},
-                                         model="gpt-4o", user_id=f"user{i}@corp.com")
+            rid = llmlog.log_interaction(
+                [{"role": "user", "content": user}],
+                {"choices": [{"message": {"content": answer}}]},
+                model="gpt-4o",
+                user_id=f"user{i}@corp.com",
+            )
             llmlog.feedback(rid, 1.0, comment=f"ask user{i}@corp.com")
         llmlog.flush()
         llmlog.reset()
@@ -345,10 +391,17 @@ def scrub_cost(texts: list[str], n: int = 1000) -> dict[str, float]:
             t0 = CLOCK()
             again = store.rewrite(transform)
             cpu2 = CLOCK() - t0
-    return {"interactions": first.interactions, "changed": first.changed,
-            "values": sum(first.counts.values()), "store_mb": size / 1e6,
-            "cpu_s": cpu, "wall_s": wall, "records_per_s": first.interactions / wall,
-            "second_run_cpu_s": cpu2, "second_run_changed": again.changed}
+    return {
+        "interactions": first.interactions,
+        "changed": first.changed,
+        "values": sum(first.counts.values()),
+        "store_mb": size / 1e6,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "records_per_s": first.interactions / wall,
+        "second_run_cpu_s": cpu2,
+        "second_run_changed": again.changed,
+    }
 
 
 def score_outside(engine: Engine) -> tuple[int, int, list[str]]:
@@ -377,9 +430,14 @@ def genre_texts(seed: int, per_genre: int = 150) -> dict[str, list[str]]:
     from generate import filler
 
     r = random.Random(seed)
-    spec = {"English prose": ("en", "prose"), "Chinese/Japanese prose": ("zh", "prose"),
-            "code": ("en", "code"), "JSON": ("en", "json"), "logs": ("en", "log"),
-            "stack traces": ("en", "trace")}
+    spec = {
+        "English prose": ("en", "prose"),
+        "Chinese/Japanese prose": ("zh", "prose"),
+        "code": ("en", "code"),
+        "JSON": ("en", "json"),
+        "logs": ("en", "log"),
+        "stack traces": ("en", "trace"),
+    }
     out: dict[str, list[str]] = {}
     for name, (lang, genre) in spec.items():
         texts = []
@@ -440,8 +498,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2400, help="samples in the corpus")
     ap.add_argument("--seed", type=int, default=20240315, help="corpus seed")
-    ap.add_argument("--heldout-seed", type=int, default=31337,
-                    help="second corpus scored for llmlog only (0 = skip)")
+    ap.add_argument(
+        "--heldout-seed",
+        type=int,
+        default=31337,
+        help="second corpus scored for llmlog only (0 = skip)",
+    )
     ap.add_argument("--repeat", type=int, default=5, help="timing repeats (best of)")
     ap.add_argument("--quick", action="store_true", help="600 samples, 2 repeats")
     args = ap.parse_args()
@@ -453,11 +515,13 @@ def main() -> None:
     clean = [r["text"] for r in rows if r["kind"] == "clean"]
     hard = [r["text"] for r in rows if r["kind"] == "hardneg"]
     sizes = [len(r["text"].encode()) for r in rows]
-    print(f"# Redaction bench\n\nPython {platform.python_version()} on {platform.machine()}, "
-          f"one core. Corpus: {len(rows)} samples (seed {args.seed}), "
-          f"{sum(sizes) / 1e6:.2f} MB, {min(sizes)} B to {max(sizes)} B; {len(pii)} with PII "
-          f"({sum(len(r['spans']) for r in rows)} labelled values), {len(clean)} PII-free, "
-          f"{len(hard)} hard-negative texts.\n")
+    print(
+        f"# Redaction bench\n\nPython {platform.python_version()} on {platform.machine()}, "
+        f"one core. Corpus: {len(rows)} samples (seed {args.seed}), "
+        f"{sum(sizes) / 1e6:.2f} MB, {min(sizes)} B to {max(sizes)} B; {len(pii)} with PII "
+        f"({sum(len(r['spans']) for r in rows)} labelled values), {len(clean)} PII-free, "
+        f"{len(hard)} hard-negative texts.\n"
+    )
 
     engines: list[Engine] = [LLMLog(), RegexChain()]
     try:
@@ -469,9 +533,11 @@ def main() -> None:
         scrub_note = f"scrubadub unavailable: {type(exc).__name__}: {exc}"
     print(f"Engines: {', '.join(e.name for e in engines)}. {scrub_note}\n")
 
-    results: dict[str, Any] = {"corpus": {"n": len(rows), "seed": args.seed,
-                                          "bytes": sum(sizes)}, "engines": {},
-                               "scrubadub": scrub_note}
+    results: dict[str, Any] = {
+        "corpus": {"n": len(rows), "seed": args.seed, "bytes": sum(sizes)},
+        "engines": {},
+        "scrubadub": scrub_note,
+    }
     for e in engines:
         res = score(e, rows)
         res["mb_s_pii"] = throughput(e.redact, pii, args.repeat)
@@ -492,15 +558,19 @@ def main() -> None:
             cells.append(f"{fmt(pt['recall'])} / {fmt(pt['precision'])}")
         print(f"| {t} | {g} | " + " | ".join(cells) + " |")
     print("\n## Summary\n")
-    print("| engine | recall (all) | values leaked | stray spans | PII-free texts altered | "
-          "MB/s PII-dense | MB/s PII-free | MB/s hard negatives | MB/s all |")
+    print(
+        "| engine | recall (all) | values leaked | stray spans | PII-free texts altered | "
+        "MB/s PII-dense | MB/s PII-free | MB/s hard negatives | MB/s all |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in names:
         r = results["engines"][n]
-        print(f"| {n} | {r['recall_all']:.3f} | {r['leak_rate']:.2%} | "
-              f"{r['stray_predictions'] + r['other_predictions']} | {r['clean_altered']:.1%} | "
-              f"{r['mb_s_pii']:.1f} | {r['mb_s_clean']:.1f} | {r['mb_s_hardneg']:.1f} | "
-              f"{r['mb_s_all']:.1f} |")
+        print(
+            f"| {n} | {r['recall_all']:.3f} | {r['leak_rate']:.2%} | "
+            f"{r['stray_predictions'] + r['other_predictions']} | {r['clean_altered']:.1%} | "
+            f"{r['mb_s_pii']:.1f} | {r['mb_s_clean']:.1f} | {r['mb_s_hardneg']:.1f} | "
+            f"{r['mb_s_all']:.1f} |"
+        )
 
     genres = genre_texts(args.seed)
     results["genres"] = {}
@@ -514,38 +584,47 @@ def main() -> None:
 
     rc = record_cost([r["text"] for r in rows if r["kind"] != "hardneg"][:1200], args.repeat)
     results["record_cost"] = rc
-    print(f"\nRecords: Redactor() on {rc['records']} chat records (a user message and an "
-          f"answer from the corpus, in prompt_messages, llm_raw_response and parsed_output): "
-          f"{rc['us_per_record']:.1f} µs per record on the writer thread.")
-    cc = conversation_cost([r["text"] for r in rows if r["kind"] != "hardneg"][:1200],
-                           args.repeat)
+    print(
+        f"\nRecords: Redactor() on {rc['records']} chat records (a user message and an "
+        f"answer from the corpus, in prompt_messages, llm_raw_response and parsed_output): "
+        f"{rc['us_per_record']:.1f} µs per record on the writer thread."
+    )
+    cc = conversation_cost([r["text"] for r in rows if r["kind"] != "hardneg"][:1200], args.repeat)
     results["conversation_cost"] = cc
-    print(f"Conversations: {cc['records']} records of {cc['turns']}-turn chats (each call "
-          f"resends the system prompt and the history): {cc['us_per_record']:.1f} µs per "
-          f"record ({cc['us_per_record_without_cache']:.1f} µs without the Redactor's cache).")
+    print(
+        f"Conversations: {cc['records']} records of {cc['turns']}-turn chats (each call "
+        f"resends the system prompt and the history): {cc['us_per_record']:.1f} µs per "
+        f"record ({cc['us_per_record_without_cache']:.1f} µs without the Redactor's cache)."
+    )
 
     sc = scrub_cost([r["text"] for r in rows if r["kind"] != "hardneg"][:1200])
     results["scrub_cost"] = sc
-    print(f"Scrubbing a store (Store.rewrite, as 'llmlog redact --db' runs it): "
-          f"{sc['interactions']:,} interactions ({sc['store_mb']:.1f} MB file), "
-          f"{sc['changed']:,} changed, {sc['values']:,} values replaced in "
-          f"{sc['wall_s']:.2f} s ({sc['records_per_s']:,.0f} interactions/s, "
-          f"{sc['cpu_s']:.2f} s CPU); a second run changes {sc['second_run_changed']} in "
-          f"{sc['second_run_cpu_s']:.2f} s CPU.")
+    print(
+        f"Scrubbing a store (Store.rewrite, as 'llmlog redact --db' runs it): "
+        f"{sc['interactions']:,} interactions ({sc['store_mb']:.1f} MB file), "
+        f"{sc['changed']:,} changed, {sc['values']:,} values replaced in "
+        f"{sc['wall_s']:.2f} s ({sc['records_per_s']:,.0f} interactions/s, "
+        f"{sc['cpu_s']:.2f} s CPU); a second run changes {sc['second_run_changed']} in "
+        f"{sc['second_run_cpu_s']:.2f} s CPU."
+    )
 
     if args.heldout_seed:
         held = generate(args.n, args.heldout_seed)
         hres = score(engines[0], held)
         results["heldout"] = {"seed": args.heldout_seed, **hres}
-        worst = min((v["recall"], k) for k, v in hres["per_type"].items()
-                    if v["recall"] is not None)
-        worst_p = min((v["precision"], k) for k, v in hres["per_type"].items()
-                      if v["precision"] is not None)
-        print(f"\nSecond corpus (seed {args.heldout_seed}, same generator, first scored after "
-              f"tuning), llmlog: "
-              f"recall {hres['recall_all']:.4f}, lowest recall {worst[0]:.3f} ({worst[1]}), "
-              f"lowest precision {worst_p[0]:.3f} ({worst_p[1]}), PII-free texts altered "
-              f"{hres['clean_altered']:.1%}.")
+        worst = min(
+            (v["recall"], k) for k, v in hres["per_type"].items() if v["recall"] is not None
+        )
+        worst_p = min(
+            (v["precision"], k) for k, v in hres["per_type"].items() if v["precision"] is not None
+        )
+        print(
+            f"\nSecond corpus (seed {args.heldout_seed}, same generator, first scored after "
+            f"tuning), llmlog: "
+            f"recall {hres['recall_all']:.4f}, lowest recall {worst[0]:.3f} ({worst[1]}), "
+            f"lowest precision {worst_p[0]:.3f} ({worst_p[1]}), PII-free texts altered "
+            f"{hres['clean_altered']:.1%}."
+        )
 
     print("\n## Outside the generator: hand-written formats (bench/corpus/outside.py)\n")
     results["outside"] = {}
@@ -561,8 +640,7 @@ def main() -> None:
     print("| input | 100 KB | 1 MB | ratio |")
     print("|---|---:|---:|---:|")
     for a in adv:
-        print(f"| {a['input']} | {a['ms_100k']:.1f} ms | {a['ms_1m']:.1f} ms | "
-              f"{a['ratio']:.1f} |")
+        print(f"| {a['input']} | {a['ms_100k']:.1f} ms | {a['ms_1m']:.1f} ms | {a['ratio']:.1f} |")
     print(f"\nMedian ratio {statistics.median(a['ratio'] for a in adv):.1f} (linear = 10).")
 
     for n in names:

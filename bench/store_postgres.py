@@ -52,10 +52,29 @@ from llmlog.normalize import search_text  # noqa: E402
 OUT = HERE / "out"
 DSN = os.environ.get("LLMLOG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DAY = 86400.0
-COLUMNS = ("request_id", "ts", "provider", "operation", "model", "response_model", "status",
-           "duration_ms", "ttft_ms", "input_tokens", "output_tokens", "total_tokens",
-           "cached_input_tokens", "reasoning_tokens", "tokens_estimated", "cost_usd",
-           "session_id", "user_id", "trace_id", "error_type", "tags")
+COLUMNS = (
+    "request_id",
+    "ts",
+    "provider",
+    "operation",
+    "model",
+    "response_model",
+    "status",
+    "duration_ms",
+    "ttft_ms",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cached_input_tokens",
+    "reasoning_tokens",
+    "tokens_estimated",
+    "cost_usd",
+    "session_id",
+    "user_id",
+    "trace_id",
+    "error_type",
+    "tags",
+)
 
 
 def _text(v: Any) -> Any:
@@ -69,16 +88,32 @@ def row_of(rec: dict[str, Any]) -> tuple[Any, ...]:
         u = {}
     err = rec.get("error")
     return (
-        _text(rec.get("request_id")), rec.get("timestamp"), _text(rec.get("provider")),
-        _text(rec.get("operation")), _text(rec.get("model")), _text(rec.get("response_model")),
-        rec.get("status") or "ok", rec.get("duration_ms"), rec.get("ttft_ms"),
-        u.get("input_tokens"), u.get("output_tokens"), u.get("total_tokens"),
-        u.get("cached_input_tokens"), u.get("reasoning_tokens"), bool(u.get("estimated")),
-        rec.get("cost_usd"), _text(rec.get("session_id")), _text(rec.get("user_id")),
-        rec.get("trace_id"), _text(err.get("type")) if type(err) is dict else None,
+        _text(rec.get("request_id")),
+        rec.get("timestamp"),
+        _text(rec.get("provider")),
+        _text(rec.get("operation")),
+        _text(rec.get("model")),
+        _text(rec.get("response_model")),
+        rec.get("status") or "ok",
+        rec.get("duration_ms"),
+        rec.get("ttft_ms"),
+        u.get("input_tokens"),
+        u.get("output_tokens"),
+        u.get("total_tokens"),
+        u.get("cached_input_tokens"),
+        u.get("reasoning_tokens"),
+        bool(u.get("estimated")),
+        rec.get("cost_usd"),
+        _text(rec.get("session_id")),
+        _text(rec.get("user_id")),
+        rec.get("trace_id"),
+        _text(err.get("type")) if type(err) is dict else None,
         [_text(str(t)) for t in rec.get("tags") or ()],
-        _text(search_text(rec.get("prompt_messages"), rec.get("parsed_output"),
-                          rec.get("tool_calls"), err)),
+        _text(
+            search_text(
+                rec.get("prompt_messages"), rec.get("parsed_output"), rec.get("tool_calls"), err
+            )
+        ),
         orjson.dumps(rec).decode().replace("\\u0000", "\\ufffd"),
     )
 
@@ -122,27 +157,50 @@ def load(url: str, n: int) -> float:
     db.autocommit = True
     s = f'"{schema}"'
     t0 = time.perf_counter()
-    indexes = [r[0] for r in db.execute(
-        "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid ="
-        " %s::regclass AND NOT i.indisprimary AND NOT i.indisunique", (f"{s}.interactions",))]
-    for name in [r[0] for r in db.execute(
+    indexes = [
+        r[0]
+        for r in db.execute(
+            "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid ="
+            " %s::regclass AND NOT i.indisprimary AND NOT i.indisunique",
+            (f"{s}.interactions",),
+        )
+    ]
+    for name in [
+        r[0]
+        for r in db.execute(
             "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = %s::regclass"
-            " AND NOT indisprimary AND NOT indisunique", (f"{s}.interactions",))]:
+            " AND NOT indisprimary AND NOT indisunique",
+            (f"{s}.interactions",),
+        )
+    ]:
         db.execute(f"DROP INDEX {name}")
-    db.execute(f"CREATE UNLOGGED TABLE {s}.staging (n bigserial, {', '.join(f'{c} ' + ty for c, ty in zip(COLUMNS, ['text', 'float8', 'text', 'text', 'text', 'text', 'text', 'float8', 'float8', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'boolean', 'float8', 'text', 'text', 'text', 'text', 'text[]'], strict=True))}, search_text text, record text)")  # noqa: E501
+    types = ["text", "float8", "text", "text", "text", "text", "text", "float8", "float8"]
+    types += ["bigint"] * 5 + ["boolean", "float8", "text", "text", "text", "text", "text[]"]
+    cols = ", ".join(f"{c} {ty}" for c, ty in zip(COLUMNS, types, strict=True))
+    db.execute(
+        f"CREATE UNLOGGED TABLE {s}.staging (n bigserial, {cols}, search_text text, record text)"
+    )
     done = 0
-    with db.cursor() as cur, cur.copy(f"COPY {s}.staging ({', '.join(COLUMNS)}, search_text,"
-                                      " record) FROM STDIN") as copy:
+    with (
+        db.cursor() as cur,
+        cur.copy(
+            f"COPY {s}.staging ({', '.join(COLUMNS)}, search_text, record) FROM STDIN"
+        ) as copy,
+    ):
         for rec in records(n):
             copy.write_row(row_of(rec))
             done += 1
             if done % 100_000 == 0:
-                print(f"  copied {done:,} / {n:,} ({done / (time.perf_counter() - t0):,.0f}/s)",
-                      file=sys.stderr)
+                print(
+                    f"  copied {done:,} / {n:,} ({done / (time.perf_counter() - t0):,.0f}/s)",
+                    file=sys.stderr,
+                )
     print("  moving into the store", file=sys.stderr)
-    db.execute(f"INSERT INTO {s}.interactions ({', '.join(COLUMNS)}, search, record)"
-               f" SELECT {', '.join(COLUMNS)}, to_tsvector('simple', search_text),"
-               f" record::jsonb FROM {s}.staging ORDER BY n")
+    db.execute(
+        f"INSERT INTO {s}.interactions ({', '.join(COLUMNS)}, search, record)"
+        f" SELECT {', '.join(COLUMNS)}, to_tsvector('simple', search_text),"
+        f" record::jsonb FROM {s}.staging ORDER BY n"
+    )
     db.execute(f"DROP TABLE {s}.staging")
     db.execute("SET maintenance_work_mem = '512MB'")
     for ddl in indexes:
@@ -164,8 +222,10 @@ def bench_writes(n: int) -> list[tuple[str, float]]:
     stamps = sqlite_bench.timestamps(n, time.time() - 40 * DAY, 11)
     lines = [orjson.dumps(gen.record(i, ts, None)) for i, ts in enumerate(stamps)]
     out = []
-    for label, m001_only in (("every migration (m001 + m002)", False),
-                             ("m001_initial indexes only", True)):
+    for label, m001_only in (
+        ("every migration (m001 + m002)", False),
+        ("m001_initial indexes only", True),
+    ):
         url = f"{DSN}?schema=llmlog_bench_write"
         conninfo, schema = split_url(url)
         with psycopg.connect(conninfo, autocommit=True) as admin:
@@ -175,14 +235,18 @@ def bench_writes(n: int) -> list[tuple[str, float]]:
         if m001_only:
             with psycopg.connect(conninfo, autocommit=True) as admin:
                 s = f'"{schema}"'
-                for name in ("ix_interactions_words", "ix_interactions_request_prefix",
-                             "ix_interactions_metadata"):
+                for name in (
+                    "ix_interactions_words",
+                    "ix_interactions_request_prefix",
+                    "ix_interactions_metadata",
+                ):
                     admin.execute(f"DROP INDEX {s}.{name}")
-                admin.execute(f"CREATE INDEX ix_interactions_search ON {s}.interactions"
-                              " USING GIN (search)")
+                admin.execute(
+                    f"CREATE INDEX ix_interactions_search ON {s}.interactions USING GIN (search)"
+                )
         t0 = time.perf_counter()
         for i in range(1, n, 500):
-            sink.write([Entry(orjson.loads(line), line) for line in lines[i:i + 500]])
+            sink.write([Entry(orjson.loads(line), line) for line in lines[i : i + 500]])
         rate = (n - 1) / (time.perf_counter() - t0)
         sink.close()
         with psycopg.connect(conninfo, autocommit=True) as admin:
@@ -206,9 +270,14 @@ def bench_reads(url: str, runs: int, common: str, commonest: str) -> list[Row]:
     with psycopg.connect(conninfo) as conn:
         top = conn.execute(f'SELECT max(id) FROM "{schema}".interactions').fetchone()[0]
         rng = random.Random(5)
-        ids = [conn.execute(f'SELECT request_id FROM "{schema}".interactions WHERE id >= %s'
-                            " ORDER BY id LIMIT 1", (rng.randint(1, top),)).fetchone()[0]
-               for _ in range(runs + 8)]
+        ids = [
+            conn.execute(
+                f'SELECT request_id FROM "{schema}".interactions WHERE id >= %s'
+                " ORDER BY id LIMIT 1",
+                (rng.randint(1, top),),
+            ).fetchone()[0]
+            for _ in range(runs + 8)
+        ]
     store = open_store(url)
     rows: list[Row] = []
     api_ids, cli_ids = sqlite_bench.cycle(ids), sqlite_bench.cycle(ids[::-1])
@@ -220,10 +289,16 @@ def bench_reads(url: str, runs: int, common: str, commonest: str) -> list[Row]:
             if result.exit_code != 0:
                 raise RuntimeError(f"llmlog {' '.join(args)} failed: {result.output}")
             return result
+
         return call
 
-    def both(name: str, command: list[str], op: Callable[[Store], object], note: str = "",
-             cli_fn: Callable[[], object] | None = None) -> None:
+    def both(
+        name: str,
+        command: list[str],
+        op: Callable[[Store], object],
+        note: str = "",
+        cli_fn: Callable[[], object] | None = None,
+    ) -> None:
         a, _ = sqlite_bench.median_ms(lambda: op(store), runs)
         c, _ = sqlite_bench.median_ms(cli_fn or cli_call(*command), runs)
         rows.append((name, "llmlog " + " ".join(command), a, c, note))
@@ -233,50 +308,110 @@ def bench_reads(url: str, runs: int, common: str, commonest: str) -> list[Row]:
         return s.get(rid), s.feedback(rid)
 
     week = 7 * DAY
-    both("show by id", ["show", "ID"], lambda s: show(s, next(api_ids)),
-         cli_fn=lambda: cli_call("show", next(cli_ids))(), note="random ids")
-    both("show by id prefix", ["show", "ID[:13]"], lambda s: show(s, next(api_ids)[:13]),
-         cli_fn=lambda: cli_call("show", next(cli_ids)[:13])(), note="random ids")
-    both("search model + 24h window", ["search", "-m", "gpt-4o", "--since", "24h"],
-         lambda s: s.search(Query(models=("gpt-4o",), since=time.time() - DAY), limit=20),
-         note="first page, 20 rows")
-    both("search status=error 7d", ["search", "--status", "error", "--since", "7d"],
-         lambda s: s.search(Query(status="error", since=time.time() - week), limit=20))
-    both("search --meta tenant=t7", ["search", "--meta", "tenant=t7"],
-         lambda s: s.search(Query(metadata=(("tenant", "t7"),)), limit=20))
-    both("full text, 1 match", ["search", "quokkaberry"],
-         lambda s: s.search(Query(text="quokkaberry"), limit=20))
-    both("full text, 10 matches", ["search", "xylophonic"],
-         lambda s: s.search(Query(text="xylophonic"), limit=20))
-    both("full text, common word", ["search", common],
-         lambda s: s.search(Query(text=common), limit=20),
-         note=f"{common!r} is in ~1 in 6 interactions")
-    both("full text, commonest word", ["search", commonest],
-         lambda s: s.search(Query(text=commonest), limit=20),
-         note=f"{commonest!r} is in ~9 in 10 interactions")
-    both("full text + model + 7d", ["search", common, "-m", "gpt-4o", "--since", "7d"],
-         lambda s: s.search(Query(text=common, models=("gpt-4o",),
-                                  since=time.time() - week), limit=20))
-    both("phrase of common words", ["search", f'"{commonest} {common}"'],
-         lambda s: s.search(Query(text=f'"{commonest} {common}"'), limit=20),
-         note="words from the index, phrase checked in the records")
-    both("count, full text common word", ["export", "-", "(count only)"],
-         lambda s: s.count(Query(text=common)), cli_fn=lambda: None,
-         note="query API only")
+    both(
+        "show by id",
+        ["show", "ID"],
+        lambda s: show(s, next(api_ids)),
+        cli_fn=lambda: cli_call("show", next(cli_ids))(),
+        note="random ids",
+    )
+    both(
+        "show by id prefix",
+        ["show", "ID[:13]"],
+        lambda s: show(s, next(api_ids)[:13]),
+        cli_fn=lambda: cli_call("show", next(cli_ids)[:13])(),
+        note="random ids",
+    )
+    both(
+        "search model + 24h window",
+        ["search", "-m", "gpt-4o", "--since", "24h"],
+        lambda s: s.search(Query(models=("gpt-4o",), since=time.time() - DAY), limit=20),
+        note="first page, 20 rows",
+    )
+    both(
+        "search status=error 7d",
+        ["search", "--status", "error", "--since", "7d"],
+        lambda s: s.search(Query(status="error", since=time.time() - week), limit=20),
+    )
+    both(
+        "search --meta tenant=t7",
+        ["search", "--meta", "tenant=t7"],
+        lambda s: s.search(Query(metadata=(("tenant", "t7"),)), limit=20),
+    )
+    both(
+        "full text, 1 match",
+        ["search", "quokkaberry"],
+        lambda s: s.search(Query(text="quokkaberry"), limit=20),
+    )
+    both(
+        "full text, 10 matches",
+        ["search", "xylophonic"],
+        lambda s: s.search(Query(text="xylophonic"), limit=20),
+    )
+    both(
+        "full text, common word",
+        ["search", common],
+        lambda s: s.search(Query(text=common), limit=20),
+        note=f"{common!r} is in ~1 in 6 interactions",
+    )
+    both(
+        "full text, commonest word",
+        ["search", commonest],
+        lambda s: s.search(Query(text=commonest), limit=20),
+        note=f"{commonest!r} is in ~9 in 10 interactions",
+    )
+    both(
+        "full text + model + 7d",
+        ["search", common, "-m", "gpt-4o", "--since", "7d"],
+        lambda s: s.search(
+            Query(text=common, models=("gpt-4o",), since=time.time() - week), limit=20
+        ),
+    )
+    both(
+        "phrase of common words",
+        ["search", f'"{commonest} {common}"'],
+        lambda s: s.search(Query(text=f'"{commonest} {common}"'), limit=20),
+        note="words from the index, phrase checked in the records",
+    )
+    both(
+        "count, full text common word",
+        ["export", "-", "(count only)"],
+        lambda s: s.count(Query(text=common)),
+        cli_fn=lambda: None,
+        note="query API only",
+    )
     both("stats, all time", ["stats"], lambda s: s.stats())
     both("stats --by model", ["stats", "--by", "model"], lambda s: s.stats(by="model"))
     both("stats --by tag", ["stats", "--by", "tag"], lambda s: s.stats(by="tag"))
-    both("stats --since 7d --by day", ["stats", "--since", "7d", "--by", "day"],
-         lambda s: s.stats(Query(since=time.time() - week), bucket="day"))
-    both("stats --since 24h -m gpt-4o", ["stats", "--since", "24h", "-m", "gpt-4o"],
-         lambda s: s.stats(Query(since=time.time() - DAY, models=("gpt-4o",))))
-    both("stats --user U", ["stats", "--user", "u-00042"],
-         lambda s: s.stats(Query(user_id="u-00042")))
-    both("stats, full text common word", ["stats", common],
-         lambda s: s.stats(Query(text=common)), cli_fn=lambda: None, note="query API only")
-    both("sessions, first page", ["(viewer) /sessions"],
-         lambda s: s.sessions(Query(since=time.time() - week), limit=50),
-         cli_fn=lambda: None, note="query API only, last 7 days")
+    both(
+        "stats --since 7d --by day",
+        ["stats", "--since", "7d", "--by", "day"],
+        lambda s: s.stats(Query(since=time.time() - week), bucket="day"),
+    )
+    both(
+        "stats --since 24h -m gpt-4o",
+        ["stats", "--since", "24h", "-m", "gpt-4o"],
+        lambda s: s.stats(Query(since=time.time() - DAY, models=("gpt-4o",))),
+    )
+    both(
+        "stats --user U",
+        ["stats", "--user", "u-00042"],
+        lambda s: s.stats(Query(user_id="u-00042")),
+    )
+    both(
+        "stats, full text common word",
+        ["stats", common],
+        lambda s: s.stats(Query(text=common)),
+        cli_fn=lambda: None,
+        note="query API only",
+    )
+    both(
+        "sessions, first page",
+        ["(viewer) /sessions"],
+        lambda s: s.sessions(Query(since=time.time() - week), limit=50),
+        cli_fn=lambda: None,
+        note="query API only, last 7 days",
+    )
     both("tail -n 10", ["tail", "-n", "10"], lambda s: s.tail(limit=10))
     store.close()
     return rows
@@ -294,8 +429,7 @@ def main() -> None:
     url = f"{DSN}?schema={schema}"
     load_s = None
     with psycopg.connect(DSN) as conn:
-        exists = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".interactions',)
-                              ).fetchone()[0]
+        exists = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".interactions',)).fetchone()[0]
     if args.regen or not exists:
         print(f"loading {args.n:,} interactions into {url}", file=sys.stderr)
         load_s = load(url, args.n)
@@ -308,7 +442,7 @@ def main() -> None:
         sizes = conn.execute(
             "SELECT pg_total_relation_size(%s), pg_relation_size(%s),"
             " pg_indexes_size(%s), (SELECT pg_relation_size(%s))",
-            (f'"{schema}".interactions',) * 3 + (f'"{schema}".ix_interactions_words',)
+            (f'"{schema}".interactions',) * 3 + (f'"{schema}".ix_interactions_words',),
         ).fetchone()
         version = conn.execute("SHOW server_version").fetchone()[0]
     print(f"store: {n:,} interactions, {sizes[0] / 1e9:.2f} GB", file=sys.stderr)
@@ -321,9 +455,15 @@ def main() -> None:
         write_readme(report)
 
 
-def render(n: int, sizes: tuple[int, ...], version: str, load_s: float | None,
-           reads: list[Row], writes: list[tuple[str, float]],
-           args: argparse.Namespace) -> str:
+def render(
+    n: int,
+    sizes: tuple[int, ...],
+    version: str,
+    load_s: float | None,
+    reads: list[Row],
+    writes: list[tuple[str, float]],
+    args: argparse.Namespace,
+) -> str:
     total, heap, indexes, words = sizes
     lines = [
         f"Store: {n:,} interactions in PostgreSQL {version.split()[0]}, {total / 1e9:.2f} GB "
@@ -332,8 +472,10 @@ def render(n: int, sizes: tuple[int, ...], version: str, load_s: float | None,
         f"{words / n:,.0f} B).",
     ]
     if load_s:
-        lines.append(f"Loaded in {load_s:.0f} s ({n / load_s:,.0f} interactions/s with COPY, "
-                     "indexes built afterwards).")
+        lines.append(
+            f"Loaded in {load_s:.0f} s ({n / load_s:,.0f} interactions/s with COPY, "
+            "indexes built afterwards)."
+        )
     lines += [
         "",
         f"Median of {args.runs} runs after a warm-up, warm caches, the server on the same "
@@ -345,21 +487,34 @@ def render(n: int, sizes: tuple[int, ...], version: str, load_s: float | None,
         "| operation | command | query API | CLI | target | note |",
         "|---|---|---:|---:|---|---|",
     ]
-    targets = {"show by id": "< 50 ms", "search model + 24h window": "< 100 ms",
-               "full text, 1 match": "< 300 ms", "full text, 10 matches": "< 300 ms",
-               "stats, all time": "< 1 s", "stats --by model": "< 1 s"}
+    targets = {
+        "show by id": "< 50 ms",
+        "search model + 24h window": "< 100 ms",
+        "full text, 1 match": "< 300 ms",
+        "full text, 10 matches": "< 300 ms",
+        "stats, all time": "< 1 s",
+        "stats --by model": "< 1 s",
+    }
     for name, command, api, cli, note in reads:
         cli_text = "-" if "only" in note else f"{cli:,.1f} ms"
         cmd = "" if "only" in note else f"`{command}`"
-        lines.append(f"| {name} | {cmd} | {api:,.1f} ms | {cli_text} | "
-                     f"{targets.get(name, '')} | {note} |")
+        lines.append(
+            f"| {name} | {cmd} | {api:,.1f} ms | {cli_text} | {targets.get(name, '')} | {note} |"
+        )
     if writes:
-        lines += ["", f"Writes: `PostgresSink.write` of {args.write_n:,} interactions in "
-                  "batches of 500 into a fresh schema (one transaction per batch):", "",
-                  "| indexes | interactions/s |", "|---|---:|"]
+        lines += [
+            "",
+            f"Writes: `PostgresSink.write` of {args.write_n:,} interactions in "
+            "batches of 500 into a fresh schema (one transaction per batch):",
+            "",
+            "| indexes | interactions/s |",
+            "|---|---:|",
+        ]
         lines += [f"| {label} | {rate:,.0f} |" for label, rate in writes]
     lines += [
-        "", "How the reads are answered, and where they cost more:", "",
+        "",
+        "How the reads are answered, and where they cost more:",
+        "",
         "* `show` is a unique-index lookup; an id prefix is a `LIKE 'prefix%'` range on a "
         "`text_pattern_ops` index (any collation). Filtered `search` walks `(model, ts)`, "
         "`(status, ts)`, `(user_id, ts)` or `ts` backwards with a keyset cursor; metadata "
@@ -397,8 +552,10 @@ def write_readme(report: str) -> None:
     """Replace this benchmark's section of bench/README.md (other sections are kept)."""
     path = HERE / "README.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = (f"{BEGIN}\n## Reading a 1M-interaction PostgreSQL store "
-               f"(`bench/store_postgres.py`)\n\n{report}\n{END}")
+    section = (
+        f"{BEGIN}\n## Reading a 1M-interaction PostgreSQL store "
+        f"(`bench/store_postgres.py`)\n\n{report}\n{END}"
+    )
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         text = head + section + rest.split(END, 1)[1]

@@ -71,10 +71,10 @@ def main() -> None:
 
     conn = sqlite3.connect(db)
     n = conn.execute("SELECT count(*) FROM interactions").fetchone()[0]
-    rid = conn.execute("SELECT request_id FROM interactions WHERE id = ?",
-                       (n // 2,)).fetchone()[0]
-    sid = conn.execute("SELECT session_id FROM interactions WHERE session_id IS NOT NULL"
-                       " ORDER BY id DESC LIMIT 1").fetchone()[0]
+    rid = conn.execute("SELECT request_id FROM interactions WHERE id = ?", (n // 2,)).fetchone()[0]
+    sid = conn.execute(
+        "SELECT session_id FROM interactions WHERE session_id IS NOT NULL ORDER BY id DESC LIMIT 1"
+    ).fetchone()[0]
     conn.close()
 
     client = TestClient(create_app(str(db)), base_url="http://127.0.0.1")
@@ -137,8 +137,11 @@ def main() -> None:
         shown = url if len(url) <= 48 else url[:45] + "..."
         flag = " ⚠" if view in ("list", "dashboard") and med > BUDGET_MS else ""
         lines.append(f"| {view} | {what} | `{shown}` | {med:.1f} ms{flag} | {worst:.1f} ms |")
-    lines += ["", f"First request of a fresh app (`/`, also fills the model and provider menus, "
-              f"cached for a minute): {first_ms:.0f} ms."]
+    lines += [
+        "",
+        f"First request of a fresh app (`/`, also fills the model and provider menus, "
+        f"cached for a minute): {first_ms:.0f} ms.",
+    ]
 
     # the query-layer calls behind the dashboard, on their own
     from llmlog.query import Query, open_store
@@ -148,26 +151,38 @@ def main() -> None:
         assert q.since is not None
         _, xs = windows(q.since, time.time())
         bounds = [*xs[1:], None]
-        return [store.stats(q.replace(since=max(lo, q.since), until=hi))  # type: ignore[attr-defined]
-                for lo, hi in zip(xs, bounds, strict=True)]
+        return [
+            store.stats(q.replace(since=max(lo, q.since), until=hi))  # type: ignore[attr-defined]
+            for lo, hi in zip(xs, bounds, strict=True)
+        ]
 
     calls = [
         ("24h", "stats(q)", lambda s, q: s.stats(q)),
         ("24h", "stats(q, by='model')", lambda s, q: s.stats(q, by="model")),
         ("24h", "stats(q, bucket='hour')", lambda s, q: s.stats(q, bucket="hour")),
-        ("24h", "stats(q, bucket='hour', by='model')",
-         lambda s, q: s.stats(q, bucket="hour", by="model")),
+        (
+            "24h",
+            "stats(q, bucket='hour', by='model')",
+            lambda s, q: s.stats(q, bucket="hour", by="model"),
+        ),
         ("7d", "stats(q, bucket='day')", lambda s, q: s.stats(q, bucket="day")),
         ("30d", "stats(q)", lambda s, q: s.stats(q)),
         ("30d", "stats(q, by='model')", lambda s, q: s.stats(q, by="model")),
         ("30d", "stats(q, bucket='day')", lambda s, q: s.stats(q, bucket="day")),
-        ("30d", "stats(q, bucket='day', by='model') (not used)",
-         lambda s, q: s.stats(q, bucket="day", by="model")),
-        ("30d", "stats(q) once per local day, one thread (the dashboard uses threads)",
-         per_day),
+        (
+            "30d",
+            "stats(q, bucket='day', by='model') (not used)",
+            lambda s, q: s.stats(q, bucket="day", by="model"),
+        ),
+        ("30d", "stats(q) once per local day, one thread (the dashboard uses threads)", per_day),
     ]
-    lines += ["", "The query-layer calls the dashboard makes, timed on their own:", "",
-              "| range | call | median | max |", "|---|---|---:|---:|"]
+    lines += [
+        "",
+        "The query-layer calls the dashboard makes, timed on their own:",
+        "",
+        "| range | call | median | max |",
+        "|---|---|---:|---:|",
+    ]
     with open_store(db) as store:
         for since, name, fn in calls:
             q = Query.parse(since=since)

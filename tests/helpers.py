@@ -18,10 +18,19 @@ RESPONSE: dict[str, Any] = {
     "object": "chat.completion",
     "created": 1732636800,
     "model": "gpt-4o-mini-2024-07-18",
-    "choices": [{"index": 0, "finish_reason": "stop",
-                 "message": {"role": "assistant", "content": "The capital of France is Paris."}}],
-    "usage": {"prompt_tokens": 20, "completion_tokens": 7, "total_tokens": 27,
-              "prompt_tokens_details": {"cached_tokens": 4}},
+    "choices": [
+        {
+            "index": 0,
+            "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "The capital of France is Paris."},
+        }
+    ],
+    "usage": {
+        "prompt_tokens": 20,
+        "completion_tokens": 7,
+        "total_tokens": 27,
+        "prompt_tokens_details": {"cached_tokens": 4},
+    },
 }
 
 

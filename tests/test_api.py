@@ -37,37 +37,62 @@ class TestLogInteraction:
         assert rec["response_model"] == "gpt-4o-mini-2024-07-18"
         assert rec["finish_reasons"] == ["stop"]
         assert rec["parsed_output"] == "The capital of France is Paris."
-        assert rec["usage"] == {"input_tokens": 20, "output_tokens": 7, "total_tokens": 27,
-                                "cached_input_tokens": 4, "reasoning_tokens": None,
-                                "estimated": False}
+        assert rec["usage"] == {
+            "input_tokens": 20,
+            "output_tokens": 7,
+            "total_tokens": 27,
+            "cached_input_tokens": 4,
+            "reasoning_tokens": None,
+            "estimated": False,
+        }
         # gpt-4o-mini: $0.15/M input, $0.075/M cached input, $0.60/M output
         assert rec["cost_usd"] == pytest.approx((16 * 0.15 + 4 * 0.075 + 7 * 0.6) / 1e6)
 
     def test_anthropic_response_usage_counts_cache_reads(self) -> None:
         """Anthropic usage: input tokens include cache reads and writes; text blocks are joined."""
-        raw = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
-               "content": [{"type": "text", "text": "Hello"},
-                           {"type": "tool_use", "id": "t1", "name": "get_weather",
-                            "input": {"city": "Paris"}}],
-               "stop_reason": "tool_use",
-               "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 100,
-                         "cache_creation_input_tokens": 0}}
+        raw = {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-4-5",
+            "content": [
+                {"type": "text", "text": "Hello"},
+                {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Paris"}},
+            ],
+            "stop_reason": "tool_use",
+            "usage": {
+                "input_tokens": 10,
+                "output_tokens": 5,
+                "cache_read_input_tokens": 100,
+                "cache_creation_input_tokens": 0,
+            },
+        }
         llmlog.log_interaction([{"role": "user", "content": "hi"}], raw)
         llmlog.flush(10)
         [rec] = db_records()
         assert rec["provider"] == "anthropic"
         assert rec["model"] == "claude-sonnet-4-5"
         assert rec["parsed_output"] == "Hello"
-        assert rec["tool_calls"] == [{"id": "t1", "name": "get_weather",
-                                      "arguments": {"city": "Paris"}}]
+        assert rec["tool_calls"] == [
+            {"id": "t1", "name": "get_weather", "arguments": {"city": "Paris"}}
+        ]
         assert rec["usage"]["input_tokens"] == 110
         assert rec["usage"]["cached_input_tokens"] == 100
         assert rec["usage"]["total_tokens"] == 115
 
     def test_extra_fields_set_record_fields_or_metadata(self) -> None:
         """Known record fields given as keywords set the field; unknown keys go to metadata."""
-        llmlog.log_interaction(MESSAGES, None, parsed_output="x", model="m", provider="acme",
-                               session_id="s1", tags=["a"], customer="c42", duration_ms=12.5)
+        llmlog.log_interaction(
+            MESSAGES,
+            None,
+            parsed_output="x",
+            model="m",
+            provider="acme",
+            session_id="s1",
+            tags=["a"],
+            customer="c42",
+            duration_ms=12.5,
+        )
         llmlog.flush(10)
         [rec] = db_records()
         assert rec["provider"] == "acme"
@@ -93,8 +118,12 @@ class TestLogInteraction:
 
     def test_usage_is_estimated_when_unknown(self) -> None:
         """Without usage from the provider, tokens are estimated and marked so."""
-        llmlog.log_interaction([{"role": "user", "content": "word " * 40}], None,
-                               parsed_output="short answer", model="gpt-4o")
+        llmlog.log_interaction(
+            [{"role": "user", "content": "word " * 40}],
+            None,
+            parsed_output="short answer",
+            model="gpt-4o",
+        )
         llmlog.flush(10)
         usage = db_records()[0]["usage"]
         assert usage["estimated"] is True
@@ -103,8 +132,13 @@ class TestLogInteraction:
 
     def test_unknown_model_has_null_cost(self) -> None:
         """An unknown model is never priced by guess."""
-        llmlog.log_interaction(MESSAGES, None, parsed_output="x", model="my-local-llama",
-                               usage={"input_tokens": 5, "output_tokens": 5})
+        llmlog.log_interaction(
+            MESSAGES,
+            None,
+            parsed_output="x",
+            model="my-local-llama",
+            usage={"input_tokens": 5, "output_tokens": 5},
+        )
         llmlog.flush(10)
         assert db_records()[0]["cost_usd"] is None
 
@@ -146,13 +180,18 @@ class TestInteraction:
         llmlog.flush(10)
         [rec] = db_records()
         assert rec["status"] == "error"
-        assert rec["error"] == {"type": "TimeoutError", "message": "upstream timed out",
-                                "status_code": None}
+        assert rec["error"] == {
+            "type": "TimeoutError",
+            "message": "upstream timed out",
+            "status_code": None,
+        }
 
     def test_http_status_of_an_api_error_is_recorded(self) -> None:
         """An exception with a status_code (as SDK errors have) records it."""
+
         class RateLimitError(Exception):
             status_code = 429
+
         with pytest.raises(RateLimitError), llmlog.interaction(model="m", messages=MESSAGES):
             raise RateLimitError("slow down")
         llmlog.flush(10)
@@ -192,9 +231,11 @@ class TestInteraction:
 class TestLogged:
     def test_sync_function(self) -> None:
         """@logged records the messages argument and a string return value as output."""
+
         @llmlog.logged(model="gpt-4o-mini", tags=["summarize"])
         def summarize(messages, temperature=0.2):
             return "a summary"
+
         assert summarize(MESSAGES) == "a summary"
         llmlog.flush(10)
         [rec] = db_records()
@@ -205,9 +246,11 @@ class TestLogged:
 
     async def test_async_function_error(self) -> None:
         """@logged on a coroutine function logs its exception and re-raises it."""
+
         @llmlog.logged
         async def ask(prompt: str) -> dict:
             raise ConnectionError("down")
+
         with pytest.raises(ConnectionError):
             await ask("hi")
         llmlog.flush(10)
@@ -217,9 +260,11 @@ class TestLogged:
 
     def test_raw_dict_return_value(self) -> None:
         """A dict return value is the raw response; the output text is derived from it."""
+
         @llmlog.logged(model="gpt-4o-mini")
         def call(messages):
             return RESPONSE
+
         call(MESSAGES)
         llmlog.flush(10)
         assert db_records()[0]["parsed_output"] == "The capital of France is Paris."
@@ -247,6 +292,7 @@ class TestContext:
             with llmlog.context(session_id=f"s{i}"):
                 barrier.wait()
                 llmlog.log_interaction(MESSAGES, RESPONSE, metadata={"i": i})
+
         threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
         for t in threads:
             t.start()
@@ -259,10 +305,12 @@ class TestContext:
 
     async def test_asyncio_tasks_are_isolated(self) -> None:
         """Each asyncio task sees only its own context."""
+
         async def work(i: int) -> None:
             with llmlog.context(session_id=f"s{i}"):
                 await asyncio.sleep(0.001 * (5 - i))
                 llmlog.log_interaction(MESSAGES, RESPONSE, metadata={"i": i})
+
         await asyncio.gather(*(work(i) for i in range(5)))
         llmlog.flush(10)
         assert all(r["session_id"] == f"s{r['metadata']['i']}" for r in db_records())
@@ -280,11 +328,17 @@ class TestFeedback:
         llmlog.feedback(rid, 0.5, "ok-ish")
         llmlog.flush(10)
         import sqlite3
-        rows = sqlite3.connect("llmlog.db").execute(
-            "SELECT request_id, score, comment FROM feedback").fetchall()
+
+        rows = (
+            sqlite3.connect("llmlog.db")
+            .execute("SELECT request_id, score, comment FROM feedback")
+            .fetchall()
+        )
         assert rows == [(rid, 0.5, "ok-ish")]
 
-    def test_non_numeric_score_warns_and_never_raises(self, caplog: pytest.LogCaptureFixture) -> None:
+    def test_non_numeric_score_warns_and_never_raises(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """A bad score is reported on the llmlog logger, not raised into the app."""
         llmlog.feedback("x", "great")  # type: ignore[arg-type]
         assert "score must be a number" in caplog.text
@@ -302,9 +356,12 @@ class TestEdgeCases:
 
     def test_embeddings_are_priced_on_input(self) -> None:
         """An embeddings response logged by hand has 0 output tokens and a cost."""
-        raw = {"object": "list", "model": "text-embedding-3-small",
-               "data": [{"object": "embedding", "index": 0, "embedding": [0.1] * 8}],
-               "usage": {"prompt_tokens": 1000, "total_tokens": 1000}}
+        raw = {
+            "object": "list",
+            "model": "text-embedding-3-small",
+            "data": [{"object": "embedding", "index": 0, "embedding": [0.1] * 8}],
+            "usage": {"prompt_tokens": 1000, "total_tokens": 1000},
+        }
         llmlog.log_interaction(["hello"], raw, model="text-embedding-3-small")
         llmlog.flush(10)
         rec = db_records()[0]
@@ -315,8 +372,13 @@ class TestEdgeCases:
 
     def test_tool_only_reply_estimates_output_tokens(self) -> None:
         """Without usage, a reply that is only a tool call still estimates output tokens."""
-        llmlog.log_interaction(MESSAGES, None, tool_calls=[
-            {"id": "c1", "name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}}])
+        llmlog.log_interaction(
+            MESSAGES,
+            None,
+            tool_calls=[
+                {"id": "c1", "name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}}
+            ],
+        )
         llmlog.flush(10)
         usage = db_records()[0]["usage"]
         assert usage["estimated"] is True and usage["output_tokens"] > 3

@@ -13,7 +13,12 @@ class TestResolve:
         """With nothing set, the defaults are the documented ones."""
         s = resolve_settings({}, strict=True, environ={})
         assert (s.db, s.redact, s.durability, s.on_full, s.capture_content) == (
-            "llmlog.db", True, "async", "spool", "full")
+            "llmlog.db",
+            True,
+            "async",
+            "spool",
+            "full",
+        )
 
     def test_env_then_explicit(self) -> None:
         """An env var sets a value; an explicit option wins over it."""
@@ -22,20 +27,24 @@ class TestResolve:
         assert (s.db, s.max_queue, s.redact) == ("a.db", 50, False)
         assert resolve_settings({"db": "b.db"}, strict=True, environ=env).db == "b.db"
 
-    @pytest.mark.parametrize(("env", "message"), [
-        ({"LLMLOG_MAX_QUEUE": "lots"}, "LLMLOG_MAX_QUEUE: expected an integer"),
-        ({"LLMLOG_REDACT": "maybe"}, "LLMLOG_REDACT: expected a boolean"),
-        ({"LLMLOG_SAMPLE_RATE": "2"}, "LLMLOG_SAMPLE_RATE: must be between 0 and 1"),
-        ({"LLMLOG_DURABILITY": "fsync"}, "LLMLOG_DURABILITY: expected one of async, sync"),
-        ({"LLMLOG_DB": ""}, "LLMLOG_DB: must not be empty"),
-    ])
+    @pytest.mark.parametrize(
+        ("env", "message"),
+        [
+            ({"LLMLOG_MAX_QUEUE": "lots"}, "LLMLOG_MAX_QUEUE: expected an integer"),
+            ({"LLMLOG_REDACT": "maybe"}, "LLMLOG_REDACT: expected a boolean"),
+            ({"LLMLOG_SAMPLE_RATE": "2"}, "LLMLOG_SAMPLE_RATE: must be between 0 and 1"),
+            ({"LLMLOG_DURABILITY": "fsync"}, "LLMLOG_DURABILITY: expected one of async, sync"),
+            ({"LLMLOG_DB": ""}, "LLMLOG_DB: must not be empty"),
+        ],
+    )
     def test_bad_env_value_names_the_variable(self, env: dict, message: str) -> None:
         """configure() rejects a bad env value with an error naming the variable."""
         with pytest.raises(ValueError, match=message):
             resolve_settings({}, strict=True, environ=env)
 
     def test_bad_env_value_at_log_time_warns_and_uses_default(
-            self, caplog: pytest.LogCaptureFixture) -> None:
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """Implicit configuration never raises: it warns and uses the default."""
         s = resolve_settings({}, strict=False, environ={"LLMLOG_MAX_QUEUE": "lots"})
         assert s.max_queue == 10_000
@@ -43,7 +52,10 @@ class TestResolve:
 
     def test_service_falls_back_to_otel_service_name(self) -> None:
         """The app's service name comes from OTEL_SERVICE_NAME when LLMLOG_SERVICE is unset."""
-        assert resolve_settings({}, strict=True, environ={"OTEL_SERVICE_NAME": "shop"}).service == "shop"
+        assert (
+            resolve_settings({}, strict=True, environ={"OTEL_SERVICE_NAME": "shop"}).service
+            == "shop"
+        )
 
 
 class TestConfigure:

@@ -35,7 +35,8 @@ class FlakySink(MemorySink):
 
 class TestFailingSink:
     def test_failure_never_reaches_the_app_and_is_reported(
-            self, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """A sink that raises costs the app nothing; it is counted and reported at WARNING."""
         sink = FlakySink(tmp_path / "spool")
         llmlog.configure(db="off", sinks=[sink], redact=False, raise_errors=False)
@@ -45,8 +46,10 @@ class TestFailingSink:
         stats = llmlog.stats()
         assert stats["sink_errors"] >= 1
         assert stats["spooled"] == 3
-        assert any(r.levelno == logging.WARNING and "sink flaky failed" in r.getMessage()
-                   for r in caplog.records)
+        assert any(
+            r.levelno == logging.WARNING and "sink flaky failed" in r.getMessage()
+            for r in caplog.records
+        )
 
     def test_spooled_records_are_replayed_when_the_sink_recovers(self, tmp_path: Path) -> None:
         """Records that waited in the spool reach the sink once it works again, none lost."""
@@ -58,6 +61,7 @@ class TestFailingSink:
         assert list((tmp_path / "spool").glob("*.jsonl"))
         sink.failing = False
         from llmlog import api
+
         api._pipeline._states[0].down_until = 0.0  # skip the backoff wait
         llmlog.flush(10)
         assert sorted(r["request_id"] for r in sink.records) == sorted(ids)
@@ -75,6 +79,7 @@ class TestFailingSink:
         import sqlite3
 
         from llmlog.sinks import sqlite as sqlite_sink
+
         llmlog.configure(redact=False, raise_errors=False)
         llmlog.log_interaction(MESSAGES, RESPONSE)
         llmlog.flush(10)
@@ -83,6 +88,7 @@ class TestFailingSink:
         blocker.execute("BEGIN EXCLUSIVE")
         try:
             from llmlog import api
+
             api._pipeline._states[0].sink._db.execute("PRAGMA busy_timeout = 50")
             llmlog.log_interaction(MESSAGES, RESPONSE)
             llmlog.flush(10)
@@ -92,6 +98,7 @@ class TestFailingSink:
             blocker.close()
             sqlite_sink.BUSY_TIMEOUT_MS = old
         from llmlog import api
+
         api._pipeline._states[0].down_until = 0.0
         llmlog.flush(10)
         assert len(db_records()) == 2
@@ -108,8 +115,9 @@ class TestOverflow:
 
     def test_drop_policy_counts_drops(self, caplog: pytest.LogCaptureFixture) -> None:
         """on_full=drop drops what does not fit, counts it and reports it."""
-        llmlog.configure(max_queue=5, on_full="drop", redact=False, flush_interval=5.0,
-                         batch_size=1000)
+        llmlog.configure(
+            max_queue=5, on_full="drop", redact=False, flush_interval=5.0, batch_size=1000
+        )
         for _ in range(50):
             llmlog.log_interaction(MESSAGES, RESPONSE)
         llmlog.flush(10)
@@ -122,9 +130,11 @@ class TestOverflow:
 class TestProcessors:
     def test_processor_changes_the_record(self) -> None:
         """A processor's returned record is what every sink gets."""
+
         def tag(rec: dict) -> dict:
             rec["tags"] = [*rec["tags"], "processed"]
             return rec
+
         llmlog.configure(processors=[tag])
         llmlog.log_interaction(MESSAGES, RESPONSE)
         llmlog.flush(10)
@@ -132,10 +142,12 @@ class TestProcessors:
 
     def test_drop_record_filters(self) -> None:
         """Raising DropRecord drops the record and counts it as filtered, not as an error."""
+
         def drop_errors(rec: dict) -> dict:
             if rec["status"] == "error":
                 raise llmlog.DropRecord
             return rec
+
         llmlog.configure(processors=[drop_errors])
         llmlog.log_interaction(MESSAGES, RESPONSE)
         llmlog.log_interaction(MESSAGES, None, error=RuntimeError("x"))
@@ -144,10 +156,14 @@ class TestProcessors:
         assert llmlog.stats()["filtered"] == 1
         assert llmlog.stats()["errors"] == 0
 
-    def test_failing_processor_never_writes_unprocessed(self, caplog: pytest.LogCaptureFixture) -> None:
+    def test_failing_processor_never_writes_unprocessed(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """If a processor (e.g. redaction) fails, the record is dropped, counted and reported."""
+
         def broken(rec: dict) -> dict:
             raise RuntimeError("bug")
+
         llmlog.configure(processors=[broken], raise_errors=False)
         llmlog.log_interaction(MESSAGES, RESPONSE)
         llmlog.flush(10)
@@ -157,8 +173,10 @@ class TestProcessors:
 
     def test_raise_errors_surfaces_contained_errors_in_flush(self) -> None:
         """With LLMLOG_RAISE_ERRORS=1 (tests), a contained error is re-raised by flush()."""
+
         def broken(rec: dict) -> dict:
             raise RuntimeError("bug")
+
         llmlog.configure(processors=[broken])
         llmlog.log_interaction(MESSAGES, RESPONSE)
         with pytest.raises(RuntimeError, match="bug"):
@@ -181,10 +199,17 @@ class TestEncoding:
     def test_line_equals_record(self, processors: list, parsed: str | None) -> None:
         """Whether the heavy fields are appended as the caller encoded them or re-encoded."""
         import orjson
+
         sink = MemorySink()
         llmlog.configure(db="off", sinks=[sink], processors=processors)
-        llmlog.log_interaction(MESSAGES, RESPONSE, parsed_output=parsed, model="gpt-4o-mini",
-                               metadata={"k": [1, 2]}, customer="c1")
+        llmlog.log_interaction(
+            MESSAGES,
+            RESPONSE,
+            parsed_output=parsed,
+            model="gpt-4o-mini",
+            metadata={"k": [1, 2]},
+            customer="c1",
+        )
         llmlog.flush(10)
         [rec], [line] = sink.records, sink.lines
         assert orjson.loads(line) == rec
@@ -201,6 +226,7 @@ class TestEncoding:
         class Peek(MemorySink):
             def write(self, batch):
                 seen.extend(batch)
+
         llmlog.configure(db="off", sinks=[Peek()], processors=[])
         llmlog.log_interaction(MESSAGES, RESPONSE, parsed_output="x")
         llmlog.flush(10)

@@ -24,8 +24,12 @@ RESP = {"object": "chat.completion", "model": "gpt-4o-mini",
 
 
 def run(code: str, *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -42,11 +46,21 @@ class TestExit:
 
     def test_exit_by_unhandled_exception_still_writes(self) -> None:
         """An app that dies of an exception still gets its queued records written."""
-        proc = subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent("""
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                PRELUDE
+                + textwrap.dedent("""
             for i in range(50):
                 llmlog.log_interaction(MSGS, RESP)
             raise SystemExit("boom")
-        """)], capture_output=True, text=True, timeout=60)
+        """),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode == 1
         assert len(db_records()) == 50
 
@@ -94,11 +108,14 @@ class TestFork:
     @pytest.mark.parametrize("method", ["fork", "spawn"])
     def test_multiprocessing_children_land(self, method: str) -> None:
         """Children started by multiprocessing (which end with os._exit) write everything."""
-        Path("child.py").write_text(PRELUDE + textwrap.dedent("""
+        Path("child.py").write_text(
+            PRELUDE
+            + textwrap.dedent("""
             def work(n):
                 for i in range(n):
                     llmlog.log_interaction(MSGS, RESP, metadata={"pid": os.getpid()})
-        """))
+        """)
+        )
         run(f"""
             import multiprocessing as mp
             sys.path.insert(0, os.getcwd())
@@ -117,11 +134,14 @@ class TestFork:
 
     def test_process_pool_workers_land(self) -> None:
         """ProcessPoolExecutor workers' interactions are written when the pool shuts down."""
-        Path("child.py").write_text(PRELUDE + textwrap.dedent("""
+        Path("child.py").write_text(
+            PRELUDE
+            + textwrap.dedent("""
             def work(i):
                 llmlog.log_interaction(MSGS, RESP, metadata={"i": i})
                 return i
-        """))
+        """)
+        )
         run("""
             import concurrent.futures as cf
             sys.path.insert(0, os.getcwd())
@@ -142,9 +162,15 @@ class TestManyWriters:
             llmlog.flush()
             print(llmlog.stats()["sink_errors"])
         """)
-        procs = [subprocess.Popen([sys.executable, "-c", script, str(w)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for w in range(4)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", script, str(w)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for w in range(4)
+        ]
         for p in procs:
             _out, err = p.communicate(timeout=120)
             assert p.returncode == 0, err

@@ -120,8 +120,7 @@ class TestSharedBehaviour:
             while page.next_cursor:
                 page = store.search(limit=10, cursor=page.next_cursor)
                 seen += ids(page.records)
-            assert seen == sorted(seen, key=lambda r: (int(r[1:]) // 2, int(r[1:])),
-                                  reverse=True)
+            assert seen == sorted(seen, key=lambda r: (int(r[1:]) // 2, int(r[1:])), reverse=True)
             oldest = [r["request_id"] for r in store.iter_records(batch_size=7)]
             assert oldest[:3] == ["r000", "r001", "r002"] and oldest[-1] == "new-1"
 
@@ -129,8 +128,11 @@ class TestSharedBehaviour:
         """A phrase that most word matches fail still returns full pages, newest first."""
         llmlog.configure(db=store_url, processors=[])
         for i in range(60):
-            log_chat(f"r{i:03d}", BASE + i,
-                     user="order the blue car" if i % 3 == 0 else "blue order car the")
+            log_chat(
+                f"r{i:03d}",
+                BASE + i,
+                user="order the blue car" if i % 3 == 0 else "blue order car the",
+            )
         assert llmlog.flush(10)
         with open_store(store_url) as store:
             q = Query(text='"the blue car"')
@@ -140,24 +142,46 @@ class TestSharedBehaviour:
             assert len(store.search(q, limit=5, cursor=page.next_cursor).records) == 5
             assert len(list(store.iter_records(q, batch_size=3))) == 20
 
-    @pytest.mark.parametrize(("text", "expected"), [
-        ("example", ["mail"]), ("bob@example.com", ["mail"]), ("acme", ["mail"]),
-        ('"acme.com"', ["mail"]), ("gpt", ["model"]), ("gpt-4o", ["model"]),
-        ("4o", ["model"]), ("cafe", ["accents"]), ("CAFÉ", ["accents"]), ("naïve", ["accents"]),
-        ("v1", ["version"]), ('"v1.4.2"', ["version"]), ('"1.4.2"', []), ("refund_order", ["tool"]),
-        ("order", ["tool"]), ("pi 3", ["number"]), ("exam*", ["mail"]), ("café*", ["accents"]),
-        ('"com about"', ["mail"]), ('"about com"', []), ("²", []), ("!!", None), ("zebra", []),
-    ])
-    def test_words_split_the_same_way(self, store_url: str, text: str,
-                                      expected: list[str] | None) -> None:
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("example", ["mail"]),
+            ("bob@example.com", ["mail"]),
+            ("acme", ["mail"]),
+            ('"acme.com"', ["mail"]),
+            ("gpt", ["model"]),
+            ("gpt-4o", ["model"]),
+            ("4o", ["model"]),
+            ("cafe", ["accents"]),
+            ("CAFÉ", ["accents"]),
+            ("naïve", ["accents"]),
+            ("v1", ["version"]),
+            ('"v1.4.2"', ["version"]),
+            ('"1.4.2"', []),
+            ("refund_order", ["tool"]),
+            ("order", ["tool"]),
+            ("pi 3", ["number"]),
+            ("exam*", ["mail"]),
+            ("café*", ["accents"]),
+            ('"com about"', ["mail"]),
+            ('"about com"', []),
+            ("²", []),
+            ("!!", None),
+            ("zebra", []),
+        ],
+    )
+    def test_words_split_the_same_way(
+        self, store_url: str, text: str, expected: list[str] | None
+    ) -> None:
         """Emails, hosts, versions, hyphens, underscores and accents are searched word by word."""
         llmlog.configure(db=store_url, processors=[])
         log_chat("mail", BASE, user="Mail bob@example.com about acme.com today")
         log_chat("model", BASE + 1, user="Is gpt-4o any good?")
         log_chat("accents", BASE + 2, user="Un café au lait, s'il vous plaît, naïve")
         log_chat("version", BASE + 3, user="We shipped v1.4.2 yesterday")
-        log_chat("tool", BASE + 4, user="Call it", tool_call={"name": "refund_order",
-                                                              "arguments": "{}"})
+        log_chat(
+            "tool", BASE + 4, user="Call it", tool_call={"name": "refund_order", "arguments": "{}"}
+        )
         log_chat("number", BASE + 5, user="pi is 3.14")
         assert llmlog.flush(10)
         with open_store(store_url) as store:
@@ -203,8 +227,10 @@ class TestSharedBehaviour:
         """Metadata filters compare text, numbers and booleans as stored."""
         build_sample(store_url)
         with open_store(store_url) as store:
+
             def hits(*pairs: tuple[str, str | None]) -> int:
                 return store.count(Query(metadata=pairs))
+
             assert hits(("tier", "2")) == 1 and hits(("tier", "2.0")) == 1
             assert hits(("tier", "3")) == 0 and hits(("tier", "two")) == 0
             assert hits(("beta", "true")) == 1 and hits(("beta", "false")) == 0
@@ -221,12 +247,18 @@ class TestSharedBehaviour:
             rest = store.sessions(limit=2, cursor=page.next_cursor)
             [s1] = rest.sessions
             assert (s1.session_id, s1.count, s1.total_tokens, s1.user_ids) == (
-                "s-1", 2, 50, ("u-1",))
+                "s-1",
+                2,
+                50,
+                ("u-1",),
+            )
             assert s1.models == ("gpt-4o", "gpt-4o-mini") and rest.next_cursor is None
             assert ids(store.search(Query(min_score=4)).records) == ["req-0002", "req-0001"]
             assert ids(store.search(Query(max_score=4.5)).records) == ["req-0002"]
             assert store.latest_scores(["req-0001", "req-0002", "nope"]) == {
-                "req-0001": 5, "req-0002": 4}
+                "req-0001": 5,
+                "req-0002": 4,
+            }
             assert [f["score"] for f in store.feedback("req-0002")] == [2, 4]
             assert store.has_feedback("req-0002", store.feedback("req-0002")[0]["timestamp"], 2)
             assert not store.has_feedback("req-0002", 1.0, 2)
@@ -284,15 +316,23 @@ def _random_store(url: str, seed: int = 3, n: int = 300) -> None:
         if rng.random() < 0.7:
             extra["user_id"] = f"u-{rng.randint(0, 9)}"
         if rng.random() < 0.5:
-            extra["metadata"] = {"tenant": rng.choice(["acme", "globex"]),
-                                 "tier": rng.choice([1, 2, 2.5]),
-                                 "beta": rng.random() < 0.5}
+            extra["metadata"] = {
+                "tenant": rng.choice(["acme", "globex"]),
+                "tier": rng.choice([1, 2, 2.5]),
+                "beta": rng.random() < 0.5,
+            }
         words = " ".join(rng.sample(WORDS, 3))
-        log_chat(f"r{i:04d}", BASE - 30 * HOUR + round(rng.uniform(0, 72 * HOUR), 3),
-                 model=model, user=f"Question {words}", reply=rng.choice(WORDS),
-                 duration_ms=round(rng.lognormvariate(6, 1), 3),
-                 tags=rng.sample(["a", "b", "c"], rng.randint(0, 2)),
-                 provider="anthropic" if model.startswith("claude") else None, **extra)
+        log_chat(
+            f"r{i:04d}",
+            BASE - 30 * HOUR + round(rng.uniform(0, 72 * HOUR), 3),
+            model=model,
+            user=f"Question {words}",
+            reply=rng.choice(WORDS),
+            duration_ms=round(rng.lognormvariate(6, 1), 3),
+            tags=rng.sample(["a", "b", "c"], rng.randint(0, 2)),
+            provider="anthropic" if model.startswith("claude") else None,
+            **extra,
+        )
         if rng.random() < 0.2:
             llmlog.feedback(f"r{i:04d}", rng.choice([0, 1, 3, 5]))
     assert llmlog.flush(10)
@@ -330,13 +370,25 @@ def _same_stats(a: list[StatsRow], b: list[StatsRow]) -> None:
 
 
 QUERIES = [
-    Query(), Query(models=("gpt-4o",)), Query(models=("gpt-4o", "mystery")),
-    Query(providers=("anthropic",)), Query(status="error"), Query(user_id="u-3"),
-    Query(session_id="s-7"), Query(tags=("a",)), Query(tags=("a", "b")),
-    Query(metadata=(("tenant", "acme"),)), Query(metadata=(("tier", "2"), ("beta", "true"))),
-    Query(metadata=(("tier", None),)), Query(min_score=3), Query(max_score=1),
-    Query(since=BASE - 20 * HOUR, until=BASE + 10 * HOUR), Query(text="refund"),
-    Query(text="ref* penguin"), Query(text='"alpha beta"'), Query(text="cafe", status="ok"),
+    Query(),
+    Query(models=("gpt-4o",)),
+    Query(models=("gpt-4o", "mystery")),
+    Query(providers=("anthropic",)),
+    Query(status="error"),
+    Query(user_id="u-3"),
+    Query(session_id="s-7"),
+    Query(tags=("a",)),
+    Query(tags=("a", "b")),
+    Query(metadata=(("tenant", "acme"),)),
+    Query(metadata=(("tier", "2"), ("beta", "true"))),
+    Query(metadata=(("tier", None),)),
+    Query(min_score=3),
+    Query(max_score=1),
+    Query(since=BASE - 20 * HOUR, until=BASE + 10 * HOUR),
+    Query(text="refund"),
+    Query(text="ref* penguin"),
+    Query(text='"alpha beta"'),
+    Query(text="cafe", status="ok"),
     Query(text="gpt-4o", tags=("b",), since=BASE - 10 * HOUR),
 ]
 
@@ -348,17 +400,38 @@ class TestBackendsAgree:
         a, b = both
         assert every_page(a, q) == every_page(b, q)
         assert a.count(q) == b.count(q)
-        assert [r["request_id"] for r in a.iter_records(q, order="newest", batch_size=9)] == \
-               [r["request_id"] for r in b.iter_records(q, order="newest", batch_size=9)]
+        assert [r["request_id"] for r in a.iter_records(q, order="newest", batch_size=9)] == [
+            r["request_id"] for r in b.iter_records(q, order="newest", batch_size=9)
+        ]
         assert [stable(r) for r in a.search(q, limit=3).records] == [
-            stable(r) for r in b.search(q, limit=3).records]
+            stable(r) for r in b.search(q, limit=3).records
+        ]
 
-    @pytest.mark.parametrize(("by", "bucket"), [
-        (None, None), ("model", None), ("provider", None), ("status", None), ("tag", None),
-        ("user", None), (None, "hour"), (None, "day"), ("model", "day"), ("tag", "hour")])
-    @pytest.mark.parametrize("q", [Query(), Query(since=BASE - 12.5 * HOUR, until=BASE),
-                                   Query(text="alpha", tags=("a",)), Query(min_score=1)],
-                             ids=["all", "window", "text", "score"])
+    @pytest.mark.parametrize(
+        ("by", "bucket"),
+        [
+            (None, None),
+            ("model", None),
+            ("provider", None),
+            ("status", None),
+            ("tag", None),
+            ("user", None),
+            (None, "hour"),
+            (None, "day"),
+            ("model", "day"),
+            ("tag", "hour"),
+        ],
+    )
+    @pytest.mark.parametrize(
+        "q",
+        [
+            Query(),
+            Query(since=BASE - 12.5 * HOUR, until=BASE),
+            Query(text="alpha", tags=("a",)),
+            Query(min_score=1),
+        ],
+        ids=["all", "window", "text", "score"],
+    )
     def test_stats(self, both: tuple[Store, Store], q: Query, by: Any, bucket: Any) -> None:
         """Aggregates, percentiles included, are the same (SQLite's exact rows) in both stores."""
         a, b = both
@@ -372,10 +445,23 @@ class TestBackendsAgree:
             while True:
                 assert [s.session_id for s in pa.sessions] == [s.session_id for s in pb.sessions]
                 for x, y in zip(pa.sessions, pb.sessions, strict=True):
-                    assert (x.count, x.errors, x.total_tokens, x.models, x.user_ids,
-                            x.first_ts, x.last_ts) == (y.count, y.errors, y.total_tokens,
-                                                       y.models, y.user_ids, y.first_ts,
-                                                       y.last_ts)
+                    assert (
+                        x.count,
+                        x.errors,
+                        x.total_tokens,
+                        x.models,
+                        x.user_ids,
+                        x.first_ts,
+                        x.last_ts,
+                    ) == (
+                        y.count,
+                        y.errors,
+                        y.total_tokens,
+                        y.models,
+                        y.user_ids,
+                        y.first_ts,
+                        y.last_ts,
+                    )
                     assert math.isclose(x.cost_usd or 0, y.cost_usd or 0, abs_tol=1e-12)
                 if pa.next_cursor is None:
                     assert pb.next_cursor is None
@@ -387,7 +473,8 @@ class TestBackendsAgree:
         """The last interactions written and what prune deletes are the same."""
         a, b = _open_both(tmp_path / "r.db", pg_url)
         assert [stable(r) for r in a.tail(limit=5).records] == [
-            stable(r) for r in b.tail(limit=5).records]
+            stable(r) for r in b.tail(limit=5).records
+        ]
         assert a.prune(BASE) == b.prune(BASE)
         assert every_page(a) == every_page(b)
         a.close()
@@ -426,8 +513,7 @@ class TestOpenStore:
         with pytest.raises(StoreError, match="is not an llmlog store"):
             open_store(pg_url)
 
-    def test_missing_driver_prints_the_install_hint(self, monkeypatch: pytest.MonkeyPatch
-                                                    ) -> None:
+    def test_missing_driver_prints_the_install_hint(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Without psycopg, opening a PostgreSQL store says which extra to install."""
         monkeypatch.setitem(sys.modules, "psycopg", None)
         for name in ("llmlog.postgres", "llmlog.query._postgres"):
@@ -439,17 +525,31 @@ class TestOpenStore:
         """A new store has both migrations and exactly the indexes the reader relies on."""
         build_sample(pg_url)
         open_store(pg_url).close()
-        assert [r[0] for r in sql(pg_url, "SELECT name FROM {s}._llmlog_migrations"
-                                          " ORDER BY name")] == [
-            "m001_initial", "m002_reader_indexes"]
+        assert [
+            r[0] for r in sql(pg_url, "SELECT name FROM {s}._llmlog_migrations ORDER BY name")
+        ] == ["m001_initial", "m002_reader_indexes"]
         schema = pg_url.split("?schema=")[1]
-        assert sorted(r[0] for r in sql(
-            pg_url, "SELECT indexname FROM pg_indexes WHERE schemaname = %s"
-                    " AND tablename = 'interactions'", schema)) == [
-            "interactions_pkey", "interactions_request_id_key", "ix_interactions_metadata",
-            "ix_interactions_model_ts", "ix_interactions_request_prefix",
-            "ix_interactions_session_id", "ix_interactions_status_ts", "ix_interactions_tags",
-            "ix_interactions_ts_facts", "ix_interactions_user_id", "ix_interactions_words"]
+        assert sorted(
+            r[0]
+            for r in sql(
+                pg_url,
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s"
+                " AND tablename = 'interactions'",
+                schema,
+            )
+        ) == [
+            "interactions_pkey",
+            "interactions_request_id_key",
+            "ix_interactions_metadata",
+            "ix_interactions_model_ts",
+            "ix_interactions_request_prefix",
+            "ix_interactions_session_id",
+            "ix_interactions_status_ts",
+            "ix_interactions_tags",
+            "ix_interactions_ts_facts",
+            "ix_interactions_user_id",
+            "ix_interactions_words",
+        ]
 
     def test_upgrade_from_m001(self, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         """A store written before m002 is migrated when opened, and its old rows are found."""
@@ -462,7 +562,9 @@ class TestOpenStore:
         monkeypatch.undo()
         with open_store(pg_url) as store:
             assert ids(store.search(Query(text='"capital of France"')).records) == [
-                "req-0006", "req-0001"]
+                "req-0006",
+                "req-0001",
+            ]
             assert store.get("req-0005")["model"] == "text-embedding-3-small"
         assert len(sql(pg_url, "SELECT name FROM {s}._llmlog_migrations")) == 2
 
@@ -470,22 +572,32 @@ class TestOpenStore:
 class TestTailUnderConcurrentWriters:
     @staticmethod
     def _insert(db: Any, url: str, rid: str) -> None:
-        rec = {"event": "llm_interaction", "request_id": rid, "timestamp": BASE,
-               "prompt_messages": [{"role": "user", "content": rid}], "status": "ok"}
+        rec = {
+            "event": "llm_interaction",
+            "request_id": rid,
+            "timestamp": BASE,
+            "prompt_messages": [{"role": "user", "content": rid}],
+            "status": "ok",
+        }
         schema = url.split("?schema=")[1]
-        db.execute(f'INSERT INTO "{schema}".interactions (request_id, ts, status, search,'
-                   " record) VALUES (%s, %s, 'ok', to_tsvector('simple', %s), %s::jsonb)",
-                   (rid, BASE, rid, orjson.dumps(rec).decode()))
+        db.execute(
+            f'INSERT INTO "{schema}".interactions (request_id, ts, status, search,'
+            " record) VALUES (%s, %s, 'ok', to_tsvector('simple', %s), %s::jsonb)",
+            (rid, BASE, rid, orjson.dumps(rec).decode()),
+        )
 
     def test_a_row_committed_late_below_the_cursor_is_returned_once(self, pg_url: str) -> None:
         """A row whose id was taken before a newer row's but committed after it still comes."""
         build_sample(pg_url)
         conninfo = pg_url.split("?schema=")[0]
-        with open_store(pg_url) as store, psycopg.connect(conninfo) as slow, \
-                psycopg.connect(conninfo, autocommit=True) as fast:
+        with (
+            open_store(pg_url) as store,
+            psycopg.connect(conninfo) as slow,
+            psycopg.connect(conninfo, autocommit=True) as fast,
+        ):
             start = store.tail(limit=1)
-            self._insert(slow, pg_url, "slow-1")        # takes the lower id, not committed
-            self._insert(fast, pg_url, "fast-1")        # a higher id, committed now
+            self._insert(slow, pg_url, "slow-1")  # takes the lower id, not committed
+            self._insert(fast, pg_url, "fast-1")  # a higher id, committed now
             first = store.tail(cursor=start.cursor)
             assert ids(first.records) == ["fast-1"]
             assert ids(store.tail(cursor=first.cursor).records) == []  # still in flight
@@ -499,15 +611,19 @@ class TestTailUnderConcurrentWriters:
         """Rows in flight when tail starts come in a later batch, filters applied."""
         build_sample(pg_url)
         conninfo = pg_url.split("?schema=")[0]
-        with open_store(pg_url) as store, psycopg.connect(conninfo) as slow, \
-                psycopg.connect(conninfo, autocommit=True) as fast:
+        with (
+            open_store(pg_url) as store,
+            psycopg.connect(conninfo) as slow,
+            psycopg.connect(conninfo, autocommit=True) as fast,
+        ):
             self._insert(slow, pg_url, "lagging-a")
             self._insert(fast, pg_url, "fast-a")
             start = store.tail(Query(text="lagging"), limit=5)
             assert start.records == []
             slow.commit()
             assert ids(store.tail(Query(text="lagging"), cursor=start.cursor).records) == [
-                "lagging-a"]
+                "lagging-a"
+            ]
 
     def test_unrelated_transactions_are_not_followed(self, pg_url: str) -> None:
         """A transaction writing elsewhere is not carried in the cursor."""
@@ -539,16 +655,23 @@ class TestMaintenance:
             assert store.search(Query(text="penguins")).records == []
             report = store.verify()
             failed = {c.name: c.detail for c in report.checks if not c.ok}
-            assert failed == {"full-text index": "1 interaction(s) without a search vector",
-                              "tags": "1 interaction(s) whose tags differ from the record"}
+            assert failed == {
+                "full-text index": "1 interaction(s) without a search vector",
+                "tags": "1 interaction(s) whose tags differ from the record",
+            }
             assert report.counts["interactions"] == 6 and report.counts["feedback"] == 3
             fixed = store.verify(repair=True)
             assert fixed.ok and {c.name for c in fixed.checks if c.repaired} == {
-                "full-text index", "tags"}
+                "full-text index",
+                "tags",
+            }
             assert ids(store.search(Query(text="penguins")).records) == ["req-0004"]
             assert store.verify().ok and not any(c.repaired for c in store.verify().checks)
-        sql(pg_url, "UPDATE {s}.interactions SET record = record || '{\"timestamp\": 1}'"
-                    " WHERE request_id = 'req-0002'")
+        sql(
+            pg_url,
+            "UPDATE {s}.interactions SET record = record || '{\"timestamp\": 1}'"
+            " WHERE request_id = 'req-0002'",
+        )
         with open_store(pg_url) as store:
             report = store.verify(repair=True)
         assert not report.ok
@@ -576,7 +699,9 @@ class TestMaintenance:
             assert (done.changed, done.counts, done.purged) == (2, {"COUNTRY": 2}, False)
             assert store.count(Query(text="France")) == 0
             assert ids(store.search(Query(text="COUNTRY", tags=("scrubbed",))).records) == [
-                "req-0006", "req-0001"]
+                "req-0006",
+                "req-0001",
+            ]
             again = store.rewrite(scrub)
             assert (again.changed, again.purged) == (0, True)
             assert store.verify().ok
@@ -598,20 +723,31 @@ class TestMaintenance:
 
 def _cli(db: str) -> Callable[..., Result]:
     def run(*args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(cli, ["--db", db, *args], input=input,
-                                  catch_exceptions=False)
+        return CliRunner().invoke(cli, ["--db", db, *args], input=input, catch_exceptions=False)
+
     return run
 
 
 COMMANDS = [
-    ["search"], ["search", "-n", "2"], ["search", "refund order"],
-    ["search", '"capital of France"'], ["search", "pengu*", "--tag", "prod"],
-    ["search", "--meta", "tier=2", "--status", "ok"], ["search", "--min-score", "4"],
-    ["search", "--user", "u-2"], ["show", "req-0002"], ["show", "req-0003"],
-    ["stats"], ["stats", "--by", "model"], ["stats", "--by", "day", "--json"],
-    ["stats", "--by", "tag", "--since", str(int(BASE + HOUR))], ["tail", "-n", "3"],
+    ["search"],
+    ["search", "-n", "2"],
+    ["search", "refund order"],
+    ["search", '"capital of France"'],
+    ["search", "pengu*", "--tag", "prod"],
+    ["search", "--meta", "tier=2", "--status", "ok"],
+    ["search", "--min-score", "4"],
+    ["search", "--user", "u-2"],
+    ["show", "req-0002"],
+    ["show", "req-0003"],
+    ["stats"],
+    ["stats", "--by", "model"],
+    ["stats", "--by", "day", "--json"],
+    ["stats", "--by", "tag", "--since", str(int(BASE + HOUR))],
+    ["tail", "-n", "3"],
     ["export", "--format", "openai-chat"],
-    ["show", "nope"], ["search", "--since", "soon"], ["prune", "--older-than", "1h"],
+    ["show", "nope"],
+    ["search", "--since", "soon"],
+    ["prune", "--older-than", "1h"],
 ]
 
 
@@ -626,15 +762,23 @@ class TestCli:
             a, b = on_sqlite(*args), on_pg(*args)
             assert (b.exit_code, _norm(b.output)) == (a.exit_code, _norm(a.output)), args
         # JSONB keeps values, not the key order of nested objects: compare those parsed
-        a_csv, b_csv = (list(csv.reader(io.StringIO(run("export", "--format", "csv").stdout)))
-                        for run in (on_sqlite, on_pg))
+        a_csv, b_csv = (
+            list(csv.reader(io.StringIO(run("export", "--format", "csv").stdout)))
+            for run in (on_sqlite, on_pg)
+        )
         assert [[_cell(c) for c in row] for row in a_csv] == [
-            [_cell(c) for c in row] for row in b_csv]
-        for args in (["export", "--format", "jsonl"], ["search", "--json", "--tag", "prod"],
-                     ["show", "--json", "req-0004"], ["tail", "--json"]):
+            [_cell(c) for c in row] for row in b_csv
+        ]
+        for args in (
+            ["export", "--format", "jsonl"],
+            ["search", "--json", "--tag", "prod"],
+            ["show", "--json", "req-0004"],
+            ["tail", "--json"],
+        ):
             a, b = on_sqlite(*args), on_pg(*args)
             assert [stable(orjson.loads(line)) for line in a.stdout.splitlines()] == [
-                stable(orjson.loads(line)) for line in b.stdout.splitlines()], args
+                stable(orjson.loads(line)) for line in b.stdout.splitlines()
+            ], args
 
     def test_writing_commands(self, tmp_path: Path, pg_url: str) -> None:
         """import, feedback, prune and verify work on a PostgreSQL store."""
@@ -650,11 +794,13 @@ class TestCli:
         assert "imported 0 interaction(s)" in again.output and "6 already" in again.output
         scored = run("feedback", "req-0004", "--score", "3", "--comment", "ok")
         assert scored.output == "scored req-0004: 3 (ok)\n"
-        assert [s.split("\t")[1] for s in run("search", "--min-score", "3").output.splitlines()
-                ] == ["req-0004"]
+        assert [
+            s.split("\t")[1] for s in run("search", "--min-score", "3").output.splitlines()
+        ] == ["req-0004"]
         assert run("prune", "--older-than", str(int(BASE + HOUR)), "--yes").output == (
             f"deleted 2 interaction(s) older than {_local(BASE + HOUR)}, 4 tag(s),"
-            " 0 feedback score(s)\n")
+            " 0 feedback score(s)\n"
+        )
         verified = run("verify")
         assert verified.exit_code == 0 and "4 interactions" in verified.output
 
@@ -690,13 +836,15 @@ class TestViewer:
             page = client.get("/i/req-0004").text
             token = re.search(r'name="csrf" value="([^"]+)"', page)
             assert token is not None
-            saved = client.post("/i/req-0004/feedback", follow_redirects=False,
-                                data={"csrf": token.group(1), "score": "1", "comment": "yes"},
-                                headers={"Origin": "http://127.0.0.1"})
+            saved = client.post(
+                "/i/req-0004/feedback",
+                follow_redirects=False,
+                data={"csrf": token.group(1), "score": "1", "comment": "yes"},
+                headers={"Origin": "http://127.0.0.1"},
+            )
             assert saved.status_code == 303
         with open_store(pg_url) as store:
-            assert [(f["score"], f["comment"]) for f in store.feedback("req-0004")] == [
-                (1, "yes")]
+            assert [(f["score"], f["comment"]) for f in store.feedback("req-0004")] == [(1, "yes")]
 
 
 def _norm(text: str) -> str:

@@ -18,14 +18,18 @@ from llmlog.sinks import sqlite as sqlite_sink
 def tables(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     db = sqlite3.connect(path)
     try:
-        hourly = [(*r[:-1], round(r[-1], 9)) for r in db.execute(
-            "SELECT tag, hour, provider, model, status, n, errors, duration_n,"
-            " round(duration_sum, 6), ttft_n, round(ttft_sum, 6), input_tokens, output_tokens,"
-            " total_tokens, cost_n, cost_usd FROM rollup_hourly ORDER BY 1, 2, 3, 4, 5")]
-        latency = db.execute("SELECT * FROM rollup_latency ORDER BY 1, 2, 3, 4, 5, 6, 7"
-                             ).fetchall()
-        latency += db.execute("SELECT * FROM rollup_latency_daily ORDER BY 1, 2, 3, 4, 5, 6, 7"
-                              ).fetchall()
+        hourly = [
+            (*r[:-1], round(r[-1], 9))
+            for r in db.execute(
+                "SELECT tag, hour, provider, model, status, n, errors, duration_n,"
+                " round(duration_sum, 6), ttft_n, round(ttft_sum, 6), input_tokens, output_tokens,"
+                " total_tokens, cost_n, cost_usd FROM rollup_hourly ORDER BY 1, 2, 3, 4, 5"
+            )
+        ]
+        latency = db.execute("SELECT * FROM rollup_latency ORDER BY 1, 2, 3, 4, 5, 6, 7").fetchall()
+        latency += db.execute(
+            "SELECT * FROM rollup_latency_daily ORDER BY 1, 2, 3, 4, 5, 6, 7"
+        ).fetchall()
         return hourly, latency
     finally:
         db.close()
@@ -43,17 +47,24 @@ def rebuilt(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ..
 def fill(path: Path) -> None:
     llmlog.configure(db=str(path), processors=[])
     for i in range(120):
-        log_chat(f"r{i:03d}", BASE + i * 300, model=["gpt-4o", "gpt-4o-mini", None][i % 3],
-                 duration_ms=50 + i * 7.5, tags=[["a"], ["a", "b"], [], ["b", "b"]][i % 4],
-                 ttft_ms=10.0 if i % 5 == 0 else None,
-                 **({"error": {"type": "E", "message": "x", "status_code": None}}
-                    if i % 11 == 0 else {}))
+        log_chat(
+            f"r{i:03d}",
+            BASE + i * 300,
+            model=["gpt-4o", "gpt-4o-mini", None][i % 3],
+            duration_ms=50 + i * 7.5,
+            tags=[["a"], ["a", "b"], [], ["b", "b"]][i % 4],
+            ttft_ms=10.0 if i % 5 == 0 else None,
+            **(
+                {"error": {"type": "E", "message": "x", "status_code": None}} if i % 11 == 0 else {}
+            ),
+        )
     assert llmlog.flush(10)
 
 
 class TestBuckets:
-    @pytest.mark.parametrize("ms", [0.1, 0.37, 1.0, 12.5, 99.9, 812.0, 4_321.0, 61_000.0,
-                                    3_600_000.0])
+    @pytest.mark.parametrize(
+        "ms", [0.1, 0.37, 1.0, 12.5, 99.9, 812.0, 4_321.0, 61_000.0, 3_600_000.0]
+    )
     def test_midpoint_within_bound(self, ms: float) -> None:
         """The value reported for a latency's bucket is within 4.4% of it."""
         assert _rollup.bucket_value(_rollup.bucket_of(ms)) == pytest.approx(ms, rel=0.0443)
@@ -88,8 +99,9 @@ class TestMaintenance:
         db.execute("DROP TABLE rollup_hourly")
         db.execute("DROP TABLE rollup_latency")
         db.execute("DROP TABLE rollup_latency_daily")
-        db.execute("DELETE FROM _llmlog_migrations WHERE name IN ('m002_rollups',"
-                   " 'm003_daily_latency')")
+        db.execute(
+            "DELETE FROM _llmlog_migrations WHERE name IN ('m002_rollups', 'm003_daily_latency')"
+        )
         db.commit()
         db.close()
         with open_store(path) as store:

@@ -37,24 +37,27 @@ class BrokenRepr:
 
 
 class TestDumps:
-    @pytest.mark.parametrize(("value", "expected"), [
-        (Msg(role="user", content="hi"), {"role": "user", "content": "hi"}),
-        (Point(1, 2), {"x": 1, "y": 2}),
-        (dt.datetime(2026, 1, 2, 3, 4, 5), "2026-01-02T03:04:05"),
-        (b"hello", "hello"),
-        (b"\xff\x00", "<bytes base64:/wA=>"),
-        ({3, 1, 2}, [1, 2, 3]),
-        (np.float32(1.5), 1.5),
-        (np.int64(7), 7),
-        (np.arange(3), [0, 1, 2]),
-        (Color.RED, "red"),
-        (decimal.Decimal("1.25"), 1.25),
-        (uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),
-        ({1: "a", (1, 2): "b"}, {"1": "a", "(1, 2)": "b"}),
-        (2**70, str(2**70)),
-        (ValueError("bad"), {"type": "ValueError", "message": "bad"}),
-        ("lone \ud800 surrogate", "lone ? surrogate"),
-    ])
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            (Msg(role="user", content="hi"), {"role": "user", "content": "hi"}),
+            (Point(1, 2), {"x": 1, "y": 2}),
+            (dt.datetime(2026, 1, 2, 3, 4, 5), "2026-01-02T03:04:05"),
+            (b"hello", "hello"),
+            (b"\xff\x00", "<bytes base64:/wA=>"),
+            ({3, 1, 2}, [1, 2, 3]),
+            (np.float32(1.5), 1.5),
+            (np.int64(7), 7),
+            (np.arange(3), [0, 1, 2]),
+            (Color.RED, "red"),
+            (decimal.Decimal("1.25"), 1.25),
+            (uuid.UUID(int=1), "00000000-0000-0000-0000-000000000001"),
+            ({1: "a", (1, 2): "b"}, {"1": "a", "(1, 2)": "b"}),
+            (2**70, str(2**70)),
+            (ValueError("bad"), {"type": "ValueError", "message": "bad"}),
+            ("lone \ud800 surrogate", "lone ? surrogate"),
+        ],
+    )
     def test_converts(self, value: object, expected: object) -> None:
         """Each kind of value becomes the JSON an app would expect."""
         assert orjson.loads(dumps(value)) == expected
@@ -71,9 +74,11 @@ class TestDumps:
 
     def test_model_dump_that_raises(self) -> None:
         """A model_dump() that raises does not break serialization."""
+
         class Bad:
             def model_dump(self, **kw):
                 raise RuntimeError("nope")
+
         out = orjson.loads(dumps([Bad()]))
         assert out[0].startswith("<unserializable")
 

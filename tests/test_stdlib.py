@@ -49,13 +49,17 @@ class TestLoggerOut:
     def test_dictconfig_json_formatter_writes_the_record(self, tmp_path) -> None:
         """dictConfig with llmlog.JsonFormatter writes each record as one JSON line."""
         path = tmp_path / "llm.log"
-        logging.config.dictConfig({
-            "version": 1, "disable_existing_loggers": False,
-            "formatters": {"llm": {"()": "llmlog.JsonFormatter"}},
-            "handlers": {"f": {"class": "logging.FileHandler", "filename": str(path),
-                               "formatter": "llm"}},
-            "loggers": {"llmlog": {"level": "INFO", "handlers": ["f"], "propagate": False}},
-        })
+        logging.config.dictConfig(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "formatters": {"llm": {"()": "llmlog.JsonFormatter"}},
+                "handlers": {
+                    "f": {"class": "logging.FileHandler", "filename": str(path), "formatter": "llm"}
+                },
+                "loggers": {"llmlog": {"level": "INFO", "handlers": ["f"], "propagate": False}},
+            }
+        )
         rid = llmlog.log_interaction(MESSAGES, RESPONSE)
         llmlog.flush(10)
         for h in logging.getLogger("llmlog").handlers:
@@ -83,8 +87,9 @@ class TestLoggerOut:
 
     def test_json_formatter_plain_records(self) -> None:
         """Non-llmlog records become a small JSON object too."""
-        rec = logging.makeLogRecord({"msg": "hello %s", "args": ("x",), "levelname": "INFO",
-                                     "name": "app"})
+        rec = logging.makeLogRecord(
+            {"msg": "hello %s", "args": ("x",), "levelname": "INFO", "name": "app"}
+        )
         out = json.loads(llmlog.JsonFormatter().format(rec))
         assert out["message"] == "hello x" and out["event"] == "log"
 
@@ -107,10 +112,19 @@ class TestHandlerIn:
         app = logging.getLogger("myapp")
         app.setLevel(logging.INFO)
         app.addHandler(llmlog.LLMLogHandler())
-        app.info(json.dumps({
-            "event": "llm_interaction", "request_id": "req-1", "model": "gpt-3.5-turbo",
-            "prompt_messages": MESSAGES, "llm_raw_response": RESPONSE,
-            "parsed_output": "Paris", "timestamp": 1700000000.0}))
+        app.info(
+            json.dumps(
+                {
+                    "event": "llm_interaction",
+                    "request_id": "req-1",
+                    "model": "gpt-3.5-turbo",
+                    "prompt_messages": MESSAGES,
+                    "llm_raw_response": RESPONSE,
+                    "parsed_output": "Paris",
+                    "timestamp": 1700000000.0,
+                }
+            )
+        )
         app.info("an unrelated line")
         llmlog.flush(10)
         [rec] = db_records()
@@ -133,7 +147,9 @@ class TestHandlerIn:
         app = logging.getLogger("myapp2")
         app.setLevel(logging.INFO)
         app.addHandler(llmlog.LLMLogHandler())
-        app.info("call", extra={"llmlog": {"model": "m", "prompt_messages": MESSAGES,
-                                           "parsed_output": "ok"}})
+        app.info(
+            "call",
+            extra={"llmlog": {"model": "m", "prompt_messages": MESSAGES, "parsed_output": "ok"}},
+        )
         llmlog.flush(10)
         assert orjson.loads(orjson.dumps(db_records()[0]["parsed_output"])) == "ok"

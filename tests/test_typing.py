@@ -18,9 +18,20 @@ class TestPublicTyping:
         """tests/typing/api.py, the documented usage, passes mypy --strict."""
         pytest.importorskip("mypy")
         proc = subprocess.run(
-            [sys.executable, "-m", "mypy", "--strict", "--no-error-summary",
-             "--cache-dir", str(ROOT / ".mypy_cache"), str(ROOT / "tests" / "typing" / "api.py")],
-            capture_output=True, text=True, cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "mypy",
+                "--strict",
+                "--no-error-summary",
+                "--cache-dir",
+                str(ROOT / ".mypy_cache"),
+                str(ROOT / "tests" / "typing" / "api.py"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
     def test_package_is_marked_typed(self) -> None:
@@ -36,13 +47,25 @@ class TestExportedMembers:
 
     def test_contract_api_is_public(self) -> None:
         """The calls of CONTRACT.md are all public names."""
-        for name in ("configure", "instrument", "uninstrument", "log_interaction", "interaction",
-                     "logged", "context", "feedback", "flush", "shutdown", "redact_text"):
+        for name in (
+            "configure",
+            "instrument",
+            "uninstrument",
+            "log_interaction",
+            "interaction",
+            "logged",
+            "context",
+            "feedback",
+            "flush",
+            "shutdown",
+            "redact_text",
+        ):
             assert name in llmlog.__all__
 
     def test_import_does_no_io(self, tmp_path: Path) -> None:
         """Importing llmlog creates no file and starts no thread."""
-        code = ("import threading, llmlog; "
-                "assert threading.active_count() == 1, threading.enumerate()")
+        code = (
+            "import threading, llmlog; assert threading.active_count() == 1, threading.enumerate()"
+        )
         subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True)
         assert list(tmp_path.iterdir()) == []

@@ -81,23 +81,149 @@ class B:
 # names and words
 # =================================================================================================
 
-FIRST = ["jane", "john", "maria", "wei", "yuki", "ahmed", "olga", "lukas", "sofia", "raj",
-         "fatima", "chen", "emma", "noah", "liam", "ana", "pierre", "giulia", "kenji", "amara",
-         "mateo", "ingrid", "priya", "diego", "hana", "omar", "chloe", "ivan", "mei", "tomas"]
-LAST = ["doe", "smith", "garcia", "zhang", "tanaka", "hassan", "petrova", "muller", "rossi",
-        "patel", "kowalski", "nguyen", "silva", "okafor", "dubois", "jensen", "kim", "lopez",
-        "novak", "haddad", "schmidt", "moreau", "sato", "ivanova", "costa", "brown", "wang"]
-COMPANIES = ["acme", "globex", "initech", "umbrella-corp", "northwind", "contoso", "fabrikam",
-             "hooli", "piedpiper", "vandelay", "wayne-ent", "stark-ind", "tyrell", "cyberdyne",
-             "soylent", "wonka", "gringotts", "oceanic", "dunder-mifflin", "massive-dynamic"]
-TLDS = ["com", "com", "com", "io", "co.uk", "de", "fr", "com.br", "co.jp", "ai", "org", "net",
-        "edu", "dev", "app", "ch", "nl", "in", "cn", "ru", "es", "it", "se", "com.au", "ca",
-        "tech", "gov", "pl", "kr", "mx"]
-WEBMAIL = ["gmail.com", "yahoo.co.jp", "outlook.com", "qq.com", "163.com", "mail.ru", "web.de",
-           "gmx.net", "proton.me", "icloud.com", "hotmail.fr", "yandex.ru", "naver.com",
-           "libero.it", "orange.fr", "t-online.de", "fastmail.com"]
-IDN_DOMAINS = ["müller-bau.de", "bücher.at", "пример.рф", "société-générale.fr", "café.com",
-               "例子.中国", "テスト.jp"]
+FIRST = [
+    "jane",
+    "john",
+    "maria",
+    "wei",
+    "yuki",
+    "ahmed",
+    "olga",
+    "lukas",
+    "sofia",
+    "raj",
+    "fatima",
+    "chen",
+    "emma",
+    "noah",
+    "liam",
+    "ana",
+    "pierre",
+    "giulia",
+    "kenji",
+    "amara",
+    "mateo",
+    "ingrid",
+    "priya",
+    "diego",
+    "hana",
+    "omar",
+    "chloe",
+    "ivan",
+    "mei",
+    "tomas",
+]
+LAST = [
+    "doe",
+    "smith",
+    "garcia",
+    "zhang",
+    "tanaka",
+    "hassan",
+    "petrova",
+    "muller",
+    "rossi",
+    "patel",
+    "kowalski",
+    "nguyen",
+    "silva",
+    "okafor",
+    "dubois",
+    "jensen",
+    "kim",
+    "lopez",
+    "novak",
+    "haddad",
+    "schmidt",
+    "moreau",
+    "sato",
+    "ivanova",
+    "costa",
+    "brown",
+    "wang",
+]
+COMPANIES = [
+    "acme",
+    "globex",
+    "initech",
+    "umbrella-corp",
+    "northwind",
+    "contoso",
+    "fabrikam",
+    "hooli",
+    "piedpiper",
+    "vandelay",
+    "wayne-ent",
+    "stark-ind",
+    "tyrell",
+    "cyberdyne",
+    "soylent",
+    "wonka",
+    "gringotts",
+    "oceanic",
+    "dunder-mifflin",
+    "massive-dynamic",
+]
+TLDS = [
+    "com",
+    "com",
+    "com",
+    "io",
+    "co.uk",
+    "de",
+    "fr",
+    "com.br",
+    "co.jp",
+    "ai",
+    "org",
+    "net",
+    "edu",
+    "dev",
+    "app",
+    "ch",
+    "nl",
+    "in",
+    "cn",
+    "ru",
+    "es",
+    "it",
+    "se",
+    "com.au",
+    "ca",
+    "tech",
+    "gov",
+    "pl",
+    "kr",
+    "mx",
+]
+WEBMAIL = [
+    "gmail.com",
+    "yahoo.co.jp",
+    "outlook.com",
+    "qq.com",
+    "163.com",
+    "mail.ru",
+    "web.de",
+    "gmx.net",
+    "proton.me",
+    "icloud.com",
+    "hotmail.fr",
+    "yandex.ru",
+    "naver.com",
+    "libero.it",
+    "orange.fr",
+    "t-online.de",
+    "fastmail.com",
+]
+IDN_DOMAINS = [
+    "müller-bau.de",
+    "bücher.at",
+    "пример.рф",
+    "société-générale.fr",
+    "café.com",
+    "例子.中国",
+    "テスト.jp",
+]
 
 
 def full_name(r: random.Random) -> str:
@@ -111,19 +237,31 @@ def full_name(r: random.Random) -> str:
 
 def email(r: random.Random, *, form: str | None = None) -> tuple[str, ...]:
     f, la = r.choice(FIRST), r.choice(LAST)
-    local = r.choice([
-        f"{f}.{la}", f"{f}{la}", f"{f[0]}{la}", f"{f}_{la}", f"{f}.{la}{r.randint(1, 99)}",
-        f"{f}+{r.choice(['news', 'work', 'llm', 'test'])}", f"{la}.{f}{r.randint(70, 99)}",
-        f"{f}-{la}", f"{f}", str(r.randint(10000000, 2999999999)), f"{f[0]}.{la}",
-    ])
+    local = r.choice(
+        [
+            f"{f}.{la}",
+            f"{f}{la}",
+            f"{f[0]}{la}",
+            f"{f}_{la}",
+            f"{f}.{la}{r.randint(1, 99)}",
+            f"{f}+{r.choice(['news', 'work', 'llm', 'test'])}",
+            f"{la}.{f}{r.randint(70, 99)}",
+            f"{f}-{la}",
+            f"{f}",
+            str(r.randint(10000000, 2999999999)),
+            f"{f[0]}.{la}",
+        ]
+    )
     roll = r.random()
     if roll < 0.55:
         domain = f"{r.choice(COMPANIES)}.{r.choice(TLDS)}"
     elif roll < 0.85:
         domain = r.choice(WEBMAIL)
     elif roll < 0.93:
-        domain = f"{r.choice(['mail', 'eu', 'corp', 'us-east', 'dept'])}.{r.choice(COMPANIES)}." \
-                 f"{r.choice(TLDS)}"
+        domain = (
+            f"{r.choice(['mail', 'eu', 'corp', 'us-east', 'dept'])}.{r.choice(COMPANIES)}."
+            f"{r.choice(TLDS)}"
+        )
     else:
         domain = r.choice(IDN_DOMAINS)
     if r.random() < 0.08:
@@ -156,73 +294,166 @@ def _nanp(r: random.Random) -> tuple[str, str, str]:
 
 def phone(r: random.Random, *, bare_ok: bool = False) -> tuple[str, ...]:
     """A phone number of one of 17 countries in one of its usual written forms."""
-    c = r.choice(["US", "US", "US", "UK", "DE", "FR", "JP", "CN", "IN", "AU", "BR", "ES", "IT",
-                  "NL", "RU", "MX", "KR", "SG", "ZA"])
+    c = r.choice(
+        [
+            "US",
+            "US",
+            "US",
+            "UK",
+            "DE",
+            "FR",
+            "JP",
+            "CN",
+            "IN",
+            "AU",
+            "BR",
+            "ES",
+            "IT",
+            "NL",
+            "RU",
+            "MX",
+            "KR",
+            "SG",
+            "ZA",
+        ]
+    )
     if c == "US":
         a, e, n = _nanp(r)
-        forms = [f"({a}) {e}-{n}", f"{a}-{e}-{n}", f"{a}.{e}.{n}", f"{a} {e} {n}",
-                 f"+1 {a} {e} {n}", f"+1 ({a}) {e}-{n}", f"+1-{a}-{e}-{n}",
-                 f"1-{r.choice(['800', '888', '877'])}-{e}-{n}", f"+1{a}{e}{n}", f"+1.{a}.{e}.{n}"]
+        forms = [
+            f"({a}) {e}-{n}",
+            f"{a}-{e}-{n}",
+            f"{a}.{e}.{n}",
+            f"{a} {e} {n}",
+            f"+1 {a} {e} {n}",
+            f"+1 ({a}) {e}-{n}",
+            f"+1-{a}-{e}-{n}",
+            f"1-{r.choice(['800', '888', '877'])}-{e}-{n}",
+            f"+1{a}{e}{n}",
+            f"+1.{a}.{e}.{n}",
+        ]
         if bare_ok:
             forms.append(f"{a}{e}{n}")
     elif c == "UK":
         london = f"20 {r.randint(3, 8)}{_d(r, 3)} {_d(r, 4)}"
         mob = f"7{r.randint(400, 999)} {_d(r, 6)}"
-        forms = [f"+44 {london}", f"0{london}", f"+44 {mob}", f"0{mob}", f"+44 (0){london}",
-                 f"+44 (0) {mob}"]
+        forms = [
+            f"+44 {london}",
+            f"0{london}",
+            f"+44 {mob}",
+            f"0{mob}",
+            f"+44 (0){london}",
+            f"+44 (0) {mob}",
+        ]
     elif c == "DE":
         city = r.choice(["30", "40", "89", "69", "221", "711"])
         sub = _d(r, r.choice([6, 7, 8]))
         mob = f"1{r.choice(['51', '52', '60', '70', '76'])} {_d(r, 8)}"
-        forms = [f"+49 {city} {sub}", f"0{city} {sub}", f"0{city}/{sub}", f"+49 (0){city} {sub}",
-                 f"+49 {mob}", f"0{mob}", f"+49-{city}-{sub}"]
+        forms = [
+            f"+49 {city} {sub}",
+            f"0{city} {sub}",
+            f"0{city}/{sub}",
+            f"+49 (0){city} {sub}",
+            f"+49 {mob}",
+            f"0{mob}",
+            f"+49-{city}-{sub}",
+        ]
     elif c == "FR":
         p = [f"{r.randint(1, 9)}"] + [_d(r, 2) for _ in range(4)]
-        forms = ["+33 " + " ".join(p), "0" + " ".join(p), "0" + ".".join(p), "0" + "-".join(p),
-                 "+33 (0)" + " ".join(p)]
+        forms = [
+            "+33 " + " ".join(p),
+            "0" + " ".join(p),
+            "0" + ".".join(p),
+            "0" + "-".join(p),
+            "+33 (0)" + " ".join(p),
+        ]
     elif c == "JP":
-        forms = [f"+81 3-{_d(r, 4)}-{_d(r, 4)}", f"03-{_d(r, 4)}-{_d(r, 4)}",
-                 f"090-{_d(r, 4)}-{_d(r, 4)}", f"+81 90 {_d(r, 4)} {_d(r, 4)}",
-                 f"06-{_d(r, 4)}-{_d(r, 4)}"]
+        forms = [
+            f"+81 3-{_d(r, 4)}-{_d(r, 4)}",
+            f"03-{_d(r, 4)}-{_d(r, 4)}",
+            f"090-{_d(r, 4)}-{_d(r, 4)}",
+            f"+81 90 {_d(r, 4)} {_d(r, 4)}",
+            f"06-{_d(r, 4)}-{_d(r, 4)}",
+        ]
     elif c == "CN":
         m = f"1{r.choice('3456789')}{_d(r, 1)}"
-        forms = [f"+86 {m} {_d(r, 4)} {_d(r, 4)}", f"{m} {_d(r, 4)} {_d(r, 4)}",
-                 f"+86 10 {_d(r, 4)} {_d(r, 4)}", f"010-{_d(r, 8)}", f"+86-{m}{_d(r, 8)}"]
+        forms = [
+            f"+86 {m} {_d(r, 4)} {_d(r, 4)}",
+            f"{m} {_d(r, 4)} {_d(r, 4)}",
+            f"+86 10 {_d(r, 4)} {_d(r, 4)}",
+            f"010-{_d(r, 8)}",
+            f"+86-{m}{_d(r, 8)}",
+        ]
         if bare_ok:
             forms.append(f"{m}{_d(r, 8)}")
     elif c == "IN":
         m = f"{r.choice('6789')}{_d(r, 4)}"
-        forms = [f"+91 {m} {_d(r, 5)}", f"0{m} {_d(r, 5)}", f"+91-{m}{_d(r, 5)}",
-                 f"+91 {m}-{_d(r, 5)}"]
+        forms = [
+            f"+91 {m} {_d(r, 5)}",
+            f"0{m} {_d(r, 5)}",
+            f"+91-{m}{_d(r, 5)}",
+            f"+91 {m}-{_d(r, 5)}",
+        ]
     elif c == "AU":
-        forms = [f"+61 2 {_d(r, 4)} {_d(r, 4)}", f"(02) {_d(r, 4)} {_d(r, 4)}",
-                 f"04{_d(r, 2)} {_d(r, 3)} {_d(r, 3)}", f"+61 4{_d(r, 2)} {_d(r, 3)} {_d(r, 3)}"]
+        forms = [
+            f"+61 2 {_d(r, 4)} {_d(r, 4)}",
+            f"(02) {_d(r, 4)} {_d(r, 4)}",
+            f"04{_d(r, 2)} {_d(r, 3)} {_d(r, 3)}",
+            f"+61 4{_d(r, 2)} {_d(r, 3)} {_d(r, 3)}",
+        ]
     elif c == "BR":
-        forms = [f"+55 11 9{_d(r, 4)}-{_d(r, 4)}", f"(11) 9{_d(r, 4)}-{_d(r, 4)}",
-                 f"+55 (21) 9{_d(r, 4)}-{_d(r, 4)}"]
+        forms = [
+            f"+55 11 9{_d(r, 4)}-{_d(r, 4)}",
+            f"(11) 9{_d(r, 4)}-{_d(r, 4)}",
+            f"+55 (21) 9{_d(r, 4)}-{_d(r, 4)}",
+        ]
     elif c == "ES":
-        forms = [f"+34 9{_d(r, 2)} {_d(r, 3)} {_d(r, 3)}", f"+34 6{_d(r, 2)} {_d(r, 2)} "
-                 f"{_d(r, 2)} {_d(r, 2)}", f"+34 6{_d(r, 8)}"]
+        forms = [
+            f"+34 9{_d(r, 2)} {_d(r, 3)} {_d(r, 3)}",
+            f"+34 6{_d(r, 2)} {_d(r, 2)} {_d(r, 2)} {_d(r, 2)}",
+            f"+34 6{_d(r, 8)}",
+        ]
     elif c == "IT":
-        forms = [f"+39 06 {_d(r, 4)} {_d(r, 4)}", f"06 {_d(r, 4)} {_d(r, 4)}",
-                 f"+39 3{_d(r, 2)} {_d(r, 3)} {_d(r, 4)}", f"02 {_d(r, 8)}"]
+        forms = [
+            f"+39 06 {_d(r, 4)} {_d(r, 4)}",
+            f"06 {_d(r, 4)} {_d(r, 4)}",
+            f"+39 3{_d(r, 2)} {_d(r, 3)} {_d(r, 4)}",
+            f"02 {_d(r, 8)}",
+        ]
     elif c == "NL":
-        forms = [f"+31 20 {_d(r, 3)} {_d(r, 4)}", f"020 {_d(r, 3)} {_d(r, 4)}",
-                 f"+31 6 {_d(r, 8)}", f"06-{_d(r, 8)}"]
+        forms = [
+            f"+31 20 {_d(r, 3)} {_d(r, 4)}",
+            f"020 {_d(r, 3)} {_d(r, 4)}",
+            f"+31 6 {_d(r, 8)}",
+            f"06-{_d(r, 8)}",
+        ]
     elif c == "RU":
-        forms = [f"+7 495 {_d(r, 3)}-{_d(r, 2)}-{_d(r, 2)}", f"+7 (9{_d(r, 2)}) {_d(r, 3)}-"
-                 f"{_d(r, 2)}-{_d(r, 2)}", f"+7 9{_d(r, 2)} {_d(r, 3)} {_d(r, 2)} {_d(r, 2)}"]
+        forms = [
+            f"+7 495 {_d(r, 3)}-{_d(r, 2)}-{_d(r, 2)}",
+            f"+7 (9{_d(r, 2)}) {_d(r, 3)}-{_d(r, 2)}-{_d(r, 2)}",
+            f"+7 9{_d(r, 2)} {_d(r, 3)} {_d(r, 2)} {_d(r, 2)}",
+        ]
     elif c == "MX":
-        forms = [f"+52 55 {_d(r, 4)} {_d(r, 4)}", f"+52 1 55 {_d(r, 4)} {_d(r, 4)}",
-                 f"+52-33-{_d(r, 4)}-{_d(r, 4)}"]
+        forms = [
+            f"+52 55 {_d(r, 4)} {_d(r, 4)}",
+            f"+52 1 55 {_d(r, 4)} {_d(r, 4)}",
+            f"+52-33-{_d(r, 4)}-{_d(r, 4)}",
+        ]
     elif c == "KR":
-        forms = [f"+82 2-{_d(r, 3)}-{_d(r, 4)}", f"010-{_d(r, 4)}-{_d(r, 4)}",
-                 f"+82 10 {_d(r, 4)} {_d(r, 4)}", f"02-{_d(r, 4)}-{_d(r, 4)}"]
+        forms = [
+            f"+82 2-{_d(r, 3)}-{_d(r, 4)}",
+            f"010-{_d(r, 4)}-{_d(r, 4)}",
+            f"+82 10 {_d(r, 4)} {_d(r, 4)}",
+            f"02-{_d(r, 4)}-{_d(r, 4)}",
+        ]
     elif c == "SG":
         forms = [f"+65 6{_d(r, 3)} {_d(r, 4)}", f"+65 9{_d(r, 3)} {_d(r, 4)}"]
     else:  # ZA
-        forms = [f"+27 21 {_d(r, 3)} {_d(r, 4)}", f"021 {_d(r, 3)} {_d(r, 4)}",
-                 f"+27 82 {_d(r, 3)} {_d(r, 4)}", f"082 {_d(r, 3)} {_d(r, 4)}"]
+        forms = [
+            f"+27 21 {_d(r, 3)} {_d(r, 4)}",
+            f"021 {_d(r, 3)} {_d(r, 4)}",
+            f"+27 82 {_d(r, 3)} {_d(r, 4)}",
+            f"082 {_d(r, 3)} {_d(r, 4)}",
+        ]
     return (r.choice(forms), "PHONE")
 
 
@@ -241,13 +472,30 @@ def _luhn_complete(prefix: str, length: int, r: random.Random) -> str:
 
 def card_number(r: random.Random, *, valid: bool = True) -> tuple[str, str]:
     """Return (digits, network)."""
-    net = r.choice(["visa", "visa", "visa", "mc", "mc2", "amex", "discover", "jcb", "diners",
-                    "unionpay", "visa13"])
+    net = r.choice(
+        [
+            "visa",
+            "visa",
+            "visa",
+            "mc",
+            "mc2",
+            "amex",
+            "discover",
+            "jcb",
+            "diners",
+            "unionpay",
+            "visa13",
+        ]
+    )
     prefix, length = {
-        "visa": ("4", 16), "visa13": ("4", 13), "mc": (str(r.randint(51, 55)), 16),
-        "mc2": (str(r.randint(2221, 2720)), 16), "amex": (r.choice(["34", "37"]), 15),
+        "visa": ("4", 16),
+        "visa13": ("4", 13),
+        "mc": (str(r.randint(51, 55)), 16),
+        "mc2": (str(r.randint(2221, 2720)), 16),
+        "amex": (r.choice(["34", "37"]), 15),
         "discover": (r.choice(["6011", "65", str(r.randint(644, 649))]), 16),
-        "jcb": (str(r.randint(3528, 3589)), 16), "diners": (r.choice(["36", "38", "300"]), 14),
+        "jcb": (str(r.randint(3528, 3589)), 16),
+        "diners": (r.choice(["36", "38", "300"]), 14),
         "unionpay": ("62", 16),
     }[net]
     num = _luhn_complete(prefix, length, r)
@@ -261,7 +509,7 @@ def fmt_card(num: str, sep: str) -> str:
         return f"{num[:4]}{sep}{num[4:10]}{sep}{num[10:]}"
     if len(num) == 14:
         return f"{num[:4]}{sep}{num[4:10]}{sep}{num[10:]}"
-    return sep.join(num[i:i + 4] for i in range(0, len(num), 4))
+    return sep.join(num[i : i + 4] for i in range(0, len(num), 4))
 
 
 def credit_card(r: random.Random) -> tuple[str, ...]:
@@ -277,18 +525,33 @@ def _iban_check(country: str, bban: str) -> str:
 
 
 IBAN_SPECS = {  # country: BBAN made of (kind, count) blocks; L=upper letter, D=digit
-    "DE": [("D", 18)], "GB": [("L", 4), ("D", 14)], "FR": [("D", 23)], "ES": [("D", 20)],
-    "IT": [("L", 1), ("D", 22)], "NL": [("L", 4), ("D", 10)], "BE": [("D", 12)],
-    "CH": [("D", 17)], "AT": [("D", 16)], "PL": [("D", 24)], "SE": [("D", 20)],
-    "NO": [("D", 11)], "DK": [("D", 14)], "IE": [("L", 4), ("D", 14)], "PT": [("D", 21)],
-    "FI": [("D", 14)], "LU": [("D", 16)], "CZ": [("D", 20)],
+    "DE": [("D", 18)],
+    "GB": [("L", 4), ("D", 14)],
+    "FR": [("D", 23)],
+    "ES": [("D", 20)],
+    "IT": [("L", 1), ("D", 22)],
+    "NL": [("L", 4), ("D", 10)],
+    "BE": [("D", 12)],
+    "CH": [("D", 17)],
+    "AT": [("D", 16)],
+    "PL": [("D", 24)],
+    "SE": [("D", 20)],
+    "NO": [("D", 11)],
+    "DK": [("D", 14)],
+    "IE": [("L", 4), ("D", 14)],
+    "PT": [("D", 21)],
+    "FI": [("D", 14)],
+    "LU": [("D", 16)],
+    "CZ": [("D", 20)],
 }
 
 
 def iban_value(r: random.Random, *, valid: bool = True) -> str:
     country = r.choice(list(IBAN_SPECS))
-    bban = "".join("".join(r.choice(string.ascii_uppercase if k == "L" else string.digits)
-                           for _ in range(n)) for k, n in IBAN_SPECS[country])
+    bban = "".join(
+        "".join(r.choice(string.ascii_uppercase if k == "L" else string.digits) for _ in range(n))
+        for k, n in IBAN_SPECS[country]
+    )
     check = _iban_check(country, bban)
     if not valid:
         good = int(check)
@@ -300,7 +563,7 @@ def iban_value(r: random.Random, *, valid: bool = True) -> str:
 def iban(r: random.Random) -> tuple[str, ...]:
     v = iban_value(r)
     if r.random() < 0.6:
-        v = " ".join(v[i:i + 4] for i in range(0, len(v), 4))
+        v = " ".join(v[i : i + 4] for i in range(0, len(v), 4))
     return (v, "IBAN")
 
 
@@ -330,20 +593,33 @@ def ipv4_value(r: random.Random) -> str:
 
 
 def _h(r: random.Random, lo: int = 1, hi: int = 4) -> str:
-    return "".join(r.choice("0123456789abcdef") for _ in range(r.randint(lo, hi))).lstrip("0") \
-        or "0"
+    return (
+        "".join(r.choice("0123456789abcdef") for _ in range(r.randint(lo, hi))).lstrip("0") or "0"
+    )
 
 
 def ipv6_value(r: random.Random) -> str:
-    k = r.choice(["full", "compressed", "compressed", "linklocal", "linklocal_zone", "mapped",
-                  "upper", "dns"])
+    k = r.choice(
+        [
+            "full",
+            "compressed",
+            "compressed",
+            "linklocal",
+            "linklocal_zone",
+            "mapped",
+            "upper",
+            "dns",
+        ]
+    )
     if k == "full":
         return ":".join(f"{r.randint(0, 65535):04x}" for _ in range(8))
     if k == "compressed":
         head = ":".join(_h(r, 3, 4) for _ in range(r.randint(2, 3)))
         tail = ":".join(_h(r) for _ in range(r.randint(1, 3)))
-        return f"{r.choice(['2001:db8', '2a00:1450', '2606:4700', '2001:4860'])}:" \
-               f"{head.split(':', 1)[-1]}::{tail}"
+        return (
+            f"{r.choice(['2001:db8', '2a00:1450', '2606:4700', '2001:4860'])}:"
+            f"{head.split(':', 1)[-1]}::{tail}"
+        )
     if k == "linklocal":
         return f"fe80::{_h(r, 3, 4)}:{_h(r, 2, 2)}ff:fe{_h(r, 2, 2)}:{_h(r, 3, 4)}"
     if k == "linklocal_zone":
@@ -375,8 +651,10 @@ def openai_key(r: random.Random) -> tuple[str, ...]:
 
 
 def anthropic_key(r: random.Random) -> tuple[str, ...]:
-    return (f"sk-ant-{r.choice(['api03', 'api03', 'admin01'])}-{rs(r, 93, URLSAFE)}AA",
-            "ANTHROPIC_KEY")
+    return (
+        f"sk-ant-{r.choice(['api03', 'api03', 'admin01'])}-{rs(r, 93, URLSAFE)}AA",
+        "ANTHROPIC_KEY",
+    )
 
 
 def aws_access(r: random.Random) -> str:
@@ -419,20 +697,32 @@ def jwt(r: random.Random) -> tuple[str, ...]:
     header: dict[str, Any] = {"alg": alg, "typ": "JWT"}
     if alg != "HS256":
         header["kid"] = rs(r, 16)
-    payload = {"sub": str(r.randint(10 ** 5, 10 ** 9)),
-               "iat": r.randint(1_600_000_000, 1_750_000_000),
-               "exp": r.randint(1_750_000_000, 1_800_000_000),
-               "scope": r.choice(["read", "read write", "admin"])}
+    payload = {
+        "sub": str(r.randint(10**5, 10**9)),
+        "iat": r.randint(1_600_000_000, 1_750_000_000),
+        "exp": r.randint(1_750_000_000, 1_800_000_000),
+        "scope": r.choice(["read", "read write", "admin"]),
+    }
     sig = rs(r, {"HS256": 43, "RS256": 342, "ES256": 86}[alg], URLSAFE)
-    return (f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}."
-            f"{sig}", "JWT")
+    return (
+        f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}.{sig}",
+        "JWT",
+    )
 
 
 def pem_key(r: random.Random, *, escaped: bool = False) -> tuple[str, ...]:
-    label = r.choice(["RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY", "OPENSSH PRIVATE KEY",
-                      "ENCRYPTED PRIVATE KEY"])
-    lines = [rs(r, 64, B64) for _ in range(r.randint(4, 20))] + [rs(r, r.randint(8, 60), B64)
-                                                                   + "=="]
+    label = r.choice(
+        [
+            "RSA PRIVATE KEY",
+            "PRIVATE KEY",
+            "EC PRIVATE KEY",
+            "OPENSSH PRIVATE KEY",
+            "ENCRYPTED PRIVATE KEY",
+        ]
+    )
+    lines = [rs(r, 64, B64) for _ in range(r.randint(4, 20))] + [
+        rs(r, r.randint(8, 60), B64) + "=="
+    ]
     nl = "\\n" if escaped else "\n"
     v = f"-----BEGIN {label}-----{nl}" + nl.join(lines) + f"{nl}-----END {label}-----"
     return (v, "PRIVATE_KEY")
@@ -449,17 +739,51 @@ def bearer_value(r: random.Random) -> tuple[str, ...]:
 
 def url_credentials(r: random.Random) -> tuple[str, ...]:
     """A connection URL; the label covers ``user:password``."""
-    user = r.choice(["app", "admin", "root", "svc_orders", "etl", f"{r.choice(FIRST)}", "deploy",
-                     "postgres", "analytics_ro"])
-    pw = r.choice([rs(r, 16), rs(r, 12) + "!", "hunter" + _d(r, 2), rs(r, 8) + "%40" + rs(r, 6),
-                   "Tr0ub4dor&3", rs(r, 24, URLSAFE)])
-    host = r.choice(["db.internal", "localhost", f"{r.choice(COMPANIES)}-prod.cluster-"
-                     f"{rs(r, 12).lower()}.eu-west-1.rds.amazonaws.com", "cache", "mq.svc",
-                     "cluster0.ab1cd.mongodb.net", "github.com"])
-    scheme, tail = r.choice([("postgresql", ":5432/app"), ("postgres", "/orders"),
-                             ("mysql", ":3306/shop"), ("redis", ":6379/0"),
-                             ("amqp", ":5672//"), ("mongodb+srv", "/test?retryWrites=true"),
-                             ("https", "/org/repo.git")])
+    user = r.choice(
+        [
+            "app",
+            "admin",
+            "root",
+            "svc_orders",
+            "etl",
+            f"{r.choice(FIRST)}",
+            "deploy",
+            "postgres",
+            "analytics_ro",
+        ]
+    )
+    pw = r.choice(
+        [
+            rs(r, 16),
+            rs(r, 12) + "!",
+            "hunter" + _d(r, 2),
+            rs(r, 8) + "%40" + rs(r, 6),
+            "Tr0ub4dor&3",
+            rs(r, 24, URLSAFE),
+        ]
+    )
+    host = r.choice(
+        [
+            "db.internal",
+            "localhost",
+            f"{r.choice(COMPANIES)}-prod.cluster-{rs(r, 12).lower()}.eu-west-1.rds.amazonaws.com",
+            "cache",
+            "mq.svc",
+            "cluster0.ab1cd.mongodb.net",
+            "github.com",
+        ]
+    )
+    scheme, tail = r.choice(
+        [
+            ("postgresql", ":5432/app"),
+            ("postgres", "/orders"),
+            ("mysql", ":3306/shop"),
+            ("redis", ":6379/0"),
+            ("amqp", ":5672//"),
+            ("mongodb+srv", "/test?retryWrites=true"),
+            ("https", "/org/repo.git"),
+        ]
+    )
     if scheme == "redis" and r.random() < 0.5:
         user = ""
     head = f"{scheme}://"
@@ -494,37 +818,84 @@ def hard_negative(r: random.Random) -> str:
     if k == 3:
         return f"Invoice No. {r.choice(['INV-2024-', '2024/', 'F'])}{_d(r, 6)}"
     if k == 4:
-        return r.choice([f"tracking number 1Z{rs(r, 6, string.ascii_uppercase + string.digits)}"
-                         f"{_d(r, 10)}", f"USPS 9400 1{_d(r, 3)} {_d(r, 4)} {_d(r, 4)} "
-                         f"{_d(r, 4)} {_d(r, 2)}", f"FedEx tracking {_d(r, 12)}"])
+        return r.choice(
+            [
+                f"tracking number 1Z{rs(r, 6, string.ascii_uppercase + string.digits)}{_d(r, 10)}",
+                f"USPS 9400 1{_d(r, 3)} {_d(r, 4)} {_d(r, 4)} {_d(r, 4)} {_d(r, 2)}",
+                f"FedEx tracking {_d(r, 12)}",
+            ]
+        )
     if k == 5:
         return f"timestamp={r.randint(1_500_000_000, 1_800_000_000)}"
     if k == 6:
         return f'"ts": {r.randint(1_500_000_000_000, 1_800_000_000_000)}'
     if k == 7:
-        return r.choice(["3.141592653589793", f"0.000{_d(r, 9)}", f"{_d(r, 5)}.{_d(r, 7)}",
-                         f"-122.{_d(r, 7)}, 37.{_d(r, 7)}", f"1.{_d(r, 15)}e-07"])
+        return r.choice(
+            [
+                "3.141592653589793",
+                f"0.000{_d(r, 9)}",
+                f"{_d(r, 5)}.{_d(r, 7)}",
+                f"-122.{_d(r, 7)}, 37.{_d(r, 7)}",
+                f"1.{_d(r, 15)}e-07",
+            ]
+        )
     if k == 8:
         return uuid_(r)
     if k == 9:
         return r.choice([f"commit {sha(r)}", f"at {sha(r, 7)}", f"sha256:{sha(r, 64)}"])
     if k == 10:
-        return r.choice(["git@github.com:org/repo.git", "git@gitlab.com:group/sub/project.git",
-                         "ssh://git@github.com/acme/infra.git", "git@bitbucket.org:team/app"])
+        return r.choice(
+            [
+                "git@github.com:org/repo.git",
+                "git@gitlab.com:group/sub/project.git",
+                "ssh://git@github.com/acme/infra.git",
+                "git@bitbucket.org:team/app",
+            ]
+        )
     if k == 11:
-        return r.choice(["pkg@1.2.3", "@scope/pkg@^2.0.1", "lodash@4.17.21", "react-dom@18.2.0",
-                         "npm i @babel/core@7.24.0", "pip install torch==2.2.1", "python@3.11",
-                         "node@20.11.1"])
+        return r.choice(
+            [
+                "pkg@1.2.3",
+                "@scope/pkg@^2.0.1",
+                "lodash@4.17.21",
+                "react-dom@18.2.0",
+                "npm i @babel/core@7.24.0",
+                "pip install torch==2.2.1",
+                "python@3.11",
+                "node@20.11.1",
+            ]
+        )
     if k == 12:
-        return r.choice(["v2.10.4-beta.1", "version 1.2.3", "Windows 10.0.19045.3930",
-                         "version 4.2.1.0", "build 20240315.3", "Chrome/120.0.0.0",
-                         "release 2024.03.15", "v10.0.0.1"])
+        return r.choice(
+            [
+                "v2.10.4-beta.1",
+                "version 1.2.3",
+                "Windows 10.0.19045.3930",
+                "version 4.2.1.0",
+                "build 20240315.3",
+                "Chrome/120.0.0.0",
+                "release 2024.03.15",
+                "v10.0.0.1",
+            ]
+        )
     if k == 13:
-        return r.choice(["OID 1.2.840.113549.1.1.11", "2.16.840.1.101.3.4.2.1",
-                         "OID 2.5.4.3", "1.3.6.1.4.1.311.21.8"])
+        return r.choice(
+            [
+                "OID 1.2.840.113549.1.1.11",
+                "2.16.840.1.101.3.4.2.1",
+                "OID 2.5.4.3",
+                "1.3.6.1.4.1.311.21.8",
+            ]
+        )
     if k == 14:
-        return r.choice(["ISBN 978-3-16-148410-0", "ISBN 0-306-40615-2", "ISBN-13: 9780306406157",
-                         "ISBN 978-0-13-468599-1"])
+        return r.choice(
+            [
+                "ISBN 978-3-16-148410-0",
+                "ISBN 0-306-40615-2",
+                "ISBN-13: 9780306406157",
+                "ISBN 978-0-13-468599-1",
+            ]
+        )
     if k == 15:
         return f"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ{rs(r, 200, B64)} deploy@ci-runner"
     if k == 16:
@@ -532,52 +903,126 @@ def hard_negative(r: random.Random) -> str:
         lab = r.choice(["PUBLIC KEY", "CERTIFICATE", "RSA PUBLIC KEY"])
         return f"-----BEGIN {lab}-----\n{body}\n-----END {lab}-----"
     if k == 17:
-        return r.choice(["sk-...", "sk-xxxx", "sk-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
-                         "sk-your-api-key-here", "OPENAI_API_KEY=<your key>", "sk-proj-...",
-                         "sk-ant-...", "sk_test_XXXXXXXXXXXXXXXXXXXXXXXX"])
+        return r.choice(
+            [
+                "sk-...",
+                "sk-xxxx",
+                "sk-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+                "sk-your-api-key-here",
+                "OPENAI_API_KEY=<your key>",
+                "sk-proj-...",
+                "sk-ant-...",
+                "sk_test_XXXXXXXXXXXXXXXXXXXXXXXX",
+            ]
+        )
     if k == 18:
-        return r.choice(["AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                         "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "xoxb-your-token",
-                         "AIzaSy-your-google-api-key-goes-here12"])
+        return r.choice(
+            [
+                "AKIAIOSFODNN7EXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                "xoxb-your-token",
+                "AIzaSy-your-google-api-key-goes-here12",
+            ]
+        )
     if k == 19:
-        return r.choice(["Authorization: Bearer <token>", "Authorization: Bearer $TOKEN",
-                         "-H 'Authorization: Bearer YOUR_ACCESS_TOKEN'", "Bearer ${API_TOKEN}",
-                         "the bearer authentication scheme"])
+        return r.choice(
+            [
+                "Authorization: Bearer <token>",
+                "Authorization: Bearer $TOKEN",
+                "-H 'Authorization: Bearer YOUR_ACCESS_TOKEN'",
+                "Bearer ${API_TOKEN}",
+                "the bearer authentication scheme",
+            ]
+        )
     if k == 20:
-        return r.choice(["postgres://user:password@localhost:5432/db",
-                         "mysql://root:<password>@127.0.0.1/app",
-                         "redis://:${REDIS_PASSWORD}@cache:6379",
-                         "postgresql://USER:PASS@HOST/DB"])
+        return r.choice(
+            [
+                "postgres://user:password@localhost:5432/db",
+                "mysql://root:<password>@127.0.0.1/app",
+                "redis://:${REDIS_PASSWORD}@cache:6379",
+                "postgresql://USER:PASS@HOST/DB",
+            ]
+        )
     if k == 21:
         a, b = r.randint(1000, 99999), r.randint(1000, 99999)
-        return r.choice([f"{a} * {b} = {a * b}", "2^31 - 1 = 2147483647",
-                         f"({a} + {b}) * 90 = {(a + b) * 90}", f"{a * b} / {b} = {a}",
-                         "1 + 2 + 3 + 4 + 5 + 6 + 7 = 28"])
+        return r.choice(
+            [
+                f"{a} * {b} = {a * b}",
+                "2^31 - 1 = 2147483647",
+                f"({a} + {b}) * 90 = {(a + b) * 90}",
+                f"{a * b} / {b} = {a}",
+                "1 + 2 + 3 + 4 + 5 + 6 + 7 = 28",
+            ]
+        )
     if k == 22:
-        return r.choice(["2024-03-15T10:30:00Z", "15.03.2024 10:30", "03/15/2024",
-                         f"2024-0{r.randint(1, 9)}-1{r.randint(0, 9)} 1{r.randint(0, 9)}:"
-                         f"{r.randint(10, 59)}:{r.randint(10, 59)}.{_d(r, 6)}"])
+        return r.choice(
+            [
+                "2024-03-15T10:30:00Z",
+                "15.03.2024 10:30",
+                "03/15/2024",
+                f"2024-0{r.randint(1, 9)}-1{r.randint(0, 9)} 1{r.randint(0, 9)}:"
+                f"{r.randint(10, 59)}:{r.randint(10, 59)}.{_d(r, 6)}",
+            ]
+        )
     if k == 23:
-        return r.choice(["$1,234,567.89", "€ 1 234 567,89", "¥123456789", "USD 12,500,000",
-                         "1 234 567 tokens"])
+        return r.choice(
+            ["$1,234,567.89", "€ 1 234 567,89", "¥123456789", "USD 12,500,000", "1 234 567 tokens"]
+        )
     if k == 24:
-        return r.choice(["icon@2x.png", "logo@3x.jpg", "y = x@self.weight", "out = a@W.T",
-                         "@app.route('/v1/chat')", "@jane_doe", "user@localhost",
-                         "jane@laptop:~$ ls", "docker pull nginx@sha256:" + sha(r, 64)])
+        return r.choice(
+            [
+                "icon@2x.png",
+                "logo@3x.jpg",
+                "y = x@self.weight",
+                "out = a@W.T",
+                "@app.route('/v1/chat')",
+                "@jane_doe",
+                "user@localhost",
+                "jane@laptop:~$ ls",
+                "docker pull nginx@sha256:" + sha(r, 64),
+            ]
+        )
     if k == 25:
-        return r.choice(["std::vector<int>", "a[1::2]", "arr[::3]", "00:1a:2b:3c:4d:5e",
-                         "10:30:45", "Foo::Bar::baz()", "a::before", "x[10::100]"])
+        return r.choice(
+            [
+                "std::vector<int>",
+                "a[1::2]",
+                "arr[::3]",
+                "00:1a:2b:3c:4d:5e",
+                "10:30:45",
+                "Foo::Bar::baz()",
+                "a::before",
+                "x[10::100]",
+            ]
+        )
     if k == 26:
-        return r.choice(["000-12-3456", "666-12-3456", "912-34-5678", "123-00-4567",
-                         "123-45-0000"])
+        return r.choice(["000-12-3456", "666-12-3456", "912-34-5678", "123-00-4567", "123-45-0000"])
     if k == 27:
         return iban_value(r, valid=False)
     if k == 28:
-        return r.choice(["ZIP 94105-1234", "port 8080", "PID 1234567", "HTTP/1.1 200 OK",
-                         "ISO 9001:2015", "RFC 7231", "0.0.0.0:8000", "127.0.0.1"])
+        return r.choice(
+            [
+                "ZIP 94105-1234",
+                "port 8080",
+                "PID 1234567",
+                "HTTP/1.1 200 OK",
+                "ISO 9001:2015",
+                "RFC 7231",
+                "0.0.0.0:8000",
+                "127.0.0.1",
+            ]
+        )
     if k == 29:
-        return r.choice([f"account id {_d(r, 12)}", f"ref {_d(r, 4)} {_d(r, 4)} {_d(r, 4)}",
-                         f"customer {_d(r, 10)}", f"SKU {_d(r, 13)}", f"ticket #{_d(r, 8)}"])
+        return r.choice(
+            [
+                f"account id {_d(r, 12)}",
+                f"ref {_d(r, 4)} {_d(r, 4)} {_d(r, 4)}",
+                f"customer {_d(r, 10)}",
+                f"SKU {_d(r, 13)}",
+                f"ticket #{_d(r, 8)}",
+            ]
+        )
     if k == 30:
         return f"matrix row: {' '.join(str(r.randint(0, 99)) for _ in range(12))}"
     if k == 31:
@@ -595,8 +1040,12 @@ def hard_negative(r: random.Random) -> str:
     if k == 37:
         return f"doi:10.{_d(r, 4)}/{_d(r, 7)}"
     if k == 38:
-        return r.choice([f"{r.randint(10, 99)} {r.randint(100, 999)} {r.randint(100, 999)}",
-                         f"between {r.randint(1000, 9999)} and {r.randint(1000, 9999)}"])
+        return r.choice(
+            [
+                f"{r.randint(10, 99)} {r.randint(100, 999)} {r.randint(100, 999)}",
+                f"between {r.randint(1000, 9999)} and {r.randint(1000, 9999)}",
+            ]
+        )
     return "eyJhbGciOiJub25lIn0 (a truncated header only)"
 
 
@@ -625,19 +1074,32 @@ EN = [
     "Set max_tokens to 512 and top_p to 0.9 for shorter, more focused answers.",
     "The second paragraph repeats the first one; consider merging them.",
 ]
-DE = ["Bitte fassen Sie das Dokument in drei Sätzen zusammen.",
-      "Die Lieferung kommt voraussichtlich am 15.03.2024 an.",
-      "Der Fehler tritt nur auf, wenn mehr als 1.000 Einträge geladen werden."]
-FR = ["Pouvez-vous résumer ce texte en trois points ?",
-      "La réunion est reportée à jeudi à 10 h 30.",
-      "Le modèle a traité 12 450 requêtes en 3,2 secondes."]
-ES = ["¿Puedes resumir este documento en tres frases?",
-      "El pedido llegará el 15 de marzo de 2024.",
-      "La función devuelve un error cuando la lista está vacía."]
-ZH = ["请帮我总结这份文档的主要内容。", "模型在2024年3月的测试中准确率达到了95.3%。",
-      "这个函数在列表为空时会抛出异常，请修复。", "我们的系统每天处理大约12000个请求。"]
-JA = ["この文書を三つの要点にまとめてください。", "テストは2024年3月15日に実施されました。",
-      "この関数はリストが空のときにエラーを返します。"]
+DE = [
+    "Bitte fassen Sie das Dokument in drei Sätzen zusammen.",
+    "Die Lieferung kommt voraussichtlich am 15.03.2024 an.",
+    "Der Fehler tritt nur auf, wenn mehr als 1.000 Einträge geladen werden.",
+]
+FR = [
+    "Pouvez-vous résumer ce texte en trois points ?",
+    "La réunion est reportée à jeudi à 10 h 30.",
+    "Le modèle a traité 12 450 requêtes en 3,2 secondes.",
+]
+ES = [
+    "¿Puedes resumir este documento en tres frases?",
+    "El pedido llegará el 15 de marzo de 2024.",
+    "La función devuelve un error cuando la lista está vacía.",
+]
+ZH = [
+    "请帮我总结这份文档的主要内容。",
+    "模型在2024年3月的测试中准确率达到了95.3%。",
+    "这个函数在列表为空时会抛出异常，请修复。",
+    "我们的系统每天处理大约12000个请求。",
+]
+JA = [
+    "この文書を三つの要点にまとめてください。",
+    "テストは2024年3月15日に実施されました。",
+    "この関数はリストが空のときにエラーを返します。",
+]
 RU = ["Пожалуйста, кратко изложите этот документ.", "Тесты заняли 41 секунду на сервере CI."]
 KO = ["이 문서를 세 문장으로 요약해 주세요.", "테스트는 2024년 3월 15일에 실행되었습니다."]
 LANGS = {"en": EN, "de": DE, "fr": FR, "es": ES, "zh": ZH, "ja": JA, "ru": RU, "ko": KO}
@@ -668,7 +1130,7 @@ TRACES = [
     '_client.py", line 1015, in send\n    response = self._send_handling_auth(request)\n  '
     'File "/app/src/service/api.py", line 88, in call_model\n    raise RuntimeError(f"upstream '
     'returned {resp.status_code}")\nRuntimeError: upstream returned 503\n',
-    "java.lang.NullPointerException: Cannot invoke \"String.length()\"\n\tat com.acme.orders."
+    'java.lang.NullPointerException: Cannot invoke "String.length()"\n\tat com.acme.orders.'
     "OrderService.validate(OrderService.java:142)\n\tat com.acme.orders.OrderController."
     "create(OrderController.java:57)\n\tat java.base/java.lang.Thread.run(Thread.java:1583)\n",
     "TypeError: Cannot read properties of undefined (reading 'map')\n    at renderList (webpack:"
@@ -680,7 +1142,7 @@ LOGS = [
     "2024-03-15T10:30:02.881Z WARN retrying request 3/5 after 429 (backoff 1.6 s)\n",
     '[15/Mar/2024:10:30:03 +0000] "GET /api/v1/health HTTP/1.1" 200 17 "-" "kube-probe/1.29"\n',
     "Mar 15 10:30:04 node-7 kernel: [812345.678901] eth0: link up, 1000 Mbps, full duplex\n",
-    "level=info ts=2024-03-15T10:30:05.001Z caller=main.go:214 msg=\"compaction done\" "
+    'level=info ts=2024-03-15T10:30:05.001Z caller=main.go:214 msg="compaction done" '
     "blocks=12 duration=3.41s\n",
 ]
 JSONS = [
@@ -712,8 +1174,7 @@ def filler(r: random.Random, lang: str, genre: str) -> str:
 # =================================================================================================
 
 PII_GENS = [email, phone, credit_card, iban, ssn, ip]
-SECRET_GENS = [openai_key, anthropic_key, github_token, slack_token, stripe_key, google_key,
-               jwt]
+SECRET_GENS = [openai_key, anthropic_key, github_token, slack_token, stripe_key, google_key, jwt]
 
 
 def ctx_sentence(r: random.Random, b: B, lang: str) -> None:
@@ -745,8 +1206,9 @@ def ctx_sentence(r: random.Random, b: B, lang: str) -> None:
         b.t("Мой телефон ").v(phone(r)).t(", почта ").v(email(r, form="plain")).t(".\n")
         return
     if lang == "de":
-        b.t(f"Bitte überweisen Sie an {name}, IBAN ").v(iban(r)).t(r.choice([
-            ", Verwendungszweck Rechnung 2024-117.", ". Telefon: "]))
+        b.t(f"Bitte überweisen Sie an {name}, IBAN ").v(iban(r)).t(
+            r.choice([", Verwendungszweck Rechnung 2024-117.", ". Telefon: "])
+        )
         if b.parts[-1].endswith("Telefon: "):
             b.v(phone(r)).t(".")
         b.t("\n")
@@ -760,19 +1222,52 @@ def ctx_sentence(r: random.Random, b: B, lang: str) -> None:
         return
     # English
     if kind == "email":
-        b.t(r.choice([f"Please forward this to {name} <", "Contact: ", "reach out at ",
-                      "Send the report to ", "cc: ", "mailto:", "email="]))
+        b.t(
+            r.choice(
+                [
+                    f"Please forward this to {name} <",
+                    "Contact: ",
+                    "reach out at ",
+                    "Send the report to ",
+                    "cc: ",
+                    "mailto:",
+                    "email=",
+                ]
+            )
+        )
         b.v(email(r))
         b.t(r.choice([">", ".", " by Friday.", " when you can.", "\n", ", thanks!", " "]))
     elif kind == "phone":
-        b.t(r.choice([f"{name} can be reached at ", "Call me at ", "Phone: ", "tel: ",
-                      "My mobile is ", "WhatsApp ", "Fax ", f"{name}, ", "Support line: ",
-                      "ring the front desk on "]))
+        b.t(
+            r.choice(
+                [
+                    f"{name} can be reached at ",
+                    "Call me at ",
+                    "Phone: ",
+                    "tel: ",
+                    "My mobile is ",
+                    "WhatsApp ",
+                    "Fax ",
+                    f"{name}, ",
+                    "Support line: ",
+                    "ring the front desk on ",
+                ]
+            )
+        )
         b.v(phone(r, bare_ok=True))
         b.t(r.choice([".", " after 5pm.", " (cell)", "\n", ", ext. 42", " or email us."]))
     elif kind == "card":
-        b.t(r.choice(["My card number is ", "card: ", "Charge it to ", "cc_number=",
-                      "The customer paid with "]))
+        b.t(
+            r.choice(
+                [
+                    "My card number is ",
+                    "card: ",
+                    "Charge it to ",
+                    "cc_number=",
+                    "The customer paid with ",
+                ]
+            )
+        )
         b.v(credit_card(r))
         b.t(r.choice([" exp 12/27 cvv 123.", ", expires 08/26.", "\n", " (Visa)."]))
     elif kind == "iban":
@@ -784,8 +1279,19 @@ def ctx_sentence(r: random.Random, b: B, lang: str) -> None:
         b.v(ssn(r))
         b.t(r.choice([".", "\n", " and DOB 1985-04-12."]))
     elif kind == "ip":
-        b.t(r.choice(["The request came from ", "client ", "Connecting to ", "host ",
-                      "X-Forwarded-For: ", "ssh ubuntu@", "ping "]))
+        b.t(
+            r.choice(
+                [
+                    "The request came from ",
+                    "client ",
+                    "Connecting to ",
+                    "host ",
+                    "X-Forwarded-For: ",
+                    "ssh ubuntu@",
+                    "ping ",
+                ]
+            )
+        )
         if r.random() < 0.2:
             v4 = ipv4_value(r)
             b.t("http://").v((v4, "IP_ADDRESS")).t(":8443/health refused")
@@ -798,19 +1304,46 @@ def ctx_sentence(r: random.Random, b: B, lang: str) -> None:
         b.t(f"{name}\n").v(email(r)).t("\n").v(phone(r)).t("\n")
     else:
         gen = r.choice(SECRET_GENS)
-        b.t(r.choice(["I accidentally pasted my key: ", "token = ", "Use this key ",
-                      "API_KEY=", "here: "]))
+        b.t(
+            r.choice(
+                [
+                    "I accidentally pasted my key: ",
+                    "token = ",
+                    "Use this key ",
+                    "API_KEY=",
+                    "here: ",
+                ]
+            )
+        )
         b.v(gen(r)).t(r.choice(["\n", " - is that a problem?", ".", " "]))
 
 
 def block_with_values(r: random.Random, b: B) -> None:
     """A structured block (JSON, .env, curl, code, CSV, log, trace) with values inside."""
-    k = r.choice(["json", "env", "curl", "python", "csv", "log", "aws", "pem", "conn", "trace",
-                  "vcard", "yaml", "http", "jwt", "markdown"])
+    k = r.choice(
+        [
+            "json",
+            "env",
+            "curl",
+            "python",
+            "csv",
+            "log",
+            "aws",
+            "pem",
+            "conn",
+            "trace",
+            "vcard",
+            "yaml",
+            "http",
+            "jwt",
+            "markdown",
+        ]
+    )
     if k == "json":
         b.t('{"customer": {"name": "' + full_name(r) + '", "email": "').v(email(r, form="plain"))
-        b.t('", "phone": "').v(phone(r, bare_ok=True)).t('", "card_last4": "4242"},\n "billing": '
-                                                          '{"iban": "').v(iban(r))
+        b.t('", "phone": "').v(phone(r, bare_ok=True)).t(
+            '", "card_last4": "4242"},\n "billing": {"iban": "'
+        ).v(iban(r))
         b.t('", "amount": 129.9, "created": 1712345678}}\n')
     elif k == "env":
         b.t("OPENAI_API_KEY=").v(openai_key(r)).t("\nDATABASE_URL=").v(url_credentials(r))
@@ -820,15 +1353,17 @@ def block_with_values(r: random.Random, b: B) -> None:
         if r.random() < 0.5:
             b.t("STRIPE_SECRET_KEY=").v(stripe_key(r)).t("\n")
     elif k == "curl":
-        b.t("curl -s https://api.example.org/v1/chat \\\n  -H \"Authorization: Bearer ")
+        b.t('curl -s https://api.example.org/v1/chat \\\n  -H "Authorization: Bearer ')
         v = bearer_value(r) if r.random() < 0.7 else r.choice([openai_key, jwt])(r)
-        b.v(v).t('" \\\n  -H "Content-Type: application/json" \\\n  -d \'{"model": "gpt-4o", '
-                 '"max_tokens": 256}\'\n')
+        b.v(v).t(
+            '" \\\n  -H "Content-Type: application/json" \\\n  -d \'{"model": "gpt-4o", '
+            '"max_tokens": 256}\'\n'
+        )
     elif k == "python":
         gen = r.choice(SECRET_GENS)
-        b.t("import os\nclient = Client(\n    api_key=\"").v(gen(r)).t("\",\n    timeout=30,\n)\n")
+        b.t('import os\nclient = Client(\n    api_key="').v(gen(r)).t('",\n    timeout=30,\n)\n')
         if r.random() < 0.4:
-            b.t("slack = WebClient(token=\"").v(slack_token(r)).t("\")\n")
+            b.t('slack = WebClient(token="').v(slack_token(r)).t('")\n')
     elif k == "csv":
         b.t("name,email,phone,ssn\n")
         for _ in range(r.randint(1, 4)):
@@ -837,7 +1372,7 @@ def block_with_values(r: random.Random, b: B) -> None:
     elif k == "log":
         b.t("2024-03-15 10:31:07.412 INFO request from ").v(ip(r)).t(" user=")
         b.v(email(r, form="plain")).t(" status=200 duration=38ms\n")
-        b.t('[15/Mar/2024:10:31:08 +0000] ').v(("" + ipv4_value(r), "IP_ADDRESS"))
+        b.t("[15/Mar/2024:10:31:08 +0000] ").v(("" + ipv4_value(r), "IP_ADDRESS"))
         b.t(' "POST /v1/login HTTP/1.1" 401 0\n')
     elif k == "aws":
         ak = aws_access(r)
@@ -860,12 +1395,14 @@ def block_with_values(r: random.Random, b: B) -> None:
         else:
             b.t("Here is the key I use for the deploy box:\n").v(pem_key(r)).t("\n")
     elif k == "conn":
-        b.t(r.choice(["engine = create_engine(\"", "DSN: ", "conn_str = '", "url: "]))
-        b.v(url_credentials(r)).t(r.choice(["\")\n", "\n", "'\n"]))
+        b.t(r.choice(['engine = create_engine("', "DSN: ", "conn_str = '", "url: "]))
+        b.v(url_credentials(r)).t(r.choice(['")\n', "\n", "'\n"]))
     elif k == "trace":
-        b.t('Traceback (most recent call last):\n  File "/app/billing.py", line 42, in charge\n'
-            '    stripe.Charge.create(amount=1999, source=card)\nstripe.error.CardError: Your '
-            'card was declined. card=').v(credit_card(r)).t(" customer=")
+        b.t(
+            'Traceback (most recent call last):\n  File "/app/billing.py", line 42, in charge\n'
+            "    stripe.Charge.create(amount=1999, source=card)\nstripe.error.CardError: Your "
+            "card was declined. card="
+        ).v(credit_card(r)).t(" customer=")
         b.v(email(r, form="plain")).t("\n")
     elif k == "vcard":
         b.t(f"BEGIN:VCARD\nFN:{full_name(r)}\nTEL;TYPE=CELL:").v(phone(r)).t("\nEMAIL:")
@@ -942,9 +1479,14 @@ def sample(r: random.Random, kind: str) -> dict[str, Any]:
     if len(text.encode()) > 8192:  # keep every sample within 8 KB: cut at the last line break
         cut = text.rfind("\n", 0, 6000)
         if cut > 0 and all(s[1] <= cut for s in b.spans):
-            text = text[:cut + 1]
-    return {"text": text, "spans": [s for s in b.spans if s[1] <= len(text)], "kind": kind,
-            "carrier": carrier, "lang": lang}
+            text = text[: cut + 1]
+    return {
+        "text": text,
+        "spans": [s for s in b.spans if s[1] <= len(text)],
+        "kind": kind,
+        "carrier": carrier,
+        "lang": lang,
+    }
 
 
 def generate(n: int = 2400, seed: int = 20240315) -> list[dict[str, Any]]:

@@ -42,8 +42,11 @@ CASES: list[tuple[str, str, str]] = [
     ("Whatsapp me on 07911 123456", "07911 123456", "PHONE"),
     # e-mail: shapes the generator does not use
     ("Write to sean.o'brien@corp.ie please", "sean.o'brien@corp.ie", "EMAIL"),
-    ("<mailto:ops-team+alerts@sub.mail.corp.co.uk>", "ops-team+alerts@sub.mail.corp.co.uk",
-     "EMAIL"),
+    (
+        "<mailto:ops-team+alerts@sub.mail.corp.co.uk>",
+        "ops-team+alerts@sub.mail.corp.co.uk",
+        "EMAIL",
+    ),
     ("jane at corp dot com", "jane at corp dot com", "EMAIL"),
     ("Jane Doe <JDOE@CORP.NET>", "JDOE@CORP.NET", "EMAIL"),
     ("address: jane.doe@company.photography", "jane.doe@company.photography", "EMAIL"),
@@ -58,11 +61,20 @@ CASES: list[tuple[str, str, str]] = [
     ("peer 2001:db8:0:0:1:0:0:1 up", "2001:db8:0:0:1:0:0:1", "IP_ADDRESS"),
     ("src=10.0.0.7:51234", "10.0.0.7", "IP_ADDRESS"),
     # secrets in other wrappers
-    ("export OPENAI_API_KEY='sk-" + "aB3dE5fG7hI9jK1lM2nO4pQ6rS8tU0vW" + "'",
-     "aB3dE5fG7hI9jK1lM2nO4pQ6rS8tU0vW", "OPENAI_KEY"),
-    ("headers: {Authorization: `Bearer ${'x9Y8z7W6v5U4t3S2r1Q0p9O8'}`}", "x9Y8z7W6v5U4t3S2r1Q0p9O8",
-     "BEARER_TOKEN"),
+    (
+        "export OPENAI_API_KEY='sk-" + "aB3dE5fG7hI9jK1lM2nO4pQ6rS8tU0vW" + "'",
+        "aB3dE5fG7hI9jK1lM2nO4pQ6rS8tU0vW",
+        "OPENAI_KEY",
+    ),
+    (
+        "headers: {Authorization: `Bearer ${'x9Y8z7W6v5U4t3S2r1Q0p9O8'}`}",
+        "x9Y8z7W6v5U4t3S2r1Q0p9O8",
+        "BEARER_TOKEN",
+    ),
     ("password=Sup3rS3cret! in the .env", "Sup3rS3cret!", "URL_CREDENTIALS"),
-    ("git clone https://oauth2:glpat-AbCdEf123456789xYz@gitlab.com/g/p.git",
-     "glpat-AbCdEf123456789xYz", "URL_CREDENTIALS"),
+    (
+        "git clone https://oauth2:glpat-AbCdEf123456789xYz@gitlab.com/g/p.git",
+        "glpat-AbCdEf123456789xYz",
+        "URL_CREDENTIALS",
+    ),
 ]

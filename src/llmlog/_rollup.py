@@ -49,16 +49,41 @@ BUCKETS_PER_DOUBLING = 8
 _BASE_MS = 0.1
 _LOG2 = math.log2
 
-FACT_COLUMNS = ("ts", "provider", "model", "status", "duration_ms", "ttft_ms",
-                "input_tokens", "output_tokens", "total_tokens", "cost_usd")
+FACT_COLUMNS = (
+    "ts",
+    "provider",
+    "model",
+    "status",
+    "duration_ms",
+    "ttft_ms",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+)
 """The interaction columns a rollup is computed from, in the order :func:`apply` takes them."""
 
 # Positions of FACT_COLUMNS in the SQLite sink's INSERT tuple (checked by a test).
 _INSERT_POSITIONS = (2, 3, 5, 7, 8, 9, 10, 11, 12, 16)
 
-_HOURLY_COLS = ("tag", "hour", "provider", "model", "status", "n", "errors", "duration_n",
-                "duration_sum", "ttft_n", "ttft_sum", "input_tokens", "output_tokens",
-                "total_tokens", "cost_n", "cost_usd")
+_HOURLY_COLS = (
+    "tag",
+    "hour",
+    "provider",
+    "model",
+    "status",
+    "n",
+    "errors",
+    "duration_n",
+    "duration_sum",
+    "ttft_n",
+    "ttft_sum",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_n",
+    "cost_usd",
+)
 _HOURLY_UPDATE = (
     " ON CONFLICT (tag, hour, provider, model, status) DO UPDATE SET"
     " n = n + excluded.n, errors = errors + excluded.errors,"
@@ -83,8 +108,13 @@ _DAILY_UPDATE = (
 _ROWS_PER_STATEMENT = 50  # 16 columns x 50 rows stays under the oldest variable limit (999)
 
 
-def _upsert(db: sqlite3.Connection, table: str, cols: Sequence[str], update: str,
-            rows: list[tuple[Any, ...]]) -> None:
+def _upsert(
+    db: sqlite3.Connection,
+    table: str,
+    cols: Sequence[str],
+    update: str,
+    rows: list[tuple[Any, ...]],
+) -> None:
     """Upsert with multi-row statements: one ``sqlite3_step`` per chunk, not per row.
 
     Like the sink's inserts: ``executemany`` steps (and re-takes the GIL) once per row.
@@ -92,9 +122,8 @@ def _upsert(db: sqlite3.Connection, table: str, cols: Sequence[str], update: str
     one = "(" + ",".join("?" * len(cols)) + ")"
     head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
     for i in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[i:i + _ROWS_PER_STATEMENT]
-        db.execute(head + ",".join([one] * len(chunk)) + update,
-                   [v for row in chunk for v in row])
+        chunk = rows[i : i + _ROWS_PER_STATEMENT]
+        db.execute(head + ",".join([one] * len(chunk)) + update, [v for row in chunk for v in row])
 
 
 _KEY_WHERE = "tag = ? AND hour = ? AND provider = ? AND model = ? AND status = ?"
@@ -123,8 +152,9 @@ Fact = Sequence[Any]
 """One interaction's FACT_COLUMNS values."""
 
 
-def apply(db: sqlite3.Connection, items: Iterable[tuple[str, Fact]], *, sign: int = 1,
-          daily: bool = True) -> None:
+def apply(
+    db: sqlite3.Connection, items: Iterable[tuple[str, Fact]], *, sign: int = 1, daily: bool = True
+) -> None:
     """Add (``sign=1``) or subtract (``sign=-1``) interactions to the rollups.
 
     Must run inside the caller's write transaction, next to the row changes.
@@ -175,27 +205,49 @@ def apply(db: sqlite3.Connection, items: Iterable[tuple[str, Fact]], *, sign: in
         for (tag, hour, provider, model, status, metric, bucket), n in latency.items():
             dk = (tag, hour // 24, provider, model, status, metric, bucket)
             per_day[dk] = per_day.get(dk, 0) + n
-    _upsert(db, "rollup_hourly", _HOURLY_COLS, _HOURLY_UPDATE,
-            [(*k, *v) for k, v in hourly.items()] if sign == 1 else
-            [(*k, *(-x for x in v)) for k, v in hourly.items()])
-    _upsert(db, "rollup_latency", _LATENCY_COLS, _LATENCY_UPDATE,
-            [(*k, v * sign) for k, v in latency.items()])
+    _upsert(
+        db,
+        "rollup_hourly",
+        _HOURLY_COLS,
+        _HOURLY_UPDATE,
+        [(*k, *v) for k, v in hourly.items()]
+        if sign == 1
+        else [(*k, *(-x for x in v)) for k, v in hourly.items()],
+    )
+    _upsert(
+        db,
+        "rollup_latency",
+        _LATENCY_COLS,
+        _LATENCY_UPDATE,
+        [(*k, v * sign) for k, v in latency.items()],
+    )
     if daily:
-        _upsert(db, "rollup_latency_daily", _DAILY_COLS, _DAILY_UPDATE,
-                [(*k, v * sign) for k, v in per_day.items()])
+        _upsert(
+            db,
+            "rollup_latency_daily",
+            _DAILY_COLS,
+            _DAILY_UPDATE,
+            [(*k, v * sign) for k, v in per_day.items()],
+        )
     if sign == 1:
         return
     db.executemany(f"DELETE FROM rollup_hourly WHERE {_KEY_WHERE} AND n <= 0", list(hourly))
-    db.executemany(f"DELETE FROM rollup_latency WHERE {_KEY_WHERE} AND metric = ?"
-                   " AND bucket = ? AND n <= 0", list(latency))
+    db.executemany(
+        f"DELETE FROM rollup_latency WHERE {_KEY_WHERE} AND metric = ? AND bucket = ? AND n <= 0",
+        list(latency),
+    )
     if daily:
-        db.executemany("DELETE FROM rollup_latency_daily WHERE tag = ? AND day = ?"
-                       " AND provider = ? AND model = ? AND status = ? AND metric = ?"
-                       " AND bucket = ? AND n <= 0", list(per_day))
+        db.executemany(
+            "DELETE FROM rollup_latency_daily WHERE tag = ? AND day = ?"
+            " AND provider = ? AND model = ? AND status = ? AND metric = ?"
+            " AND bucket = ? AND n <= 0",
+            list(per_day),
+        )
 
 
-def add_inserted(db: sqlite3.Connection, rows: Sequence[Sequence[Any]],
-                 tags: Sequence[tuple[str, int]]) -> None:
+def add_inserted(
+    db: sqlite3.Connection, rows: Sequence[Sequence[Any]], tags: Sequence[tuple[str, int]]
+) -> None:
     """Add rows just inserted by the SQLite sink (its INSERT tuples) to the rollups.
 
     Args:
@@ -216,16 +268,22 @@ def rebuild(db: sqlite3.Connection, *, chunk: int = 20_000) -> None:
     Also called by migration ``m002_rollups``, before ``m003_daily_latency``
     has created the daily table: that one is then left to its own migration.
     """
-    daily = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
-                       " AND name = 'rollup_latency_daily'").fetchone() is not None
+    daily = (
+        db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rollup_latency_daily'"
+        ).fetchone()
+        is not None
+    )
     db.execute("DELETE FROM rollup_hourly")
     db.execute("DELETE FROM rollup_latency")
     if daily:
         db.execute("DELETE FROM rollup_latency_daily")
     cols = ", ".join(f"i.{c}" for c in FACT_COLUMNS)
-    for sql in (f"SELECT '', {cols} FROM interactions i",
-                f"SELECT t.tag, {cols} FROM interaction_tags t"
-                " JOIN interactions i ON i.id = t.interaction_id"):
+    for sql in (
+        f"SELECT '', {cols} FROM interactions i",
+        f"SELECT t.tag, {cols} FROM interaction_tags t"
+        " JOIN interactions i ON i.id = t.interaction_id",
+    ):
         cur = db.execute(sql)
         while True:
             rows = cur.fetchmany(chunk)

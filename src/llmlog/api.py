@@ -74,14 +74,19 @@ def _build_sinks(settings: Settings) -> list[Sink]:
     if settings.jsonl:
         from llmlog.sinks.jsonl import JsonlSink
 
-        sinks.append(JsonlSink(settings.jsonl, max_bytes=settings.jsonl_max_bytes,
-                               backups=settings.jsonl_backups))
+        sinks.append(
+            JsonlSink(
+                settings.jsonl, max_bytes=settings.jsonl_max_bytes, backups=settings.jsonl_backups
+            )
+        )
     if settings.otel:
         try:
             from llmlog.sinks.otel import OTelSink
         except ImportError:
-            _log.warning("llmlog: LLMLOG_OTEL is set but OpenTelemetry export is not "
-                         "available: pip install 'llmlog[otel]'")
+            _log.warning(
+                "llmlog: LLMLOG_OTEL is set but OpenTelemetry export is not "
+                "available: pip install 'llmlog[otel]'"
+            )
         else:
             sinks.append(OTelSink())
     sinks.extend(settings.sinks)
@@ -96,9 +101,13 @@ def _build_processors(settings: Settings) -> list[Callable[[dict[str, Any]], dic
         return []
     from llmlog.redact import build_processors
 
-    return build_processors(redact=settings.redact, redact_key=settings.redact_key,
-                            capture_content=settings.capture_content,
-                            rules=settings.redact_rules, operator=settings.redact_operator)
+    return build_processors(
+        redact=settings.redact,
+        redact_key=settings.redact_key,
+        capture_content=settings.capture_content,
+        rules=settings.redact_rules,
+        operator=settings.redact_operator,
+    )
 
 
 def _make_pipeline(settings: Settings) -> Pipeline:
@@ -106,8 +115,12 @@ def _make_pipeline(settings: Settings) -> Pipeline:
         from llmlog.stdlib import install_console_handler
 
         install_console_handler()
-    return Pipeline(settings, _build_sinks(settings), _build_processors(settings),
-                    rebuild_sinks=lambda: _build_sinks(settings))
+    return Pipeline(
+        settings,
+        _build_sinks(settings),
+        _build_processors(settings),
+        rebuild_sinks=lambda: _build_sinks(settings),
+    )
 
 
 def _get_pipeline() -> Pipeline:
@@ -201,8 +214,18 @@ def stats() -> dict[str, Any]:
     """
     p = _pipeline
     if p is None:
-        return {"processed": 0, "spooled": 0, "replayed": 0, "dropped": 0, "filtered": 0,
-                "errors": 0, "sink_errors": 0, "sampled_out": 0, "queued": 0, "sinks": {}}
+        return {
+            "processed": 0,
+            "spooled": 0,
+            "replayed": 0,
+            "dropped": 0,
+            "filtered": 0,
+            "errors": 0,
+            "sink_errors": 0,
+            "sampled_out": 0,
+            "queued": 0,
+            "sinks": {},
+        }
     return p.stats()
 
 
@@ -306,17 +329,26 @@ def feedback(request_id: str, score: float, comment: str | None = None) -> None:
         if value != value:
             raise ValueError("NaN")
     except (TypeError, ValueError):
-        _log.warning("llmlog: feedback(%r, score=%r) ignored: the score must be a number",
-                     request_id, score)
+        _log.warning(
+            "llmlog: feedback(%r, score=%r) ignored: the score must be a number", request_id, score
+        )
         return
     if _disabled():
         return
     try:
         p = _pipeline or _get_pipeline()
-        p.submit(FEEDBACK, orjson.dumps({
-            "request_id": str(request_id), "score": value,
-            "comment": None if comment is None else str(comment), "timestamp": time.time()}),
-            None)
+        p.submit(
+            FEEDBACK,
+            orjson.dumps(
+                {
+                    "request_id": str(request_id),
+                    "score": value,
+                    "comment": None if comment is None else str(comment),
+                    "timestamp": time.time(),
+                }
+            ),
+            None,
+        )
     except Exception as exc:
         _internal_error(exc)
 
@@ -374,15 +406,23 @@ class Interaction:
         self._token = activate_span(self._span)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._finish(exc)
 
     async def __aenter__(self) -> Interaction:
         return self.__enter__()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._finish(exc)
 
     def _finish(self, exc: BaseException | None) -> None:
@@ -436,12 +476,24 @@ def interaction(model: str | None = None, messages: Any = None, **fields: Any) -
 @overload
 def logged(fn: F, /) -> F: ...
 @overload
-def logged(*, model: str | None = ..., messages_arg: str = ...,
-           parse: Callable[[Any], Any] | None = ..., **fields: Any) -> Callable[[F], F]: ...
+def logged(
+    *,
+    model: str | None = ...,
+    messages_arg: str = ...,
+    parse: Callable[[Any], Any] | None = ...,
+    **fields: Any,
+) -> Callable[[F], F]: ...
 
 
-def logged(fn: Any = None, /, *, model: str | None = None, messages_arg: str = "messages",
-           parse: Callable[[Any], Any] | None = None, **fields: Any) -> Any:
+def logged(
+    fn: Any = None,
+    /,
+    *,
+    model: str | None = None,
+    messages_arg: str = "messages",
+    parse: Callable[[Any], Any] | None = None,
+    **fields: Any,
+) -> Any:
     """Log every call of a function that calls an LLM (sync or async).
 
     The argument named ``messages_arg`` (``messages``; else a ``prompt`` string)
@@ -457,6 +509,7 @@ def logged(fn: Any = None, /, *, model: str | None = None, messages_arg: str = "
 
     .. versionadded:: 0.1
     """
+
     def decorate(func: F) -> F:
         try:
             sig: inspect.Signature | None = inspect.signature(func)
@@ -485,15 +538,20 @@ def logged(fn: Any = None, /, *, model: str | None = None, messages_arg: str = "
 
         def finish(it: Interaction, result: Any) -> None:
             try:
-                parsed = parse(result) if parse is not None else (
-                    result if isinstance(result, str) else _UNSET)
+                parsed = (
+                    parse(result)
+                    if parse is not None
+                    else (result if isinstance(result, str) else _UNSET)
+                )
             except Exception as exc:
-                _log.warning("llmlog: @logged parse function failed: %s: %s",
-                             type(exc).__name__, exc)
+                _log.warning(
+                    "llmlog: @logged parse function failed: %s: %s", type(exc).__name__, exc
+                )
                 parsed = _UNSET
             it.set_response(None if isinstance(result, str) else result, parsed)
 
         if inspect.iscoroutinefunction(func):
+
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 it = start(args, kwargs)
@@ -501,6 +559,7 @@ def logged(fn: Any = None, /, *, model: str | None = None, messages_arg: str = "
                     result = await cast(Callable[..., Awaitable[Any]], func)(*args, **kwargs)
                     finish(it, result)
                 return result
+
             return cast(F, async_wrapper)
 
         @functools.wraps(func)
@@ -510,6 +569,7 @@ def logged(fn: Any = None, /, *, model: str | None = None, messages_arg: str = "
                 result = func(*args, **kwargs)
                 finish(it, result)
             return result
+
         return cast(F, wrapper)
 
     if fn is not None:

@@ -36,60 +36,89 @@ def _env(name: str, doc: str, default: Any = None, **kw: Any) -> Any:
 class Settings:
     """Every option of :func:`llmlog.configure`, with its environment variable."""
 
-    db: str = _env("LLMLOG_DB", "store the CLI and viewer read: a path, sqlite:///path, "
-                   "postgresql://..., or off", "llmlog.db")
+    db: str = _env(
+        "LLMLOG_DB",
+        "store the CLI and viewer read: a path, sqlite:///path, postgresql://..., or off",
+        "llmlog.db",
+    )
     jsonl: str | None = _env("LLMLOG_JSONL", "also append JSON lines to this file")
-    jsonl_max_bytes: int = _env("LLMLOG_JSONL_MAX_BYTES", "rotate the JSON-lines file at this "
-                                "size (0 = never)", 100 * 1024 * 1024)
+    jsonl_max_bytes: int = _env(
+        "LLMLOG_JSONL_MAX_BYTES",
+        "rotate the JSON-lines file at this size (0 = never)",
+        100 * 1024 * 1024,
+    )
     jsonl_backups: int = _env("LLMLOG_JSONL_BACKUPS", "rotated JSON-lines files to keep", 5)
     otel: bool = _env("LLMLOG_OTEL", "also export OpenTelemetry GenAI spans", False)
     disabled: bool = _env("LLMLOG_DISABLED", "log nothing at all", False)
-    redact: bool = _env("LLMLOG_REDACT", "redact PII and secrets before anything is written",
-                        True)
-    redact_key: str | None = _env("LLMLOG_REDACT_KEY", "secret key for consistent pseudonyms "
-                                  "(HMAC); when unset, a key file is created in LLMLOG_HOME "
-                                  "the first time a pseudonym is made")
+    redact: bool = _env("LLMLOG_REDACT", "redact PII and secrets before anything is written", True)
+    redact_key: str | None = _env(
+        "LLMLOG_REDACT_KEY",
+        "secret key for consistent pseudonyms "
+        "(HMAC); when unset, a key file is created in LLMLOG_HOME "
+        "the first time a pseudonym is made",
+    )
     redact_rules: RedactRules | None = _env(  # noqa: RUF009 - a field(), like the others
-        "LLMLOG_REDACT_RULES", "TOML or JSON file of extra redaction rules (TYPE = regex), "
+        "LLMLOG_REDACT_RULES",
+        "TOML or JSON file of extra redaction rules (TYPE = regex), "
         "deny-terms, an allow-list, types to disable and operators per type, read and checked "
-        "once (configure() also takes a dict of the same shape; see llmlog.redact.rules)")
-    redact_operator: str = _env("LLMLOG_REDACT_OPERATOR", "what replaces a detected value of "
-                                "a type without its own operator: placeholder ([EMAIL]), "
-                                "pseudonym ([EMAIL:7f3a9c], keyed) or mask (j***@corp.com)",
-                                "placeholder")
-    capture_content: str = _env("LLMLOG_CAPTURE_CONTENT", "full (redacted text), metadata "
-                                "(lengths and hashes only) or off (no content fields)", "full")
-    sample_rate: float = _env("LLMLOG_SAMPLE_RATE", "fraction of interactions to log (0..1)",
-                              1.0)
-    max_queue: int = _env("LLMLOG_MAX_QUEUE", "interactions held in memory before spilling",
-                          10_000)
+        "once (configure() also takes a dict of the same shape; see llmlog.redact.rules)",
+    )
+    redact_operator: str = _env(
+        "LLMLOG_REDACT_OPERATOR",
+        "what replaces a detected value of "
+        "a type without its own operator: placeholder ([EMAIL]), "
+        "pseudonym ([EMAIL:7f3a9c], keyed) or mask (j***@corp.com)",
+        "placeholder",
+    )
+    capture_content: str = _env(
+        "LLMLOG_CAPTURE_CONTENT",
+        "full (redacted text), metadata (lengths and hashes only) or off (no content fields)",
+        "full",
+    )
+    sample_rate: float = _env("LLMLOG_SAMPLE_RATE", "fraction of interactions to log (0..1)", 1.0)
+    max_queue: int = _env("LLMLOG_MAX_QUEUE", "interactions held in memory before spilling", 10_000)
     batch_size: int = _env("LLMLOG_BATCH_SIZE", "interactions written per batch", 512)
-    flush_interval: float = _env("LLMLOG_FLUSH_INTERVAL", "seconds between background writes",
-                                 0.2)
-    on_full: str = _env("LLMLOG_ON_FULL", "when the queue is full or a sink is down: spool "
-                        "(to disk, replayed later) or drop (counted)", "spool")
-    durability: str = _env("LLMLOG_DURABILITY", "async (background writer) or sync (written "
-                           "before the call returns)", "async")
-    spool_dir: str | None = _env("LLMLOG_SPOOL_DIR", "where records wait while a sink is down "
-                                 "(default: beside the store)")
+    flush_interval: float = _env("LLMLOG_FLUSH_INTERVAL", "seconds between background writes", 0.2)
+    on_full: str = _env(
+        "LLMLOG_ON_FULL",
+        "when the queue is full or a sink is down: spool "
+        "(to disk, replayed later) or drop (counted)",
+        "spool",
+    )
+    durability: str = _env(
+        "LLMLOG_DURABILITY",
+        "async (background writer) or sync (written before the call returns)",
+        "async",
+    )
+    spool_dir: str | None = _env(
+        "LLMLOG_SPOOL_DIR", "where records wait while a sink is down (default: beside the store)"
+    )
     exit_timeout: float = _env("LLMLOG_EXIT_TIMEOUT", "seconds to finish writing at exit", 30.0)
-    service: str | None = _env("LLMLOG_SERVICE", "service name in each record's app field "
-                               "(default: OTEL_SERVICE_NAME)")
+    service: str | None = _env(
+        "LLMLOG_SERVICE", "service name in each record's app field (default: OTEL_SERVICE_NAME)"
+    )
     environment: str | None = _env("LLMLOG_ENVIRONMENT", "deployment environment in app field")
     version: str | None = _env("LLMLOG_VERSION", "application version in app field")
-    prices: str | None = _env("LLMLOG_PRICES", "JSON file of extra model prices (USD per 1M "
-                              "tokens)")
-    console: bool = _env("LLMLOG_CONSOLE", "print a one-line summary of each interaction to "
-                         "stderr", False)
-    raise_errors: bool = _env("LLMLOG_RAISE_ERRORS", "re-raise llmlog's own errors (tests "
-                              "only)", False)
+    prices: str | None = _env(
+        "LLMLOG_PRICES", "JSON file of extra model prices (USD per 1M tokens)"
+    )
+    console: bool = _env(
+        "LLMLOG_CONSOLE", "print a one-line summary of each interaction to stderr", False
+    )
+    raise_errors: bool = _env(
+        "LLMLOG_RAISE_ERRORS", "re-raise llmlog's own errors (tests only)", False
+    )
     processors: Sequence[Callable[..., Any]] | None = field(
-        default=None, metadata={"doc": "record processors run before the sinks "
-                                "(default: redaction)"})
+        default=None,
+        metadata={"doc": "record processors run before the sinks (default: redaction)"},
+    )
     sinks: Sequence[Any] = field(default=(), metadata={"doc": "extra sink objects"})
     price_table: Mapping[str, Mapping[str, float]] | None = field(
-        default=None, metadata={"doc": "extra model prices, {model: {input, output, "
-                                "cached_input}} in USD per 1M tokens"})
+        default=None,
+        metadata={
+            "doc": "extra model prices, {model: {input, output, cached_input}} in USD per 1M tokens"
+        },
+    )
 
 
 _CHOICES = {
@@ -148,15 +177,15 @@ def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
     if name in _CHOICES:
         text = text.lower()
         if text not in _CHOICES[name]:
-            raise ValueError(f"{source}: expected one of {', '.join(_CHOICES[name])}, "
-                             f"got {raw!r}")
+            raise ValueError(f"{source}: expected one of {', '.join(_CHOICES[name])}, got {raw!r}")
     if name == "db" and not text:
         raise ValueError(f"{source}: must not be empty (use 'off' for no store)")
     return text or None
 
 
-def resolve_settings(options: Mapping[str, Any], *, strict: bool,
-                     environ: Mapping[str, str] | None = None) -> Settings:
+def resolve_settings(
+    options: Mapping[str, Any], *, strict: bool, environ: Mapping[str, str] | None = None
+) -> Settings:
     """Return Settings from explicit ``options``, then ``LLMLOG_*`` env vars, then defaults.
 
     Args:
@@ -174,8 +203,10 @@ def resolve_settings(options: Mapping[str, Any], *, strict: bool,
     fields = {f.name: f for f in dataclasses.fields(Settings)}
     unknown = set(options) - set(fields)
     if unknown:
-        raise TypeError(f"configure() got unknown option(s): {', '.join(sorted(unknown))}; "
-                        f"known options: {', '.join(fields)}")
+        raise TypeError(
+            f"configure() got unknown option(s): {', '.join(sorted(unknown))}; "
+            f"known options: {', '.join(fields)}"
+        )
     values: dict[str, Any] = {}
     for name, f in fields.items():
         if name in options:

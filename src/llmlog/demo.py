@@ -36,22 +36,28 @@ class OfflineModelError(Exception):
 
 _ANSWERS = {
     "refund": "I'm sorry about the damaged item. Under our returns policy you can get a full "
-              "refund or a replacement within 30 days; I've opened a return for order {order}.",
+    "refund or a replacement within 30 days; I've opened a return for order {order}.",
     "capital": "The capital of {country} is {capital}.",
     "python": "Python is a high-level, interpreted programming language known for its "
-              "readability. Use `list comprehensions` for concise loops:\n\n```python\n"
-              "squares = [n * n for n in range(10)]\n```",
+    "readability. Use `list comprehensions` for concise loops:\n\n```python\n"
+    "squares = [n * n for n in range(10)]\n```",
     "summary": "Summary: the customer reports a billing discrepancy and asks for a callback. "
-               "Priority: medium. Next step: verify the invoice and call back.",
+    "Priority: medium. Next step: verify the invoice and call back.",
     "sql": "```sql\nSELECT customer_id, SUM(total) AS revenue\nFROM orders\n"
-           "WHERE created_at >= DATE '2026-01-01'\nGROUP BY customer_id\n"
-           "ORDER BY revenue DESC\nLIMIT 10;\n```",
+    "WHERE created_at >= DATE '2026-01-01'\nGROUP BY customer_id\n"
+    "ORDER BY revenue DESC\nLIMIT 10;\n```",
     "translate": "Bonjour, pourriez-vous m'envoyer la facture du mois dernier ?",
     "haiku": "Logs fall like snow —\nevery prompt a quiet trace,\nsearchable at dawn.",
 }
 
-_COUNTRIES = [("France", "Paris"), ("Japan", "Tokyo"), ("Kenya", "Nairobi"),
-              ("Brazil", "Brasília"), ("Canada", "Ottawa"), ("Norway", "Oslo")]
+_COUNTRIES = [
+    ("France", "Paris"),
+    ("Japan", "Tokyo"),
+    ("Kenya", "Nairobi"),
+    ("Brazil", "Brasília"),
+    ("Canada", "Ottawa"),
+    ("Norway", "Oslo"),
+]
 
 _PII_USERS = [
     ("Jane Doe", "jane.doe@example.com", "+1 (415) 555-0132"),
@@ -62,8 +68,13 @@ _PII_USERS = [
 
 _SYSTEM = "You are a helpful assistant for ACME Corp. Answer concisely."
 
-_MODELS = [("gpt-4o-mini", "openai"), ("gpt-4o", "openai"), ("claude-sonnet-4-5", "anthropic"),
-           ("claude-haiku-4-5", "anthropic"), ("gpt-4.1-nano", "openai")]
+_MODELS = [
+    ("gpt-4o-mini", "openai"),
+    ("gpt-4o", "openai"),
+    ("claude-sonnet-4-5", "anthropic"),
+    ("claude-haiku-4-5", "anthropic"),
+    ("gpt-4.1-nano", "openai"),
+]
 
 
 def _tokens(text: str) -> int:
@@ -92,17 +103,43 @@ class OfflineModel:
         low = text.lower()
         if "weather" in low:
             city = "Paris" if "paris" in low else "Tokyo"
-            return "", [{"id": f"call_{rng.randrange(16**8):08x}", "name": "get_weather",
-                         "arguments": {"city": city, "unit": "celsius"}}]
+            return "", [
+                {
+                    "id": f"call_{rng.randrange(16**8):08x}",
+                    "name": "get_weather",
+                    "arguments": {"city": city, "unit": "celsius"},
+                }
+            ]
         for key, answer in _ANSWERS.items():
             if key in low:
                 country, capital = rng.choice(_COUNTRIES)
-                return answer.format(order=rng.randrange(10000, 99999), country=country,
-                                     capital=capital), []
-        return ("Thanks for your message. Here is what I found: " + " ".join(
-            rng.choice(["the", "policy", "order", "account", "plan", "support", "update",
-                        "request", "team", "will", "follow", "up", "soon"])
-            for _ in range(rng.randint(12, 40))) + "."), []
+                return answer.format(
+                    order=rng.randrange(10000, 99999), country=country, capital=capital
+                ), []
+        return (
+            "Thanks for your message. Here is what I found: "
+            + " ".join(
+                rng.choice(
+                    [
+                        "the",
+                        "policy",
+                        "order",
+                        "account",
+                        "plan",
+                        "support",
+                        "update",
+                        "request",
+                        "team",
+                        "will",
+                        "follow",
+                        "up",
+                        "soon",
+                    ]
+                )
+                for _ in range(rng.randint(12, 40))
+            )
+            + "."
+        ), []
 
     def _maybe_fail(self, rng: random.Random) -> None:
         if rng.random() < self.error_rate:
@@ -110,8 +147,7 @@ class OfflineModel:
                 raise OfflineModelError("Rate limit reached for requests", 429)
             raise OfflineModelError("Request timed out", None)
 
-    def complete(self, model: str, messages: list[dict[str, Any]],
-                 **params: Any) -> dict[str, Any]:
+    def complete(self, model: str, messages: list[dict[str, Any]], **params: Any) -> dict[str, Any]:
         """Return a full response (OpenAI or Anthropic shape, by model) after some latency."""
         rng = self._rng(messages, model)
         time.sleep(self.latency * rng.uniform(0.01, 0.06))
@@ -120,8 +156,7 @@ class OfflineModel:
         prompt_tokens = sum(_tokens(str(m.get("content", ""))) for m in messages)
         return _response(model, text, calls, prompt_tokens, rng)
 
-    def stream(self, model: str, messages: list[dict[str, Any]],
-               **params: Any) -> Iterator[str]:
+    def stream(self, model: str, messages: list[dict[str, Any]], **params: Any) -> Iterator[str]:
         """Yield the answer in small text chunks with simulated inter-token latency."""
         rng = self._rng(messages, model)
         time.sleep(self.latency * rng.uniform(0.01, 0.04))
@@ -130,52 +165,91 @@ class OfflineModel:
         words = text.split(" ")
         for i in range(0, len(words), 3):
             time.sleep(self.latency * 0.002)
-            yield " ".join(words[i:i + 3]) + (" " if i + 3 < len(words) else "")
+            yield " ".join(words[i : i + 3]) + (" " if i + 3 < len(words) else "")
 
 
-def _response(model: str, text: str, calls: list[dict[str, Any]], prompt_tokens: int,
-              rng: random.Random) -> dict[str, Any]:
+def _response(
+    model: str, text: str, calls: list[dict[str, Any]], prompt_tokens: int, rng: random.Random
+) -> dict[str, Any]:
     out_tokens = _tokens(text) + 12 * len(calls)
     rid = f"{rng.randrange(16**12):012x}"
     if model.startswith("claude"):
         content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
-        content += [{"type": "tool_use", "id": c["id"].replace("call_", "toolu_"),
-                     "name": c["name"], "input": c["arguments"]} for c in calls]
-        return {"id": f"msg_{rid}", "type": "message", "role": "assistant", "model": model,
-                "content": content, "stop_reason": "tool_use" if calls else "end_turn",
-                "usage": {"input_tokens": prompt_tokens, "output_tokens": out_tokens,
-                          "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}}
+        content += [
+            {
+                "type": "tool_use",
+                "id": c["id"].replace("call_", "toolu_"),
+                "name": c["name"],
+                "input": c["arguments"],
+            }
+            for c in calls
+        ]
+        return {
+            "id": f"msg_{rid}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": content,
+            "stop_reason": "tool_use" if calls else "end_turn",
+            "usage": {
+                "input_tokens": prompt_tokens,
+                "output_tokens": out_tokens,
+                "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": 0,
+            },
+        }
     import json
 
     message: dict[str, Any] = {"role": "assistant", "content": text or None}
     if calls:
-        message["tool_calls"] = [{"id": c["id"], "type": "function",
-                                  "function": {"name": c["name"],
-                                               "arguments": json.dumps(c["arguments"])}}
-                                 for c in calls]
-    return {"id": f"chatcmpl-{rid}", "object": "chat.completion", "created": int(time.time()),
-            "model": f"{model}-2025-01-01" if model.startswith("gpt-4o") else model,
-            "choices": [{"index": 0, "message": message,
-                         "finish_reason": "tool_calls" if calls else "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": out_tokens,
-                      "total_tokens": prompt_tokens + out_tokens}}
+        message["tool_calls"] = [
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
+            }
+            for c in calls
+        ]
+    return {
+        "id": f"chatcmpl-{rid}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": f"{model}-2025-01-01" if model.startswith("gpt-4o") else model,
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": out_tokens,
+            "total_tokens": prompt_tokens + out_tokens,
+        },
+    }
 
 
 def _prompts(rng: random.Random) -> list[str]:
     name, email, phone = rng.choice(_PII_USERS)
     country, _ = rng.choice(_COUNTRIES)
-    return rng.choice([
-        [f"Hi, I'm {name} ({email}). My blender from order {rng.randrange(10000, 99999)} "
-         f"arrived broken; can I get a refund?", "Can you call me back on " + phone + "?"],
-        [f"What is the capital of {country}?", "And what's the weather like there in Paris?"],
-        ["Explain what Python is.", "Show me a Python example."],
-        ["Write a SQL query for the top 10 customers by revenue this year.",
-         "Now summary it in one sentence."],
-        ["Translate to French: could you send me last month's invoice?"],
-        [f"Summarize this ticket: customer {name} says card 4111 1111 1111 1111 was charged "
-         "twice and asks for a callback."],
-        ["Write a haiku about logging."],
-    ])
+    return rng.choice(
+        [
+            [
+                f"Hi, I'm {name} ({email}). My blender from order {rng.randrange(10000, 99999)} "
+                f"arrived broken; can I get a refund?",
+                "Can you call me back on " + phone + "?",
+            ],
+            [f"What is the capital of {country}?", "And what's the weather like there in Paris?"],
+            ["Explain what Python is.", "Show me a Python example."],
+            [
+                "Write a SQL query for the top 10 customers by revenue this year.",
+                "Now summary it in one sentence.",
+            ],
+            ["Translate to French: could you send me last month's invoice?"],
+            [
+                f"Summarize this ticket: customer {name} says card 4111 1111 1111 1111 was charged "
+                "twice and asks for a callback."
+            ],
+            ["Write a haiku about logging."],
+        ]
+    )
 
 
 @dataclass
@@ -195,11 +269,17 @@ class DemoSummary:
         if len(self.durations_ms) == 1:
             return self.durations_ms[0]
         return statistics.quantiles(self.durations_ms, n=100, method="inclusive")[
-            min(98, max(0, round(p) - 1))]
+            min(98, max(0, round(p) - 1))
+        ]
 
 
-def run_demo(n: int = 200, *, model: OfflineModel | None = None, workers: int = 8,
-             progress: Callable[[int], None] | None = None) -> DemoSummary:
+def run_demo(
+    n: int = 200,
+    *,
+    model: OfflineModel | None = None,
+    workers: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> DemoSummary:
     """Run about ``n`` offline-model calls in conversations across threads, logging each.
 
     Args:
@@ -231,13 +311,17 @@ def run_demo(n: int = 200, *, model: OfflineModel | None = None, workers: int = 
         with llmlog.context(session_id=session, user_id=user, tags=tags):
             for turn in turns:
                 messages.append({"role": "user", "content": turn})
-                rid, text, ok, tokens, dur = _one_call(model, model_name, provider, messages,
-                                                       stream=idx % 3 == 0)
+                rid, text, ok, tokens, dur = _one_call(
+                    model, model_name, provider, messages, stream=idx % 3 == 0
+                )
                 if ok:
                     messages.append({"role": "assistant", "content": text})
                     if idx % 4 == 0:
-                        llmlog.feedback(rid, 1.0 if idx % 8 == 0 else 0.0,
-                                        "helpful" if idx % 8 == 0 else "not what I asked")
+                        llmlog.feedback(
+                            rid,
+                            1.0 if idx % 8 == 0 else 0.0,
+                            "helpful" if idx % 8 == 0 else "not what I asked",
+                        )
                 with lock:
                     summary.count += 1
                     summary.errors += 0 if ok else 1
@@ -252,14 +336,20 @@ def run_demo(n: int = 200, *, model: OfflineModel | None = None, workers: int = 
     return summary
 
 
-def _one_call(model: OfflineModel, model_name: str, provider: str,
-              messages: list[dict[str, Any]], *, stream: bool
-              ) -> tuple[str, str, bool, int, float]:
+def _one_call(
+    model: OfflineModel,
+    model_name: str,
+    provider: str,
+    messages: list[dict[str, Any]],
+    *,
+    stream: bool,
+) -> tuple[str, str, bool, int, float]:
     params = {"temperature": 0.2, "max_tokens": 512, "stream": stream}
     t0 = time.perf_counter()
     try:
-        with llmlog.interaction(model=model_name, messages=messages, provider=provider,
-                                params=params) as it:
+        with llmlog.interaction(
+            model=model_name, messages=messages, provider=provider, params=params
+        ) as it:
             if stream:
                 parts = []
                 for chunk in model.stream(model_name, messages):
@@ -276,8 +366,7 @@ def _one_call(model: OfflineModel, model_name: str, provider: str,
                     text = raw["choices"][0]["message"]["content"] or ""
                     tokens = raw["usage"]["total_tokens"]
                 else:
-                    text = "".join(b.get("text", "") for b in raw["content"]
-                                   if b["type"] == "text")
+                    text = "".join(b.get("text", "") for b in raw["content"] if b["type"] == "text")
                     tokens = raw["usage"]["input_tokens"] + raw["usage"]["output_tokens"]
                 it.set_response(raw, parsed=text)
         return it.request_id, text, True, tokens, (time.perf_counter() - t0) * 1000

@@ -63,8 +63,9 @@ def m001_initial(db: sqlite3.Connection) -> None:
     for name, cols in [("ts", "ts"), ("model_ts", "model, ts"), ("status_ts", "status, ts")]:
         db.execute(f"CREATE INDEX ix_interactions_{name} ON interactions({cols})")
     for col in ("session_id", "user_id"):
-        db.execute(f"CREATE INDEX ix_interactions_{col} ON interactions({col}, ts) "
-                   f"WHERE {col} IS NOT NULL")
+        db.execute(
+            f"CREATE INDEX ix_interactions_{col} ON interactions({col}, ts) WHERE {col} IS NOT NULL"
+        )
     db.execute("""
         CREATE TABLE interaction_tags (
             tag TEXT NOT NULL,
@@ -85,8 +86,10 @@ def m001_initial(db: sqlite3.Connection) -> None:
     # contentless (the text lives once, in the record) and detail=none (no positions):
     # half the write cost and almost no space; phrase queries are answered by
     # matching the words here, then checking the phrase in the matching records.
-    db.execute("CREATE VIRTUAL TABLE interactions_fts USING fts5("
-               "text, content='', detail=none, tokenize='unicode61 remove_diacritics 2')")
+    db.execute(
+        "CREATE VIRTUAL TABLE interactions_fts USING fts5("
+        "text, content='', detail=none, tokenize='unicode61 remove_diacritics 2')"
+    )
 
 
 @migration
@@ -94,8 +97,10 @@ def m002_rollups(db: sqlite3.Connection) -> None:
     """Per-hour rollups and latency histograms for fast aggregates (see ``llmlog._rollup``)."""
     from llmlog._rollup import rebuild
 
-    key = ("tag TEXT NOT NULL, hour INTEGER NOT NULL, provider TEXT NOT NULL,"
-           " model TEXT NOT NULL, status TEXT NOT NULL")
+    key = (
+        "tag TEXT NOT NULL, hour INTEGER NOT NULL, provider TEXT NOT NULL,"
+        " model TEXT NOT NULL, status TEXT NOT NULL"
+    )
     db.execute(f"""
         CREATE TABLE rollup_hourly (
             {key},
@@ -149,8 +154,10 @@ def migrate(db: sqlite3.Connection) -> list[str]:
 
     ``db`` must be in autocommit mode (``isolation_level=None``).
     """
-    db.execute("CREATE TABLE IF NOT EXISTS _llmlog_migrations "
-               "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS _llmlog_migrations "
+        "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
     applied = {r[0] for r in db.execute("SELECT name FROM _llmlog_migrations")}
     if all(m.__name__ in applied for m in MIGRATIONS):
         return []
@@ -161,8 +168,10 @@ def migrate(db: sqlite3.Connection) -> list[str]:
         for fn in MIGRATIONS:
             if fn.__name__ not in applied:
                 fn(db)
-                db.execute("INSERT INTO _llmlog_migrations (name, applied_at) VALUES (?, ?)",
-                           (fn.__name__, time.time()))
+                db.execute(
+                    "INSERT INTO _llmlog_migrations (name, applied_at) VALUES (?, ?)",
+                    (fn.__name__, time.time()),
+                )
                 done.append(fn.__name__)
         db.execute("COMMIT")
     except BaseException:

@@ -90,10 +90,14 @@ def normalize_usage(raw: Mapping[str, Any] | None) -> Usage | None:
         cached = d.get("cached_tokens") if type(d) is dict else None
         d = get("completion_tokens_details")
         reasoning = d.get("reasoning_tokens") if type(d) is dict else None
-        return {"input_tokens": inp, "output_tokens": out, "total_tokens": inp + out,
-                "cached_input_tokens": cached if type(cached) is int else None,
-                "reasoning_tokens": reasoning if type(reasoning) is int else None,
-                "estimated": get("estimated") is True}
+        return {
+            "input_tokens": inp,
+            "output_tokens": out,
+            "total_tokens": inp + out,
+            "cached_input_tokens": cached if type(cached) is int else None,
+            "reasoning_tokens": reasoning if type(reasoning) is int else None,
+            "estimated": get("estimated") is True,
+        }
     if "prompt_tokens" in raw or "completion_tokens" in raw:  # OpenAI chat / completions
         inp = _int(get("prompt_tokens"))
         out = _int(get("completion_tokens"))
@@ -208,8 +212,9 @@ def _from_raw(raw: dict[str, Any]) -> dict[str, Any]:
                     for tc in tcs:
                         if type(tc) is dict:
                             fn = tc.get("function") or {}
-                            calls.append(_tool_call(tc.get("id"), fn.get("name"),
-                                                    fn.get("arguments")))
+                            calls.append(
+                                _tool_call(tc.get("id"), fn.get("name"), fn.get("arguments"))
+                            )
                 fc = msg.get("function_call")
                 if type(fc) is dict:
                     calls.append(_tool_call(None, fc.get("name"), fc.get("arguments")))
@@ -250,8 +255,9 @@ def _from_raw(raw: dict[str, Any]) -> dict[str, Any]:
                     if type(part) is dict and part.get("type") == "output_text":
                         texts.append(str(part.get("text", "")))
             elif itype == "function_call":
-                calls.append(_tool_call(item.get("call_id"), item.get("name"),
-                                        item.get("arguments")))
+                calls.append(
+                    _tool_call(item.get("call_id"), item.get("name"), item.get("arguments"))
+                )
         if get("status"):
             out["finish_reasons"] = [str(raw["status"])]
         out["tool_calls"] = calls
@@ -259,8 +265,11 @@ def _from_raw(raw: dict[str, Any]) -> dict[str, Any]:
         return out
     data = get("data")
     if get("object") == "list" and type(data) is list:  # embeddings
-        dims = {len(d["embedding"]) for d in data
-                if type(d) is dict and type(d.get("embedding")) is list}
+        dims = {
+            len(d["embedding"])
+            for d in data
+            if type(d) is dict and type(d.get("embedding")) is list
+        }
         out["parsed_output"] = {"count": len(data), "dimensions": max(dims) if dims else None}
         out["operation"] = "embeddings"
         u = out.get("usage")
@@ -288,6 +297,7 @@ def _provider_of(model: str | None) -> str | None:
 
 
 # -- the caller's half ---------------------------------------------------------------------------
+
 
 class PreEncoded:
     """A value already encoded as JSON (``interaction()`` snapshots its messages on entry)."""
@@ -357,7 +367,7 @@ def tail_parts(tail: bytes, lm: int, lr: int) -> tuple[bytes, bytes, bytes]:
     a = len(_K_PM)
     b = a + lm + len(_K_RR)
     c = b + lr + len(_K_PO)
-    return tail[a:a + lm], tail[b:b + lr], tail[c:-1]
+    return tail[a : a + lm], tail[b : b + lr], tail[c:-1]
 
 
 def tail_without_output(tail: bytes, lm: int, lr: int) -> bytes:
@@ -397,9 +407,14 @@ _TEMPLATE: dict[str, Any] = dict.fromkeys(k for k in RECORD_FIELDS if k not in _
 _TEMPLATE.update(event=INTERACTION_EVENT, schema_version=SCHEMA_VERSION)
 
 
-def finish_record(light: dict[str, Any], ctx: Mapping[str, Any] | None, *,
-                  prices: PriceTable, app: AppInfo,
-                  heavy: dict[str, Any] | None) -> dict[str, Any]:
+def finish_record(
+    light: dict[str, Any],
+    ctx: Mapping[str, Any] | None,
+    *,
+    prices: PriceTable,
+    app: AppInfo,
+    heavy: dict[str, Any] | None,
+) -> dict[str, Any]:
     """Return the complete record from the light fields (writer thread; kept lean).
 
     Args:
@@ -452,14 +467,23 @@ def finish_record(light: dict[str, Any], ctx: Mapping[str, Any] | None, *,
             usage = _estimated_usage(rec)
         rec["usage"] = usage
     if rec["cost_usd"] is None:
-        rec["cost_usd"] = prices.cost(rec["response_model"] or rec["model"],
-                                      usage["input_tokens"], usage["output_tokens"],
-                                      usage["cached_input_tokens"])
+        rec["cost_usd"] = prices.cost(
+            rec["response_model"] or rec["model"],
+            usage["input_tokens"],
+            usage["output_tokens"],
+            usage["cached_input_tokens"],
+        )
     return rec
 
 
-def _merge_context(rec: dict[str, Any], light: dict[str, Any], ctx: Mapping[str, Any] | None,
-                   given_tags: Any, given_meta: Any, extra: set[str]) -> None:
+def _merge_context(
+    rec: dict[str, Any],
+    light: dict[str, Any],
+    ctx: Mapping[str, Any] | None,
+    given_tags: Any,
+    given_meta: Any,
+    extra: set[str],
+) -> None:
     tags: list[str] = []
     metadata: dict[str, Any] = {}
     if ctx:
@@ -484,22 +508,36 @@ def _merge_context(rec: dict[str, Any], light: dict[str, Any], ctx: Mapping[str,
     rec["metadata"] = metadata
 
 
-def build_record(fields: Mapping[str, Any], ctx: Mapping[str, Any] | None, *,
-                 prices: PriceTable, app: AppInfo) -> dict[str, Any]:
+def build_record(
+    fields: Mapping[str, Any], ctx: Mapping[str, Any] | None, *, prices: PriceTable, app: AppInfo
+) -> dict[str, Any]:
     """Return the complete record for record fields given as plain values (both halves)."""
     light_or_json, tail, lm, lr = encode_fields(dict(fields))
     light = light_or_json if isinstance(light_or_json, dict) else orjson.loads(light_or_json)
     pm, rr, po = tail_parts(tail, lm, lr)
     output = derive(light, rr)
     parsed = orjson.loads(po)
-    return finish_record(light, ctx, prices=prices, app=app,
-                         heavy={"prompt_messages": orjson.loads(pm),
-                                "llm_raw_response": orjson.loads(rr),
-                                "parsed_output": output if parsed is None else parsed})
+    return finish_record(
+        light,
+        ctx,
+        prices=prices,
+        app=app,
+        heavy={
+            "prompt_messages": orjson.loads(pm),
+            "llm_raw_response": orjson.loads(rr),
+            "parsed_output": output if parsed is None else parsed,
+        },
+    )
 
 
-_NO_USAGE: Usage = {"input_tokens": None, "output_tokens": None, "total_tokens": None,
-                    "cached_input_tokens": None, "reasoning_tokens": None, "estimated": False}
+_NO_USAGE: Usage = {
+    "input_tokens": None,
+    "output_tokens": None,
+    "total_tokens": None,
+    "cached_input_tokens": None,
+    "reasoning_tokens": None,
+    "estimated": False,
+}
 
 
 def _estimated_usage(rec: dict[str, Any]) -> Usage:
@@ -509,17 +547,27 @@ def _estimated_usage(rec: dict[str, Any]) -> Usage:
     if output is None and raw is None and not rec.get("tool_calls"):  # nothing came back
         return dict(_NO_USAGE)  # type: ignore[return-value]
     messages = rec["prompt_messages"] or []
-    prompt = sum(estimate_tokens(text_of(m.get("content") if isinstance(m, dict) else m))
-                 for m in messages)
-    out_tokens = 0 if rec["operation"] == "embeddings" else estimate_tokens(
-        output if isinstance(output, str) else text_of(output))
+    prompt = sum(
+        estimate_tokens(text_of(m.get("content") if isinstance(m, dict) else m)) for m in messages
+    )
+    out_tokens = (
+        0
+        if rec["operation"] == "embeddings"
+        else estimate_tokens(output if isinstance(output, str) else text_of(output))
+    )
     for call in rec.get("tool_calls") or ():  # a tool-only reply still costs output tokens
         if isinstance(call, dict):
-            out_tokens += estimate_tokens(f"{call.get('name') or ''} "
-                                          f"{orjson.dumps(call.get('arguments')).decode()}")
-    return {"input_tokens": prompt, "output_tokens": out_tokens,
-            "total_tokens": prompt + out_tokens, "cached_input_tokens": None,
-            "reasoning_tokens": None, "estimated": True}
+            out_tokens += estimate_tokens(
+                f"{call.get('name') or ''} {orjson.dumps(call.get('arguments')).decode()}"
+            )
+    return {
+        "input_tokens": prompt,
+        "output_tokens": out_tokens,
+        "total_tokens": prompt + out_tokens,
+        "cached_input_tokens": None,
+        "reasoning_tokens": None,
+        "estimated": True,
+    }
 
 
 def search_text(messages: Any, output: Any, tool_calls: Any, error: Any) -> str:

@@ -142,15 +142,25 @@ class Pipeline:
             database connections must not cross a fork).
     """
 
-    def __init__(self, settings: Settings, sinks: Sequence[Sink],
-                 processors: Sequence[Processor], *,
-                 rebuild_sinks: Callable[[], Sequence[Sink]] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sinks: Sequence[Sink],
+        processors: Sequence[Processor],
+        *,
+        rebuild_sinks: Callable[[], Sequence[Sink]] | None = None,
+    ) -> None:
         self.settings = settings
         self._processors = list(processors)
         self._rebuild_sinks = rebuild_sinks
         self._prices = PriceTable(settings.price_table, settings.prices)
-        self._spool_root = Path(settings.spool_dir).expanduser() if settings.spool_dir else (
-            Path(os.environ.get("LLMLOG_HOME", "~/.local/state/llmlog")).expanduser() / "spool")
+        self._spool_root = (
+            Path(settings.spool_dir).expanduser()
+            if settings.spool_dir
+            else (
+                Path(os.environ.get("LLMLOG_HOME", "~/.local/state/llmlog")).expanduser() / "spool"
+            )
+        )
         self._sync = settings.durability == "sync"
         self._spill = settings.on_full == "spool"
         self._max_queue = settings.max_queue
@@ -177,8 +187,12 @@ class Pipeline:
         self._closed = False
         self._errors: list[BaseException] = []
         self._states = [
-            _SinkState(s, Spool(spool_dir_for(s, self._spool_root))
-                       if self._spill and getattr(s, "spool", True) is not False else None)
+            _SinkState(
+                s,
+                Spool(spool_dir_for(s, self._spool_root))
+                if self._spill and getattr(s, "spool", True) is not False
+                else None,
+            )
             for s in sinks
         ]
         self._exit_registered = False
@@ -188,8 +202,9 @@ class Pipeline:
         for st in parent_states:
             if st.spool is not None:
                 st.spool.forget_after_fork()
-        sinks: Sequence[Sink] = (self._rebuild_sinks() if self._rebuild_sinks
-                                 else [st.sink for st in parent_states])
+        sinks: Sequence[Sink] = (
+            self._rebuild_sinks() if self._rebuild_sinks else [st.sink for st in parent_states]
+        )
         _abandoned.append(parent_states)  # never close the parent's connections in the child
         self._counts = {}
         self._report = _Reporter()
@@ -244,8 +259,9 @@ class Pipeline:
     def _overflow(self, item: tuple[int, Any, Any]) -> None:
         if not self._spill:
             self._count("dropped")
-            self._report("dropped", "queue full (%d): dropped an interaction "
-                         "(on_full=drop)", self._max_queue)
+            self._report(
+                "dropped", "queue full (%d): dropped an interaction (on_full=drop)", self._max_queue
+            )
             return
         if self._thread is None:
             self._start()
@@ -338,16 +354,23 @@ class Pipeline:
             try:
                 if kind == INTERACTION:
                     light_or_json, tail, lm, lr = payload
-                    light = (light_or_json if type(light_or_json) is dict
-                             else loads(light_or_json))
+                    light = light_or_json if type(light_or_json) is dict else loads(light_or_json)
                     pm, rr, po = tail_parts(tail, lm, lr)
                     output = derive(light, rr)
                     if procs or light.get("usage") is None:
                         # a processor reads the content, or usage must be estimated from it
                         parsed = loads(po)
-                        rec = finish_record(light, ctx, prices=prices, app=app, heavy={
-                            "prompt_messages": loads(pm), "llm_raw_response": loads(rr),
-                            "parsed_output": output if parsed is None else parsed})
+                        rec = finish_record(
+                            light,
+                            ctx,
+                            prices=prices,
+                            app=app,
+                            heavy={
+                                "prompt_messages": loads(pm),
+                                "llm_raw_response": loads(rr),
+                                "parsed_output": output if parsed is None else parsed,
+                            },
+                        )
                         tail = b""
                     else:
                         rec = finish_record(light, ctx, prices=prices, app=app, heavy=None)
@@ -360,8 +383,12 @@ class Pipeline:
                         if rec["trace_id"] is None:
                             rec["trace_id"] = ids[:32]
                 else:
-                    rec = {"event": FEEDBACK_EVENT, "schema_version": SCHEMA_VERSION,
-                           **loads(payload), "redaction": {}}
+                    rec = {
+                        "event": FEEDBACK_EVENT,
+                        "schema_version": SCHEMA_VERSION,
+                        **loads(payload),
+                        "redaction": {},
+                    }
                     tail = b""
                 for proc in procs:
                     rec = proc(rec)
@@ -371,14 +398,22 @@ class Pipeline:
                     entries.append(Entry(rec, bytes(memoryview(dumps(rec)))))
                 else:  # the caller's JSON of the heavy fields, appended as it is
                     head = dumps(rec)
-                    entries.append(Entry(rec, head[:-1] + tail, (
-                        len(head) - 1, lm, lr, "parsed_output" not in rec)))
+                    entries.append(
+                        Entry(
+                            rec,
+                            head[:-1] + tail,
+                            (len(head) - 1, lm, lr, "parsed_output" not in rec),
+                        )
+                    )
             except DropRecord:
                 self._count("filtered")
             except Exception as exc:
                 self._count("dropped")
-                self._internal_error("process", exc, "could not process an interaction "
-                                     "(dropped, never written unprocessed)")
+                self._internal_error(
+                    "process",
+                    exc,
+                    "could not process an interaction (dropped, never written unprocessed)",
+                )
         self._count("processed", len(entries))
         return entries
 
@@ -404,24 +439,32 @@ class Pipeline:
         st.backoff = min(max(st.backoff * 2, 0.5), 30.0)
         st.down_until = time.monotonic() + st.backoff
         name = getattr(st.sink, "name", type(st.sink).__name__)
-        self._report(f"sink:{name}", "sink %s failed: %s: %s; records are spooled and will "
-                     "be retried in %.1fs", name, type(exc).__name__, exc, st.backoff)
+        self._report(
+            f"sink:{name}",
+            "sink %s failed: %s: %s; records are spooled and will be retried in %.1fs",
+            name,
+            type(exc).__name__,
+            exc,
+            st.backoff,
+        )
         if self.settings.raise_errors:
             self._errors.append(exc)
 
     def _to_spool(self, st: _SinkState, entries: list[Entry], *, reason: str) -> None:
         if st.spool is None:
             self._count("dropped", len(entries))
-            self._report(f"drop:{id(st)}", "%d record(s) not written (%s, no spool)",
-                         len(entries), reason)
+            self._report(
+                f"drop:{id(st)}", "%d record(s) not written (%s, no spool)", len(entries), reason
+            )
             return
         try:
             st.spool.append([e.line for e in entries])
             self._count("spooled", len(entries))
         except Exception as exc:
             self._count("dropped", len(entries))
-            self._internal_error("spool", exc, f"could not spool {len(entries)} record(s) "
-                                 f"({reason}); they are lost")
+            self._internal_error(
+                "spool", exc, f"could not spool {len(entries)} record(s) ({reason}); they are lost"
+            )
 
     def _replay_spools(self, deadline: float | None) -> None:
         now = time.monotonic()
@@ -448,8 +491,13 @@ class Pipeline:
 
     def _internal_error(self, kind: str, exc: BaseException, what: str | None = None) -> None:
         self._count("errors")
-        self._report(f"error:{kind}", "%s: %s: %s", what or f"internal error in {kind}",
-                     type(exc).__name__, exc)
+        self._report(
+            f"error:{kind}",
+            "%s: %s: %s",
+            what or f"internal error in {kind}",
+            type(exc).__name__,
+            exc,
+        )
         if self.settings.raise_errors:
             self._errors.append(exc)
 
@@ -460,14 +508,29 @@ class Pipeline:
         each sink's name to how many records it took, its errors and whether it
         is down now.
         """
-        out: dict[str, Any] = {k: 0 for k in ("processed", "spooled", "replayed", "dropped",
-                                                "filtered", "errors", "sink_errors")}
+        out: dict[str, Any] = {
+            k: 0
+            for k in (
+                "processed",
+                "spooled",
+                "replayed",
+                "dropped",
+                "filtered",
+                "errors",
+                "sink_errors",
+            )
+        }
         out.update(self._counts)
         out["sampled_out"] = self._sampled_out
         out["queued"] = len(self._queue)
-        out["sinks"] = {getattr(st.sink, "name", type(st.sink).__name__):
-                        {"written": st.written, "errors": st.errors,
-                         "down": st.down_until > time.monotonic()} for st in self._states}
+        out["sinks"] = {
+            getattr(st.sink, "name", type(st.sink).__name__): {
+                "written": st.written,
+                "errors": st.errors,
+                "down": st.down_until > time.monotonic(),
+            }
+            for st in self._states
+        }
         return out
 
     # -- flush and close ---------------------------------------------------------------------
@@ -491,8 +554,9 @@ class Pipeline:
             with self._export_lock:
                 for st in self._states:
                     try:
-                        st.sink.flush(None if deadline is None
-                                      else max(0.0, deadline - time.monotonic()))
+                        st.sink.flush(
+                            None if deadline is None else max(0.0, deadline - time.monotonic())
+                        )
                     except Exception as exc:
                         self._sink_failed(st, exc)
         self._raise_pending()
@@ -534,20 +598,19 @@ class Pipeline:
         with self._export_lock:
             for st in self._states:
                 try:
-                    st.sink.close(None if deadline is None
-                                  else max(0.0, deadline - time.monotonic()))
+                    st.sink.close(
+                        None if deadline is None else max(0.0, deadline - time.monotonic())
+                    )
                 except Exception as exc:
                     self._sink_failed(st, exc)
         return not self._queue
-
 
     def _close_at_exit(self) -> None:
         try:
             self.close(self.settings.exit_timeout)
         except BaseException as exc:  # never let exit blow up the app
             with contextlib.suppress(Exception):
-                _log.warning("llmlog: error while writing at exit: %s: %s",
-                             type(exc).__name__, exc)
+                _log.warning("llmlog: error while writing at exit: %s: %s", type(exc).__name__, exc)
 
 
 _abandoned: list[object] = []

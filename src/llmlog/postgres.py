@@ -64,7 +64,8 @@ def split_url(url: str) -> tuple[str, str]:
 
 @migration
 def m001_initial(db: psycopg.Connection[Any], s: sql.Identifier) -> None:
-    db.execute(sql.SQL("""
+    db.execute(
+        sql.SQL("""
         CREATE TABLE {s}.interactions (
             id BIGSERIAL PRIMARY KEY,
             request_id TEXT NOT NULL UNIQUE,
@@ -90,19 +91,32 @@ def m001_initial(db: psycopg.Connection[Any], s: sql.Identifier) -> None:
             tags TEXT[] NOT NULL DEFAULT '{{}}',
             search TSVECTOR,
             record JSONB NOT NULL
-        )""").format(s=s))
+        )""").format(s=s)
+    )
     for name, cols in [("ts", "ts"), ("model_ts", "model, ts"), ("status_ts", "status, ts")]:
-        db.execute(sql.SQL("CREATE INDEX {i} ON {s}.interactions ({c})").format(
-            i=sql.Identifier(f"ix_interactions_{name}"), s=s, c=sql.SQL(cols)))
+        db.execute(
+            sql.SQL("CREATE INDEX {i} ON {s}.interactions ({c})").format(
+                i=sql.Identifier(f"ix_interactions_{name}"), s=s, c=sql.SQL(cols)
+            )
+        )
     for col in ("session_id", "user_id"):
-        db.execute(sql.SQL("CREATE INDEX {i} ON {s}.interactions ({c}, ts) "
-                           "WHERE {c} IS NOT NULL").format(
-            i=sql.Identifier(f"ix_interactions_{col}"), s=s, c=sql.Identifier(col)))
-    db.execute(sql.SQL("CREATE INDEX ix_interactions_search ON {s}.interactions "
-                       "USING GIN (search)").format(s=s))
-    db.execute(sql.SQL("CREATE INDEX ix_interactions_tags ON {s}.interactions "
-                       "USING GIN (tags)").format(s=s))
-    db.execute(sql.SQL("""
+        db.execute(
+            sql.SQL("CREATE INDEX {i} ON {s}.interactions ({c}, ts) WHERE {c} IS NOT NULL").format(
+                i=sql.Identifier(f"ix_interactions_{col}"), s=s, c=sql.Identifier(col)
+            )
+        )
+    db.execute(
+        sql.SQL(
+            "CREATE INDEX ix_interactions_search ON {s}.interactions USING GIN (search)"
+        ).format(s=s)
+    )
+    db.execute(
+        sql.SQL("CREATE INDEX ix_interactions_tags ON {s}.interactions USING GIN (tags)").format(
+            s=s
+        )
+    )
+    db.execute(
+        sql.SQL("""
         CREATE TABLE {s}.feedback (
             id BIGSERIAL PRIMARY KEY,
             request_id TEXT NOT NULL,
@@ -110,9 +124,11 @@ def m001_initial(db: psycopg.Connection[Any], s: sql.Identifier) -> None:
             comment TEXT,
             ts DOUBLE PRECISION NOT NULL,
             record JSONB NOT NULL
-        )""").format(s=s))
-    db.execute(sql.SQL("CREATE INDEX ix_feedback_request ON {s}.feedback (request_id, ts)")
-               .format(s=s))
+        )""").format(s=s)
+    )
+    db.execute(
+        sql.SQL("CREATE INDEX ix_feedback_request ON {s}.feedback (request_id, ts)").format(s=s)
+    )
 
 
 # The words of a tsvector as the reader searches them: every lexeme split into its runs of
@@ -138,8 +154,19 @@ _UNACCENT = r"""IF t ~ '[^\x01-\x7f]' THEN
 
 # what aggregates and session lists read: an index-only scan of these is ~110 bytes per
 # interaction instead of the whole row with its record
-_FACTS = ("model", "provider", "status", "duration_ms", "ttft_ms", "input_tokens",
-          "output_tokens", "total_tokens", "cost_usd", "session_id", "user_id")
+_FACTS = (
+    "model",
+    "provider",
+    "status",
+    "duration_ms",
+    "ttft_ms",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "session_id",
+    "user_id",
+)
 
 
 @migration
@@ -159,25 +186,46 @@ def m002_reader_indexes(db: psycopg.Connection[Any], s: sql.Identifier) -> None:
     """
     utf8 = db.execute("SELECT current_setting('server_encoding') = 'UTF8'").fetchone()
     body = _WORDS.replace("{unaccent}", _UNACCENT if utf8 and utf8[0] else "")
-    db.execute(sql.SQL("CREATE FUNCTION {s}.search_words(v tsvector) RETURNS tsvector"
-                       " LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 500"
-                       " AS {body}").format(s=s, body=sql.Literal(body)))
+    db.execute(
+        sql.SQL(
+            "CREATE FUNCTION {s}.search_words(v tsvector) RETURNS tsvector"
+            " LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 500"
+            " AS {body}"
+        ).format(s=s, body=sql.Literal(body))
+    )
     db.execute(sql.SQL("DROP INDEX {s}.ix_interactions_search").format(s=s))
-    db.execute(sql.SQL("CREATE INDEX ix_interactions_words ON {s}.interactions"
-                       " USING GIN ({s}.search_words(search))").format(s=s))
+    db.execute(
+        sql.SQL(
+            "CREATE INDEX ix_interactions_words ON {s}.interactions"
+            " USING GIN ({s}.search_words(search))"
+        ).format(s=s)
+    )
     # 10,000 most common words in the statistics instead of 1,000: the planner then knows
     # that a word outside them is rare, and looks it up in the index rather than testing
     # every row of a time range for it
-    db.execute(sql.SQL("ALTER INDEX {s}.ix_interactions_words ALTER COLUMN 1"
-                       " SET STATISTICS 1000").format(s=s))
-    db.execute(sql.SQL("CREATE INDEX ix_interactions_request_prefix ON {s}.interactions"
-                       " (request_id text_pattern_ops)").format(s=s))
-    db.execute(sql.SQL("CREATE INDEX ix_interactions_metadata ON {s}.interactions"
-                       " USING GIN ((record -> 'metadata'))").format(s=s))
+    db.execute(
+        sql.SQL("ALTER INDEX {s}.ix_interactions_words ALTER COLUMN 1 SET STATISTICS 1000").format(
+            s=s
+        )
+    )
+    db.execute(
+        sql.SQL(
+            "CREATE INDEX ix_interactions_request_prefix ON {s}.interactions"
+            " (request_id text_pattern_ops)"
+        ).format(s=s)
+    )
+    db.execute(
+        sql.SQL(
+            "CREATE INDEX ix_interactions_metadata ON {s}.interactions"
+            " USING GIN ((record -> 'metadata'))"
+        ).format(s=s)
+    )
     db.execute(sql.SQL("DROP INDEX {s}.ix_interactions_ts").format(s=s))
-    db.execute(sql.SQL("CREATE INDEX ix_interactions_ts_facts ON {s}.interactions (ts)"
-                       " INCLUDE ({cols})").format(s=s, cols=sql.SQL(", ").join(
-                           sql.Identifier(c) for c in _FACTS)))
+    db.execute(
+        sql.SQL(
+            "CREATE INDEX ix_interactions_ts_facts ON {s}.interactions (ts) INCLUDE ({cols})"
+        ).format(s=s, cols=sql.SQL(", ").join(sql.Identifier(c) for c in _FACTS))
+    )
     db.execute(sql.SQL("ANALYZE {s}.interactions").format(s=s))  # statistics for the new indexes
 
 
@@ -189,16 +237,24 @@ def migrate(db: psycopg.Connection[Any], schema: str) -> list[str]:
         # one migrator at a time across every process and machine sharing the store
         db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"llmlog:{schema}",))
         db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {s}").format(s=s))
-        db.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {s}._llmlog_migrations "
-                           "(name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)")
-                   .format(s=s))
-        applied = {r[0] for r in db.execute(
-            sql.SQL("SELECT name FROM {s}._llmlog_migrations").format(s=s))}
+        db.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {s}._llmlog_migrations "
+                "(name TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
+            ).format(s=s)
+        )
+        applied = {
+            r[0] for r in db.execute(sql.SQL("SELECT name FROM {s}._llmlog_migrations").format(s=s))
+        }
         for fn in MIGRATIONS:
             if fn.__name__ not in applied:
                 fn(db, s)
-                db.execute(sql.SQL("INSERT INTO {s}._llmlog_migrations (name, applied_at) "
-                                   "VALUES (%s, %s)").format(s=s), (fn.__name__, time.time()))
+                db.execute(
+                    sql.SQL(
+                        "INSERT INTO {s}._llmlog_migrations (name, applied_at) VALUES (%s, %s)"
+                    ).format(s=s),
+                    (fn.__name__, time.time()),
+                )
                 done.append(fn.__name__)
     return done
 

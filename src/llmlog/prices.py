@@ -21,8 +21,9 @@ __all__ = ["PriceTable", "cost_usd"]
 class PriceTable:
     """Look up and apply per-token prices."""
 
-    def __init__(self, extra: Mapping[str, Mapping[str, float]] | None = None,
-                 extra_file: str | None = None) -> None:
+    def __init__(
+        self, extra: Mapping[str, Mapping[str, float]] | None = None, extra_file: str | None = None
+    ) -> None:
         """Build the table from the bundled prices, then ``extra_file``, then ``extra``.
 
         Raises:
@@ -65,8 +66,13 @@ class PriceTable:
                 best = key
         return self._table[best] if best is not None else None
 
-    def cost(self, model: str | None, input_tokens: int | None, output_tokens: int | None,
-             cached_input_tokens: int | None = None) -> float | None:
+    def cost(
+        self,
+        model: str | None,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        cached_input_tokens: int | None = None,
+    ) -> float | None:
         """Return the cost in USD, or None when the model or the token counts are unknown."""
         if not model or input_tokens is None or output_tokens is None:
             return None
@@ -74,8 +80,11 @@ class PriceTable:
             p = self._rates[model]
         except KeyError:
             price = self.lookup(model)
-            p = None if price is None else (price["input"], price["output"],
-                                             price.get("cached_input", price["input"]))
+            p = (
+                None
+                if price is None
+                else (price["input"], price["output"], price.get("cached_input", price["input"]))
+            )
             if len(self._rates) < 4096:
                 self._rates[model] = p
         if p is None:
@@ -96,8 +105,9 @@ def _validated(data: object, source: str) -> dict[str, dict[str, float]]:
         if str(model).startswith("_"):
             continue
         if not isinstance(price, Mapping) or "input" not in price or "output" not in price:
-            raise ValueError(f"{source}: {model!r} needs 'input' and 'output' prices "
-                             "(USD per 1M tokens)")
+            raise ValueError(
+                f"{source}: {model!r} needs 'input' and 'output' prices (USD per 1M tokens)"
+            )
         try:
             out[str(model)] = {k: float(v) for k, v in price.items()}
         except (TypeError, ValueError):
@@ -108,8 +118,12 @@ def _validated(data: object, source: str) -> dict[str, dict[str, float]]:
 _default: PriceTable | None = None
 
 
-def cost_usd(model: str | None, input_tokens: int | None, output_tokens: int | None,
-             cached_input_tokens: int | None = None) -> float | None:
+def cost_usd(
+    model: str | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    cached_input_tokens: int | None = None,
+) -> float | None:
     """Return the cost of a call with the bundled price table (None if unknown)."""
     global _default
     if _default is None:

@@ -149,8 +149,12 @@ def new_request_id() -> str:
     so parent and child never share a sequence; request ids are not secrets).
     Lock-free: ``next()`` on ``itertools.count`` is atomic under the GIL.
     """
-    n = ((time_ns() // 1_000_000) << 80) | ((next(_counter) & 0xFFF) << 64) | getrandbits(
-        62) | _VERSION_VARIANT
+    n = (
+        ((time_ns() // 1_000_000) << 80)
+        | ((next(_counter) & 0xFFF) << 64)
+        | getrandbits(62)
+        | _VERSION_VARIANT
+    )
     h = f"{n:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
@@ -246,10 +250,21 @@ def as_record(data: Mapping[str, Any]) -> LLMRecord:
     extra: dict[str, Any] = {}
     for key, value in data.items():
         if key in rec:
-            if value is not None or key not in ("params", "prompt_messages", "tool_calls",
-                                                 "finish_reasons", "tags", "metadata",
-                                                 "usage", "app", "redaction", "operation",
-                                                 "status", "event", "schema_version"):
+            if value is not None or key not in (
+                "params",
+                "prompt_messages",
+                "tool_calls",
+                "finish_reasons",
+                "tags",
+                "metadata",
+                "usage",
+                "app",
+                "redaction",
+                "operation",
+                "status",
+                "event",
+                "schema_version",
+            ):
                 rec[key] = value
         else:
             extra[key] = value

@@ -91,8 +91,9 @@ class Spool:
         """Return whether there may be something to replay (own records, or a scan is due)."""
         return self._own_pending or time.monotonic() >= self._scan_due
 
-    def replay(self, write: Callable[[list[Entry]], None], batch_size: int,
-               deadline: float | None = None) -> int:
+    def replay(
+        self, write: Callable[[list[Entry]], None], batch_size: int, deadline: float | None = None
+    ) -> int:
         """Replay spooled records through ``write`` in batches; return how many were written.
 
         Stops at the first failing batch (what is left stays spooled, and the
@@ -149,8 +150,13 @@ class Spool:
                 path = claimed
             yield path, fd
 
-    def _replay_file(self, path: Path, write: Callable[[list[Entry]], None], batch_size: int,
-                     deadline: float | None) -> int:
+    def _replay_file(
+        self,
+        path: Path,
+        write: Callable[[list[Entry]], None],
+        batch_size: int,
+        deadline: float | None,
+    ) -> int:
         """Replay one claimed file in batches, streaming it (memory stays one batch).
 
         Whatever is not written (a failing batch, the deadline) is appended to this

@@ -51,8 +51,11 @@ def summary(rec: Mapping[str, Any]) -> str:
     """Return a one-line human summary of a record: ``openai gpt-4o ok 812ms 1.2k tok``."""
     if rec.get("event") == "llm_feedback":
         return f"feedback {rec.get('request_id')} score={rec.get('score')}"
-    parts = [str(rec.get("provider") or "-"), str(rec.get("model") or "-"),
-             str(rec.get("status") or "ok")]
+    parts = [
+        str(rec.get("provider") or "-"),
+        str(rec.get("model") or "-"),
+        str(rec.get("status") or "ok"),
+    ]
     d = rec.get("duration_ms")
     if isinstance(d, (int, float)):
         parts.append(f"{d:.0f}ms")
@@ -86,8 +89,15 @@ class LoggerSink:
         for e in batch:
             rec = e.rec
             record = logger.makeRecord(
-                logger.name, logging.INFO, "(llmlog)", 0, summary(rec), (), None,
-                extra={"llmlog": rec, "llmlog_json": e.line})
+                logger.name,
+                logging.INFO,
+                "(llmlog)",
+                0,
+                summary(rec),
+                (),
+                None,
+                extra={"llmlog": rec, "llmlog_json": e.line},
+            )
             logger.handle(record)
 
     def flush(self, timeout: float | None = None) -> None:
@@ -127,8 +137,13 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode("utf-8")
 
 
-_COLORS = {"ok": "\033[32m", "error": "\033[31m", "dim": "\033[2m", "bold": "\033[1m",
-           "reset": "\033[0m"}
+_COLORS = {
+    "ok": "\033[32m",
+    "error": "\033[31m",
+    "dim": "\033[2m",
+    "bold": "\033[1m",
+    "reset": "\033[0m",
+}
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -165,8 +180,9 @@ class ConsoleFormatter(logging.Formatter):
             return f"{stamp} {record.levelname} {record.name}: {record.getMessage()}"
         head = summary(rec)
         status = str(rec.get("status") or "ok")
-        head = head.replace(f" {status} ", " " + self._c(
-            "error" if status == "error" else "ok", status) + " ", 1)
+        head = head.replace(
+            f" {status} ", " " + self._c("error" if status == "error" else "ok", status) + " ", 1
+        )
         prompt = ""
         msgs = rec.get("prompt_messages") or []
         if isinstance(msgs, list) and msgs:

@@ -102,8 +102,9 @@ async def aoa(server: FakeLLMServer) -> Any:
     """An async OpenAI client against the fake server (no retries)."""
     import openai
 
-    async with openai.AsyncOpenAI(base_url=server.url + "/v1", api_key="sk-test",
-                                  max_retries=0) as c:
+    async with openai.AsyncOpenAI(
+        base_url=server.url + "/v1", api_key="sk-test", max_retries=0
+    ) as c:
         yield c
 
 
@@ -121,6 +122,7 @@ async def aan(server: FakeLLMServer) -> Any:
     """An async Anthropic client against the fake server (no retries)."""
     import anthropic
 
-    async with anthropic.AsyncAnthropic(base_url=server.url, api_key="sk-ant-test",
-                                        max_retries=0) as c:
+    async with anthropic.AsyncAnthropic(
+        base_url=server.url, api_key="sk-ant-test", max_retries=0
+    ) as c:
         yield c

@@ -172,8 +172,10 @@ class _Handler(BaseHTTPRequestHandler):
         kind = "rate_limit_error" if status == 429 else "api_error"
         message = "Rate limit reached, slow down" if status == 429 else "The server had an error"
         payload: dict[str, Any] = (
-            {"type": "error", "error": {"type": kind, "message": message}} if anthropic
-            else {"error": {"message": message, "type": kind, "code": None, "param": None}})
+            {"type": "error", "error": {"type": kind, "message": message}}
+            if anthropic
+            else {"error": {"message": message, "type": kind, "code": None, "param": None}}
+        )
         self._json(status, payload, {"retry-after-ms": "1"})
 
     # -- OpenAI ---------------------------------------------------------------------------------
@@ -189,21 +191,43 @@ class _Handler(BaseHTTPRequestHandler):
         tool_name = tools[0]["function"]["name"] if tools else None
         args = json.dumps({"query": prompt})
         inp, out = usage_for(prompt, args if tool_name else text)
-        usage = {"prompt_tokens": inp, "completion_tokens": out, "total_tokens": inp + out,
-                 "prompt_tokens_details": {"cached_tokens": 2, "audio_tokens": 0},
-                 "completion_tokens_details": {"reasoning_tokens": 1, "audio_tokens": 0}}
-        head = {"id": f"chatcmpl-{n}", "created": CREATED, "model": model,
-                "system_fingerprint": "fp_fake"}
+        usage = {
+            "prompt_tokens": inp,
+            "completion_tokens": out,
+            "total_tokens": inp + out,
+            "prompt_tokens_details": {"cached_tokens": 2, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 1, "audio_tokens": 0},
+        }
+        head = {
+            "id": f"chatcmpl-{n}",
+            "created": CREATED,
+            "model": model,
+            "system_fingerprint": "fp_fake",
+        }
         if not body.get("stream"):
             message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
             if tool_name:
                 message["content"] = None
-                message["tool_calls"] = [{"id": f"call_{n}", "type": "function",
-                                          "function": {"name": tool_name, "arguments": args}}]
-            payload = {**head, "object": "chat.completion",
-                       "choices": [{"index": 0, "message": message, "logprobs": None,
-                                    "finish_reason": "tool_calls" if tool_name else "stop"}],
-                       "usage": usage}
+                message["tool_calls"] = [
+                    {
+                        "id": f"call_{n}",
+                        "type": "function",
+                        "function": {"name": tool_name, "arguments": args},
+                    }
+                ]
+            payload = {
+                **head,
+                "object": "chat.completion",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "logprobs": None,
+                        "finish_reason": "tool_calls" if tool_name else "stop",
+                    }
+                ],
+                "usage": usage,
+            }
             if self.headers.get("x-fake-no-usage"):
                 del payload["usage"]
             self._json(200, payload)
@@ -211,30 +235,52 @@ class _Handler(BaseHTTPRequestHandler):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            c = {**head, "object": "chat.completion.chunk",
-                 "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                              "finish_reason": finish}]}
+            c = {
+                **head,
+                "object": "chat.completion.chunk",
+                "choices": [
+                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+                ],
+            }
             if include_usage:
                 c["usage"] = None
             return c
 
         events: list[tuple[str | None, Any]] = []
         if tool_name:
-            events.append((None, chunk({"role": "assistant", "content": None, "tool_calls": [
-                {"index": 0, "id": f"call_{n}", "type": "function",
-                 "function": {"name": tool_name, "arguments": ""}}]})))
+            events.append(
+                (
+                    None,
+                    chunk(
+                        {
+                            "role": "assistant",
+                            "content": None,
+                            "tool_calls": [
+                                {
+                                    "index": 0,
+                                    "id": f"call_{n}",
+                                    "type": "function",
+                                    "function": {"name": tool_name, "arguments": ""},
+                                }
+                            ],
+                        }
+                    ),
+                )
+            )
             third = max(1, len(args) // 3)
-            for piece in (args[:third], args[third:2 * third], args[2 * third:]):
-                events.append((None, chunk({"tool_calls": [
-                    {"index": 0, "function": {"arguments": piece}}]})))
+            for piece in (args[:third], args[third : 2 * third], args[2 * third :]):
+                events.append(
+                    (None, chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
+                )
             events.append((None, chunk({}, "tool_calls")))
         else:
             events.append((None, chunk({"role": "assistant", "content": "", "refusal": None})))
             events.extend((None, chunk({"content": piece})) for piece in chunks_of(text))
             events.append((None, chunk({}, "stop")))
         if include_usage:
-            events.append((None, {**head, "object": "chat.completion.chunk", "choices": [],
-                                  "usage": usage}))
+            events.append(
+                (None, {**head, "object": "chat.completion.chunk", "choices": [], "usage": usage})
+            )
         events.append((None, "[DONE]"))
         self._sse(events)
 
@@ -244,18 +290,46 @@ class _Handler(BaseHTTPRequestHandler):
         prompt = prompt if isinstance(prompt, str) else " ".join(map(str, prompt or []))
         text = answer_text(prompt)
         inp, out = usage_for(prompt, text)
-        head = {"id": f"cmpl-{n}", "object": "text_completion", "created": CREATED,
-                "model": str(body.get("model"))}
+        head = {
+            "id": f"cmpl-{n}",
+            "object": "text_completion",
+            "created": CREATED,
+            "model": str(body.get("model")),
+        }
         usage = {"prompt_tokens": inp, "completion_tokens": out, "total_tokens": inp + out}
         if not body.get("stream"):
-            self._json(200, {**head, "choices": [{"text": text, "index": 0, "logprobs": None,
-                                                  "finish_reason": "stop"}], "usage": usage})
+            self._json(
+                200,
+                {
+                    **head,
+                    "choices": [
+                        {"text": text, "index": 0, "logprobs": None, "finish_reason": "stop"}
+                    ],
+                    "usage": usage,
+                },
+            )
             return
         events: list[tuple[str | None, Any]] = [
-            (None, {**head, "choices": [{"text": p, "index": 0, "logprobs": None,
-                                         "finish_reason": None}]}) for p in chunks_of(text)]
-        events.append((None, {**head, "choices": [{"text": "", "index": 0, "logprobs": None,
-                                                   "finish_reason": "stop"}]}))
+            (
+                None,
+                {
+                    **head,
+                    "choices": [{"text": p, "index": 0, "logprobs": None, "finish_reason": None}],
+                },
+            )
+            for p in chunks_of(text)
+        ]
+        events.append(
+            (
+                None,
+                {
+                    **head,
+                    "choices": [
+                        {"text": "", "index": 0, "logprobs": None, "finish_reason": "stop"}
+                    ],
+                },
+            )
+        )
         events.append((None, "[DONE]"))
         self._sse(events)
 
@@ -271,8 +345,15 @@ class _Handler(BaseHTTPRequestHandler):
                 emb = base64.b64encode(struct.pack(f"<{dims}f", *vec)).decode()
             data.append({"object": "embedding", "index": i, "embedding": emb})
         tokens = sum(len(str(x).split()) for x in items)
-        self._json(200, {"object": "list", "data": data, "model": str(body.get("model")),
-                         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        self._json(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": str(body.get("model")),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
 
     def _responses(self, body: dict[str, Any]) -> None:
         n = self.server.next_id()
@@ -286,20 +367,44 @@ class _Handler(BaseHTTPRequestHandler):
         model = str(body.get("model")) + "-2025-04-14"
         item: dict[str, Any]
         if tool_name:
-            item = {"type": "function_call", "id": f"fc_{n}", "call_id": f"call_{n}",
-                    "name": tool_name, "arguments": args, "status": "completed"}
+            item = {
+                "type": "function_call",
+                "id": f"fc_{n}",
+                "call_id": f"call_{n}",
+                "name": tool_name,
+                "arguments": args,
+                "status": "completed",
+            }
         else:
-            item = {"type": "message", "id": f"msg_{n}", "status": "completed",
-                    "role": "assistant",
-                    "content": [{"type": "output_text", "text": text, "annotations": []}]}
-        base = {"id": f"resp_{n}", "object": "response", "created_at": CREATED, "model": model,
-                "instructions": body.get("instructions"), "tools": tools,
-                "parallel_tool_calls": True, "tool_choice": "auto", "metadata": {},
-                "temperature": body.get("temperature"), "top_p": None, "error": None,
-                "incomplete_details": None}
-        usage = {"input_tokens": i_tok, "input_tokens_details": {"cached_tokens": 0},
-                 "output_tokens": o_tok, "output_tokens_details": {"reasoning_tokens": 0},
-                 "total_tokens": i_tok + o_tok}
+            item = {
+                "type": "message",
+                "id": f"msg_{n}",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+            }
+        base = {
+            "id": f"resp_{n}",
+            "object": "response",
+            "created_at": CREATED,
+            "model": model,
+            "instructions": body.get("instructions"),
+            "tools": tools,
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "metadata": {},
+            "temperature": body.get("temperature"),
+            "top_p": None,
+            "error": None,
+            "incomplete_details": None,
+        }
+        usage = {
+            "input_tokens": i_tok,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": o_tok,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": i_tok + o_tok,
+        }
         final = {**base, "status": "completed", "output": [item], "usage": usage}
         if not body.get("stream"):
             self._json(200, final)
@@ -307,45 +412,114 @@ class _Handler(BaseHTTPRequestHandler):
         seq = iter(range(1000))
         start = {**base, "status": "in_progress", "output": [], "usage": None}
         events: list[tuple[str | None, Any]] = [
-            ("response.created", {"type": "response.created", "sequence_number": next(seq),
-                                  "response": start}),
-            ("response.in_progress", {"type": "response.in_progress",
-                                      "sequence_number": next(seq), "response": start})]
+            (
+                "response.created",
+                {"type": "response.created", "sequence_number": next(seq), "response": start},
+            ),
+            (
+                "response.in_progress",
+                {"type": "response.in_progress", "sequence_number": next(seq), "response": start},
+            ),
+        ]
         if tool_name:
             added = {**item, "arguments": "", "status": "in_progress"}
-            events.append(("response.output_item.added", {
-                "type": "response.output_item.added", "sequence_number": next(seq),
-                "output_index": 0, "item": added}))
+            events.append(
+                (
+                    "response.output_item.added",
+                    {
+                        "type": "response.output_item.added",
+                        "sequence_number": next(seq),
+                        "output_index": 0,
+                        "item": added,
+                    },
+                )
+            )
             third = max(1, len(args) // 3)
-            for piece in (args[:third], args[third:2 * third], args[2 * third:]):
-                events.append(("response.function_call_arguments.delta", {
-                    "type": "response.function_call_arguments.delta",
-                    "sequence_number": next(seq), "item_id": item["id"], "output_index": 0,
-                    "delta": piece}))
+            for piece in (args[:third], args[third : 2 * third], args[2 * third :]):
+                events.append(
+                    (
+                        "response.function_call_arguments.delta",
+                        {
+                            "type": "response.function_call_arguments.delta",
+                            "sequence_number": next(seq),
+                            "item_id": item["id"],
+                            "output_index": 0,
+                            "delta": piece,
+                        },
+                    )
+                )
         else:
             added = {**item, "status": "in_progress", "content": []}
-            events.append(("response.output_item.added", {
-                "type": "response.output_item.added", "sequence_number": next(seq),
-                "output_index": 0, "item": added}))
-            events.append(("response.content_part.added", {
-                "type": "response.content_part.added", "sequence_number": next(seq),
-                "item_id": item["id"], "output_index": 0, "content_index": 0,
-                "part": {"type": "output_text", "text": "", "annotations": []}}))
+            events.append(
+                (
+                    "response.output_item.added",
+                    {
+                        "type": "response.output_item.added",
+                        "sequence_number": next(seq),
+                        "output_index": 0,
+                        "item": added,
+                    },
+                )
+            )
+            events.append(
+                (
+                    "response.content_part.added",
+                    {
+                        "type": "response.content_part.added",
+                        "sequence_number": next(seq),
+                        "item_id": item["id"],
+                        "output_index": 0,
+                        "content_index": 0,
+                        "part": {"type": "output_text", "text": "", "annotations": []},
+                    },
+                )
+            )
             for piece in chunks_of(text):
-                events.append(("response.output_text.delta", {
-                    "type": "response.output_text.delta", "sequence_number": next(seq),
-                    "item_id": item["id"], "output_index": 0, "content_index": 0,
-                    "delta": piece, "logprobs": []}))
-            events.append(("response.output_text.done", {
-                "type": "response.output_text.done", "sequence_number": next(seq),
-                "item_id": item["id"], "output_index": 0, "content_index": 0, "text": text,
-                "logprobs": []}))
-        events.append(("response.output_item.done", {
-            "type": "response.output_item.done", "sequence_number": next(seq),
-            "output_index": 0, "item": item}))
-        events.append(("response.completed", {"type": "response.completed",
-                                              "sequence_number": next(seq),
-                                              "response": final}))
+                events.append(
+                    (
+                        "response.output_text.delta",
+                        {
+                            "type": "response.output_text.delta",
+                            "sequence_number": next(seq),
+                            "item_id": item["id"],
+                            "output_index": 0,
+                            "content_index": 0,
+                            "delta": piece,
+                            "logprobs": [],
+                        },
+                    )
+                )
+            events.append(
+                (
+                    "response.output_text.done",
+                    {
+                        "type": "response.output_text.done",
+                        "sequence_number": next(seq),
+                        "item_id": item["id"],
+                        "output_index": 0,
+                        "content_index": 0,
+                        "text": text,
+                        "logprobs": [],
+                    },
+                )
+            )
+        events.append(
+            (
+                "response.output_item.done",
+                {
+                    "type": "response.output_item.done",
+                    "sequence_number": next(seq),
+                    "output_index": 0,
+                    "item": item,
+                },
+            )
+        )
+        events.append(
+            (
+                "response.completed",
+                {"type": "response.completed", "sequence_number": next(seq), "response": final},
+            )
+        )
         self._sse(events)
 
     # -- Anthropic ------------------------------------------------------------------------------
@@ -361,44 +535,116 @@ class _Handler(BaseHTTPRequestHandler):
         model = str(body.get("model"))
         content: list[dict[str, Any]] = [{"type": "text", "text": text}]
         if tool_name:
-            content.append({"type": "tool_use", "id": f"toolu_{n}", "name": tool_name,
-                            "input": {"query": prompt}})
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_{n}",
+                    "name": tool_name,
+                    "input": {"query": prompt},
+                }
+            )
         stop = "tool_use" if tool_name else "end_turn"
-        usage = {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": 0,
-                 "cache_read_input_tokens": 3}
+        usage = {
+            "input_tokens": inp,
+            "output_tokens": out,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 3,
+        }
         if not body.get("stream"):
-            self._json(200, {"id": f"msg_{n}", "type": "message", "role": "assistant",
-                             "model": model, "content": content, "stop_reason": stop,
-                             "stop_sequence": None, "usage": usage})
+            self._json(
+                200,
+                {
+                    "id": f"msg_{n}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": content,
+                    "stop_reason": stop,
+                    "stop_sequence": None,
+                    "usage": usage,
+                },
+            )
             return
-        events: list[tuple[str | None, Any]] = [("message_start", {
-            "type": "message_start",
-            "message": {"id": f"msg_{n}", "type": "message", "role": "assistant",
-                        "model": model, "content": [], "stop_reason": None,
+        events: list[tuple[str | None, Any]] = [
+            (
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": f"msg_{n}",
+                        "type": "message",
+                        "role": "assistant",
+                        "model": model,
+                        "content": [],
+                        "stop_reason": None,
                         "stop_sequence": None,
-                        "usage": {**usage, "output_tokens": 1}}})]
-        events.append(("content_block_start", {"type": "content_block_start", "index": 0,
-                                               "content_block": {"type": "text", "text": ""}}))
+                        "usage": {**usage, "output_tokens": 1},
+                    },
+                },
+            )
+        ]
+        events.append(
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            )
+        )
         events.append(("ping", {"type": "ping"}))
         for piece in chunks_of(text):
-            events.append(("content_block_delta", {
-                "type": "content_block_delta", "index": 0,
-                "delta": {"type": "text_delta", "text": piece}}))
+            events.append(
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": piece},
+                    },
+                )
+            )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
         if tool_name:
-            events.append(("content_block_start", {
-                "type": "content_block_start", "index": 1,
-                "content_block": {"type": "tool_use", "id": f"toolu_{n}", "name": tool_name,
-                                  "input": {}}}))
+            events.append(
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": 1,
+                        "content_block": {
+                            "type": "tool_use",
+                            "id": f"toolu_{n}",
+                            "name": tool_name,
+                            "input": {},
+                        },
+                    },
+                )
+            )
             third = max(1, len(args) // 3)
-            for piece in (args[:third], args[third:2 * third], args[2 * third:]):
-                events.append(("content_block_delta", {
-                    "type": "content_block_delta", "index": 1,
-                    "delta": {"type": "input_json_delta", "partial_json": piece}}))
+            for piece in (args[:third], args[third : 2 * third], args[2 * third :]):
+                events.append(
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": 1,
+                            "delta": {"type": "input_json_delta", "partial_json": piece},
+                        },
+                    )
+                )
             events.append(("content_block_stop", {"type": "content_block_stop", "index": 1}))
-        events.append(("message_delta", {"type": "message_delta",
-                                         "delta": {"stop_reason": stop, "stop_sequence": None},
-                                         "usage": {"output_tokens": out}}))
+        events.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": stop, "stop_sequence": None},
+                    "usage": {"output_tokens": out},
+                },
+            )
+        )
         events.append(("message_stop", {"type": "message_stop"}))
         self._sse(events)
 
@@ -435,9 +681,12 @@ class FakeLLMServer:
 
     def __init__(self) -> None:
         self._server = _Server()
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="fake-llm-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-llm-server",
+            daemon=True,
+        )
 
     @property
     def port(self) -> int:

@@ -12,21 +12,30 @@ import pytest
 from fake_llm import answer_text, usage_for
 
 MSGS = [{"role": "user", "content": "hi claude"}]
-TOOLS = [{"name": "lookup", "description": "Look something up",
-          "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}}}]
+TOOLS = [
+    {
+        "name": "lookup",
+        "description": "Look something up",
+        "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}},
+    }
+]
 MODEL = "claude-haiku-4-5"
 
 
 def _text(events: list[Any]) -> str:
-    return "".join(e.delta.text for e in events
-                   if e.type == "content_block_delta" and e.delta.type == "text_delta")
+    return "".join(
+        e.delta.text
+        for e in events
+        if e.type == "content_block_delta" and e.delta.type == "text_delta"
+    )
 
 
 class TestMessages:
     def test_create_fills_the_record(self, an: Any, records: Any) -> None:
         """messages.create: system prompt leads the messages; usage includes cache reads."""
-        msg = an.messages.create(model=MODEL, max_tokens=64, system="Be brief.", messages=MSGS,
-                                 stop_sequences=["###"])
+        msg = an.messages.create(
+            model=MODEL, max_tokens=64, system="Be brief.", messages=MSGS, stop_sequences=["###"]
+        )
         rec = records.one()
         assert rec["provider"] == "anthropic"
         assert rec["operation"] == "chat"
@@ -36,9 +45,14 @@ class TestMessages:
         assert rec["parsed_output"] == msg.content[0].text == "echo: hi claude"
         assert rec["llm_raw_response"]["id"] == msg.id
         inp, out = usage_for("hi claude", "echo: hi claude")
-        assert rec["usage"] == {"input_tokens": inp + 3, "output_tokens": out,
-                                "total_tokens": inp + 3 + out, "cached_input_tokens": 3,
-                                "reasoning_tokens": None, "estimated": False}
+        assert rec["usage"] == {
+            "input_tokens": inp + 3,
+            "output_tokens": out,
+            "total_tokens": inp + 3 + out,
+            "cached_input_tokens": 3,
+            "reasoning_tokens": None,
+            "estimated": False,
+        }
         assert rec["cost_usd"] == pytest.approx((inp * 1.0 + 3 * 0.1 + out * 5.0) / 1e6)
         assert rec["finish_reasons"] == ["end_turn"]
         assert rec["status"] == "ok"
@@ -48,8 +62,9 @@ class TestMessages:
         msg = an.messages.create(model=MODEL, max_tokens=64, messages=MSGS, tools=TOOLS)
         rec = records.one()
         assert rec["params"]["tools"] == TOOLS
-        assert rec["tool_calls"] == [{"id": msg.content[1].id, "name": "lookup",
-                                      "arguments": {"query": "hi claude"}}]
+        assert rec["tool_calls"] == [
+            {"id": msg.content[1].id, "name": "lookup", "arguments": {"query": "hi claude"}}
+        ]
         assert rec["finish_reasons"] == ["tool_use"]
 
     def test_stream_true(self, an: Any, records: Any) -> None:
@@ -73,10 +88,12 @@ class TestMessages:
             final = s.get_final_message()
         rec = records.one()
         assert rec["parsed_output"] == text == final.content[0].text
-        assert rec["tool_calls"] == [{"id": final.content[1].id, "name": "lookup",
-                                      "arguments": {"query": "hi claude"}}]
-        assert rec["llm_raw_response"]["content"] == [b.model_dump(mode="json", exclude_none=True)
-                                                      for b in final.content]
+        assert rec["tool_calls"] == [
+            {"id": final.content[1].id, "name": "lookup", "arguments": {"query": "hi claude"}}
+        ]
+        assert rec["llm_raw_response"]["content"] == [
+            b.model_dump(mode="json", exclude_none=True) for b in final.content
+        ]
         assert rec["params"]["stream"] is True
 
     def test_stream_helper_closed_early(self, an: Any, records: Any) -> None:
@@ -110,31 +127,50 @@ class TestMessages:
 
 
 class TestErrors:
-    @pytest.mark.parametrize("status,exc_type", [(429, anthropic.RateLimitError),
-                                                 (500, anthropic.InternalServerError)])
-    def test_api_errors(self, an: Any, records: Any, status: int,
-                        exc_type: type[Exception]) -> None:
+    @pytest.mark.parametrize(
+        "status,exc_type", [(429, anthropic.RateLimitError), (500, anthropic.InternalServerError)]
+    )
+    def test_api_errors(
+        self, an: Any, records: Any, status: int, exc_type: type[Exception]
+    ) -> None:
         """API errors: logged with type and status, re-raised unchanged."""
         with pytest.raises(exc_type) as info:
-            an.messages.create(model=MODEL, max_tokens=64, messages=MSGS,
-                               extra_headers={"x-fake-status": str(status)})
+            an.messages.create(
+                model=MODEL,
+                max_tokens=64,
+                messages=MSGS,
+                extra_headers={"x-fake-status": str(status)},
+            )
         rec = records.one()
-        assert rec["error"] == {"type": exc_type.__name__, "message": str(info.value),
-                                "status_code": status}
+        assert rec["error"] == {
+            "type": exc_type.__name__,
+            "message": str(info.value),
+            "status_code": status,
+        }
 
     def test_timeout(self, an: Any, records: Any) -> None:
         """A request timeout is logged as APITimeoutError and re-raised."""
         with pytest.raises(anthropic.APITimeoutError):
-            an.messages.create(model=MODEL, max_tokens=64, messages=MSGS, timeout=0.05,
-                               extra_headers={"x-fake-delay-ms": "100"})
+            an.messages.create(
+                model=MODEL,
+                max_tokens=64,
+                messages=MSGS,
+                timeout=0.05,
+                extra_headers={"x-fake-delay-ms": "100"},
+            )
         assert records.one()["error"]["type"] == "APITimeoutError"
 
     def test_stream_cut_midway(self, an: Any, records: Any) -> None:
         """A cut stream: anthropic lets the transport's RemoteProtocolError through."""
         got: list[Any] = []
         with pytest.raises(httpx2.RemoteProtocolError):
-            for e in an.messages.create(model=MODEL, max_tokens=64, messages=MSGS, stream=True,
-                                        extra_headers={"x-fake-cut": "5"}):
+            for e in an.messages.create(
+                model=MODEL,
+                max_tokens=64,
+                messages=MSGS,
+                stream=True,
+                extra_headers={"x-fake-cut": "5"},
+            ):
                 got.append(e)
         rec = records.one()
         assert rec["status"] == "error"
@@ -156,12 +192,14 @@ class TestErrors:
 class TestAsync:
     async def test_create_stream_and_helper(self, aan: Any, records: Any) -> None:
         """Async create, create(stream=True) and the messages.stream() helper."""
-        msg = await aan.messages.create(model=MODEL, max_tokens=64, system="sys",
-                                        messages=MSGS)
-        events = [e async for e in await aan.messages.create(model=MODEL, max_tokens=64,
-                                                             messages=MSGS, stream=True)]
-        async with aan.messages.stream(model=MODEL, max_tokens=64, messages=MSGS,
-                                       tools=TOOLS) as s:
+        msg = await aan.messages.create(model=MODEL, max_tokens=64, system="sys", messages=MSGS)
+        events = [
+            e
+            async for e in await aan.messages.create(
+                model=MODEL, max_tokens=64, messages=MSGS, stream=True
+            )
+        ]
+        async with aan.messages.stream(model=MODEL, max_tokens=64, messages=MSGS, tools=TOOLS) as s:
             final = await s.get_final_message()
         plain, streamed, helper = records.refresh()
         assert plain["parsed_output"] == msg.content[0].text
@@ -172,16 +210,21 @@ class TestAsync:
     async def test_error(self, aan: Any, records: Any) -> None:
         """Async API errors are logged and re-raised."""
         with pytest.raises(anthropic.RateLimitError):
-            await aan.messages.create(model=MODEL, max_tokens=64, messages=MSGS,
-                                      extra_headers={"x-fake-status": "429"})
+            await aan.messages.create(
+                model=MODEL, max_tokens=64, messages=MSGS, extra_headers={"x-fake-status": "429"}
+            )
         assert records.one()["error"]["status_code"] == 429
 
     async def test_cut_stream(self, aan: Any, records: Any) -> None:
         """Async cut stream: partial output, status error."""
         with pytest.raises(httpx2.RemoteProtocolError):
-            async for _ in await aan.messages.create(model=MODEL, max_tokens=64, messages=MSGS,
-                                                     stream=True,
-                                                     extra_headers={"x-fake-cut": "5"}):
+            async for _ in await aan.messages.create(
+                model=MODEL,
+                max_tokens=64,
+                messages=MSGS,
+                stream=True,
+                extra_headers={"x-fake-cut": "5"},
+            ):
                 pass
         rec = records.one()
         assert rec["status"] == "error" and rec["parsed_output"] == "echo: hi"

@@ -14,11 +14,17 @@ from llmlog.capture._assemble import (
 from llmlog.normalize import _from_raw
 
 
-def _chunk(delta: dict[str, Any], finish: str | None = None, index: int = 0,
-           **head: Any) -> dict[str, Any]:
-    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
-            "model": "gpt-4o-mini-2024-07-18", **head,
-            "choices": [{"index": index, "delta": delta, "finish_reason": finish}]}
+def _chunk(
+    delta: dict[str, Any], finish: str | None = None, index: int = 0, **head: Any
+) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-4o-mini-2024-07-18",
+        **head,
+        "choices": [{"index": index, "delta": delta, "finish_reason": finish}],
+    }
 
 
 class TestOpenAIChatAssembler:
@@ -31,10 +37,19 @@ class TestOpenAIChatAssembler:
         asm.add(_chunk({}, "stop"))
         raw = asm.result()
         assert raw == {
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 1,
-            "model": "gpt-4o-mini-2024-07-18", "system_fingerprint": "fp_1",
-            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                         "message": {"role": "assistant", "content": "Hello world"}}],
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "gpt-4o-mini-2024-07-18",
+            "system_fingerprint": "fp_1",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                    "message": {"role": "assistant", "content": "Hello world"},
+                }
+            ],
         }
         assert not asm.final_usage()
         assert asm.outputs() == ["Hello world"]
@@ -42,24 +57,55 @@ class TestOpenAIChatAssembler:
     def test_tool_call_deltas_are_merged_by_index(self) -> None:
         """Two parallel tool calls whose argument fragments interleave are rebuilt whole."""
         asm = OpenAIChatAssembler()
-        asm.add(_chunk({"role": "assistant", "content": None, "tool_calls": [
-            {"index": 0, "id": "call_a", "type": "function",
-             "function": {"name": "weather", "arguments": ""}}]}))
+        asm.add(
+            _chunk(
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "call_a",
+                            "type": "function",
+                            "function": {"name": "weather", "arguments": ""},
+                        }
+                    ],
+                }
+            )
+        )
         asm.add(_chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]}))
-        asm.add(_chunk({"tool_calls": [{"index": 1, "id": "call_b", "type": "function",
-                                        "function": {"name": "time", "arguments": "{}"}}]}))
+        asm.add(
+            _chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 1,
+                            "id": "call_b",
+                            "type": "function",
+                            "function": {"name": "time", "arguments": "{}"},
+                        }
+                    ]
+                }
+            )
+        )
         asm.add(_chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]}))
         asm.add(_chunk({}, "tool_calls"))
         msg = asm.result()["choices"][0]["message"]
         assert msg["content"] is None
         assert msg["tool_calls"] == [
-            {"id": "call_a", "type": "function",
-             "function": {"name": "weather", "arguments": '{"city": "Paris"}'}},
+            {
+                "id": "call_a",
+                "type": "function",
+                "function": {"name": "weather", "arguments": '{"city": "Paris"}'},
+            },
             {"id": "call_b", "type": "function", "function": {"name": "time", "arguments": "{}"}},
         ]
         derived = _from_raw(asm.result())
-        assert derived["tool_calls"][0] == {"id": "call_a", "name": "weather",
-                                            "arguments": {"city": "Paris"}}
+        assert derived["tool_calls"][0] == {
+            "id": "call_a",
+            "name": "weather",
+            "arguments": {"city": "Paris"},
+        }
         assert derived["finish_reasons"] == ["tool_calls"]
 
     def test_usage_chunk_and_several_choices(self) -> None:
@@ -69,8 +115,13 @@ class TestOpenAIChatAssembler:
         asm.add(_chunk({"content": "b"}, index=1))
         asm.add(_chunk({"content": "c"}, "stop", index=0))
         asm.add(_chunk({}, "length", index=1))
-        asm.add({"id": "chatcmpl-1", "choices": [],
-                 "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}})
+        asm.add(
+            {
+                "id": "chatcmpl-1",
+                "choices": [],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+            }
+        )
         raw = asm.result()
         assert [c["message"]["content"] for c in raw["choices"]] == ["ac", "b"]
         assert [c["finish_reason"] for c in raw["choices"]] == ["stop", "length"]
@@ -92,21 +143,33 @@ class TestOpenAICompletionAssembler:
         """Legacy completion chunks become one text_completion."""
         asm = OpenAICompletionAssembler()
         for t in ("once", " upon"):
-            asm.add({"id": "cmpl-1", "created": 1, "model": "gpt-3.5-turbo-instruct",
-                     "choices": [{"index": 0, "text": t, "finish_reason": None}]})
+            asm.add(
+                {
+                    "id": "cmpl-1",
+                    "created": 1,
+                    "model": "gpt-3.5-turbo-instruct",
+                    "choices": [{"index": 0, "text": t, "finish_reason": None}],
+                }
+            )
         asm.add({"id": "cmpl-1", "choices": [{"index": 0, "text": "", "finish_reason": "length"}]})
         raw = asm.result()
         assert raw["object"] == "text_completion"
-        assert raw["choices"] == [{"index": 0, "text": "once upon", "finish_reason": "length",
-                                   "logprobs": None}]
+        assert raw["choices"] == [
+            {"index": 0, "text": "once upon", "finish_reason": "length", "logprobs": None}
+        ]
         assert _from_raw(raw)["parsed_output"] == "once upon"
 
 
 class TestOpenAIResponsesAssembler:
     def test_completed_event_is_the_response(self) -> None:
         """When response.completed arrives, its response is the record's raw response."""
-        final = {"id": "resp_1", "object": "response", "status": "completed", "output": [],
-                 "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3}}
+        final = {
+            "id": "resp_1",
+            "object": "response",
+            "status": "completed",
+            "output": [],
+            "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
+        }
         asm = OpenAIResponsesAssembler()
         asm.add({"type": "response.created", "response": {**final, "status": "in_progress"}})
         asm.add({"type": "response.completed", "response": final})
@@ -116,25 +179,60 @@ class TestOpenAIResponsesAssembler:
     def test_partial_response_is_rebuilt_from_deltas(self) -> None:
         """Without a final event, text and function-call argument deltas are rebuilt."""
         asm = OpenAIResponsesAssembler()
-        asm.add({"type": "response.created",
-                 "response": {"id": "resp_1", "object": "response", "status": "in_progress",
-                              "output": [], "model": "gpt-4.1"}})
-        asm.add({"type": "response.output_item.added", "output_index": 0,
-                 "item": {"type": "message", "id": "msg_1", "role": "assistant",
-                          "content": []}})
-        asm.add({"type": "response.output_text.delta", "output_index": 0, "content_index": 0,
-                 "delta": "Hi"})
-        asm.add({"type": "response.output_text.delta", "output_index": 0, "content_index": 0,
-                 "delta": " there"})
-        asm.add({"type": "response.output_item.added", "output_index": 1,
-                 "item": {"type": "function_call", "call_id": "c1", "name": "f",
-                          "arguments": ""}})
-        asm.add({"type": "response.function_call_arguments.delta", "output_index": 1,
-                 "delta": '{"a": 1'})
+        asm.add(
+            {
+                "type": "response.created",
+                "response": {
+                    "id": "resp_1",
+                    "object": "response",
+                    "status": "in_progress",
+                    "output": [],
+                    "model": "gpt-4.1",
+                },
+            }
+        )
+        asm.add(
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {"type": "message", "id": "msg_1", "role": "assistant", "content": []},
+            }
+        )
+        asm.add(
+            {
+                "type": "response.output_text.delta",
+                "output_index": 0,
+                "content_index": 0,
+                "delta": "Hi",
+            }
+        )
+        asm.add(
+            {
+                "type": "response.output_text.delta",
+                "output_index": 0,
+                "content_index": 0,
+                "delta": " there",
+            }
+        )
+        asm.add(
+            {
+                "type": "response.output_item.added",
+                "output_index": 1,
+                "item": {"type": "function_call", "call_id": "c1", "name": "f", "arguments": ""},
+            }
+        )
+        asm.add(
+            {
+                "type": "response.function_call_arguments.delta",
+                "output_index": 1,
+                "delta": '{"a": 1',
+            }
+        )
         raw = asm.result()
         assert raw["status"] == "in_progress"
-        assert raw["output"][0]["content"] == [{"type": "output_text", "text": "Hi there",
-                                                "annotations": []}]
+        assert raw["output"][0]["content"] == [
+            {"type": "output_text", "text": "Hi there", "annotations": []}
+        ]
         assert raw["output"][1]["arguments"] == '{"a": 1'
         assert _from_raw(raw)["parsed_output"] == "Hi there"
         assert asm.outputs() == ["Hi there", '{"a": 1']
@@ -144,33 +242,68 @@ class TestOpenAIResponsesAssembler:
 def _anthropic_events(text: str, args: str) -> list[dict[str, Any]]:
     half = len(args) // 2
     return [
-        {"type": "message_start", "message": {
-            "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
-            "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": 10, "output_tokens": 1, "cache_read_input_tokens": 4}}},
-        {"type": "content_block_start", "index": 0,
-         "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
-        {"type": "content_block_delta", "index": 0,
-         "delta": {"type": "thinking_delta", "thinking": "hmm"}},
-        {"type": "content_block_delta", "index": 0,
-         "delta": {"type": "signature_delta", "signature": "sig"}},
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-sonnet-4-5",
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {"input_tokens": 10, "output_tokens": 1, "cache_read_input_tokens": 4},
+            },
+        },
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "thinking_delta", "thinking": "hmm"},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "signature_delta", "signature": "sig"},
+        },
         {"type": "content_block_stop", "index": 0},
-        {"type": "content_block_start", "index": 1,
-         "content_block": {"type": "text", "text": ""}},
-        {"type": "content_block_delta", "index": 1,
-         "delta": {"type": "text_delta", "text": text[:3]}},
-        {"type": "content_block_delta", "index": 1,
-         "delta": {"type": "text_delta", "text": text[3:]}},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "text_delta", "text": text[:3]},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "text_delta", "text": text[3:]},
+        },
         {"type": "content_block_stop", "index": 1},
-        {"type": "content_block_start", "index": 2,
-         "content_block": {"type": "tool_use", "id": "toolu_1", "name": "get", "input": {}}},
-        {"type": "content_block_delta", "index": 2,
-         "delta": {"type": "input_json_delta", "partial_json": args[:half]}},
-        {"type": "content_block_delta", "index": 2,
-         "delta": {"type": "input_json_delta", "partial_json": args[half:]}},
+        {
+            "type": "content_block_start",
+            "index": 2,
+            "content_block": {"type": "tool_use", "id": "toolu_1", "name": "get", "input": {}},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 2,
+            "delta": {"type": "input_json_delta", "partial_json": args[:half]},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 2,
+            "delta": {"type": "input_json_delta", "partial_json": args[half:]},
+        },
         {"type": "content_block_stop", "index": 2},
-        {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
-         "usage": {"output_tokens": 25}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+            "usage": {"output_tokens": 25},
+        },
         {"type": "message_stop"},
     ]
 
@@ -186,17 +319,25 @@ class TestAnthropicMessagesAssembler:
         assert raw["content"] == [
             {"type": "thinking", "thinking": "hmm", "signature": "sig"},
             {"type": "text", "text": "Let me look."},
-            {"type": "tool_use", "id": "toolu_1", "name": "get",
-             "input": {"city": "Paris", "days": 3}},
+            {
+                "type": "tool_use",
+                "id": "toolu_1",
+                "name": "get",
+                "input": {"city": "Paris", "days": 3},
+            },
         ]
         assert raw["stop_reason"] == "tool_use"
-        assert raw["usage"] == {"input_tokens": 10, "output_tokens": 25,
-                                "cache_read_input_tokens": 4}
+        assert raw["usage"] == {
+            "input_tokens": 10,
+            "output_tokens": 25,
+            "cache_read_input_tokens": 4,
+        }
         assert asm.final_usage()
         derived = _from_raw(raw)
         assert derived["parsed_output"] == "Let me look."
-        assert derived["tool_calls"] == [{"id": "toolu_1", "name": "get",
-                                          "arguments": {"city": "Paris", "days": 3}}]
+        assert derived["tool_calls"] == [
+            {"id": "toolu_1", "name": "get", "arguments": {"city": "Paris", "days": 3}}
+        ]
 
     def test_cut_stream_keeps_partial_tool_input(self) -> None:
         """A stream cut inside tool input keeps the JSON fragment and has no final usage."""

@@ -46,14 +46,22 @@ def test_threads(server: FakeLLMServer, records: Any) -> None:
             r = oa.chat.completions.create(model="gpt-4o-mini", messages=msgs)
             text = r.choices[0].message.content
         elif kind == "openai-stream":
-            text = "".join(c.choices[0].delta.content or "" for c in oa.chat.completions.create(
-                model="gpt-4o-mini", messages=msgs, stream=True, extra_headers=SLOW))
+            text = "".join(
+                c.choices[0].delta.content or ""
+                for c in oa.chat.completions.create(
+                    model="gpt-4o-mini", messages=msgs, stream=True, extra_headers=SLOW
+                )
+            )
         elif kind == "anthropic":
-            text = an.messages.create(model="claude-haiku-4-5", max_tokens=20,
-                                      messages=msgs).content[0].text
+            text = (
+                an.messages.create(model="claude-haiku-4-5", max_tokens=20, messages=msgs)
+                .content[0]
+                .text
+            )
         else:
-            with an.messages.stream(model="claude-haiku-4-5", max_tokens=20, messages=msgs,
-                                    extra_headers=SLOW) as s:
+            with an.messages.stream(
+                model="claude-haiku-4-5", max_tokens=20, messages=msgs, extra_headers=SLOW
+            ) as s:
                 text = "".join(s.text_stream)
         return prompt, kind, text
 
@@ -77,18 +85,25 @@ async def test_asyncio(server: FakeLLMServer, records: Any) -> None:
             text = r.choices[0].message.content
         elif kind == "openai-stream":
             stream = await oa.chat.completions.create(
-                model="gpt-4o-mini", messages=msgs, stream=True, extra_headers=SLOW,
-                stream_options={"include_usage": True})
-            text = "".join([c.choices[0].delta.content or "" async for c in stream
-                            if c.choices])
+                model="gpt-4o-mini",
+                messages=msgs,
+                stream=True,
+                extra_headers=SLOW,
+                stream_options={"include_usage": True},
+            )
+            text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
         elif kind == "anthropic":
             m = await an.messages.create(model="claude-haiku-4-5", max_tokens=20, messages=msgs)
             text = m.content[0].text
         else:
-            stream = await an.messages.create(model="claude-haiku-4-5", max_tokens=20,
-                                              messages=msgs, stream=True, extra_headers=SLOW)
-            text = "".join([e.delta.text async for e in stream
-                            if e.type == "content_block_delta"])
+            stream = await an.messages.create(
+                model="claude-haiku-4-5",
+                max_tokens=20,
+                messages=msgs,
+                stream=True,
+                extra_headers=SLOW,
+            )
+            text = "".join([e.delta.text async for e in stream if e.type == "content_block_delta"])
         return prompt, kind, text
 
     try:

@@ -105,8 +105,9 @@ class TestInstrument:
             assert instrumented() == ("openai",), instrumented()
             print("ok")
         """)
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+        )
         assert out.stdout.strip() == "ok", out.stderr
 
 
@@ -132,7 +133,8 @@ def _fake_base_client(request: Any) -> types.ModuleType:
 
 class TestUnknownSDKVersion:
     def test_changed_choke_point_is_left_alone_with_one_warning(
-            self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """A request method with another signature: not patched, one warning."""
 
         def request(self: Any, options: Any) -> Any:  # no cast_to / stream
@@ -152,15 +154,21 @@ class TestUnknownSDKVersion:
 
 
 class TestNeverBreaksTheApp:
-    def test_failure_converting_the_response(self, oa: Any, records: Any,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_failure_converting_the_response(
+        self, oa: Any, records: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """If llmlog fails on the response, the app still gets it; the failure is reported."""
 
         def boom(obj: Any, data: Any) -> Any:
             raise RuntimeError("capture bug")
 
-        bad = Endpoint("chat", lambda b: b.get("messages"), frozenset({"messages", "model"}),
-                       boom, OpenAIChatAssembler)
+        bad = Endpoint(
+            "chat",
+            lambda b: b.get("messages"),
+            frozenset({"messages", "model"}),
+            boom,
+            OpenAIChatAssembler,
+        )
         monkeypatch.setattr(SDKSpec, "endpoint", lambda self, url: bad)
         resp = oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS)
         assert resp.choices[0].message.content == "echo: hello there"
@@ -171,8 +179,9 @@ class TestNeverBreaksTheApp:
         assert rec["prompt_messages"] == MSGS
         assert llmlog.stats()["errors"] == 1
 
-    def test_failure_assembling_a_stream(self, oa: Any, records: Any,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_failure_assembling_a_stream(
+        self, oa: Any, records: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """If the assembler fails, chunks keep flowing unchanged; the failure is reported."""
 
         def boom(self: Any, chunk: Any) -> None:
@@ -187,9 +196,13 @@ class TestNeverBreaksTheApp:
         rec = records.refresh()[0]
         assert rec["ttft_ms"] is not None and rec["llm_raw_response"] is None
 
-    def test_unreadable_request_passes_through(self, oa: Any, records: Any,
-                                               monkeypatch: pytest.MonkeyPatch,
-                                               caplog: pytest.LogCaptureFixture) -> None:
+    def test_unreadable_request_passes_through(
+        self,
+        oa: Any,
+        records: Any,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
         """A request llmlog cannot read goes ahead untouched, with one warning."""
         from llmlog.capture import _patch
 
@@ -213,12 +226,14 @@ class TestNeverBreaksTheApp:
         """The SDK's exception reaches the app as the same object, traceback intact."""
         llmlog.uninstrument()
         with pytest.raises(openai.RateLimitError) as plain:
-            oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS,
-                                       extra_headers={"x-fake-status": "429"})
+            oa.chat.completions.create(
+                model="gpt-4o-mini", messages=MSGS, extra_headers={"x-fake-status": "429"}
+            )
         llmlog.instrument()
         with pytest.raises(openai.RateLimitError) as captured:
-            oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS,
-                                       extra_headers={"x-fake-status": "429"})
+            oa.chat.completions.create(
+                model="gpt-4o-mini", messages=MSGS, extra_headers={"x-fake-status": "429"}
+            )
         assert type(captured.value) is type(plain.value)
         assert captured.value.status_code == plain.value.status_code == 429
         assert captured.value.body == plain.value.body

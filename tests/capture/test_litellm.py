@@ -10,8 +10,10 @@ from fake_llm import FakeLLMServer, answer_text
 litellm = pytest.importorskip("litellm")
 
 # LiteLLM's own import-time and pydantic warnings are not ours to fix.
-pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"),
-              pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 KEY = "sk-litellm-secret-4711"
 
@@ -21,8 +23,12 @@ MSGS = [{"role": "user", "content": "hello lite"}]
 def _kw(server: FakeLLMServer, provider: str) -> dict[str, Any]:
     if provider == "openai":
         return {"model": "openai/gpt-4o-mini", "api_base": server.url + "/v1", "api_key": KEY}
-    return {"model": "anthropic/claude-haiku-4-5", "api_base": server.url, "api_key": KEY,
-            "max_tokens": 50}
+    return {
+        "model": "anthropic/claude-haiku-4-5",
+        "api_base": server.url,
+        "api_key": KEY,
+        "max_tokens": 50,
+    }
 
 
 def _text(chunks: list[Any]) -> str:
@@ -49,24 +55,27 @@ class TestCompletion:
 
     def test_stream(self, server: FakeLLMServer, records: Any, provider: str) -> None:
         """completion(stream=True): chunks pass through; one record with the full text."""
-        chunks = list(litellm.completion(messages=MSGS, stream=True,
-                                         stream_options={"include_usage": True},
-                                         **_kw(server, provider)))
+        chunks = list(
+            litellm.completion(
+                messages=MSGS,
+                stream=True,
+                stream_options={"include_usage": True},
+                **_kw(server, provider),
+            )
+        )
         rec = records.one()
         assert rec["parsed_output"] == _text(chunks) == answer_text("hello lite")
         assert rec["usage"]["estimated"] is False
         assert rec["ttft_ms"] is not None
 
-    def test_stream_without_usage(self, server: FakeLLMServer, records: Any,
-                                  provider: str) -> None:
+    def test_stream_without_usage(self, server: FakeLLMServer, records: Any, provider: str) -> None:
         """Without include_usage, LiteLLM streams carry no usage: estimated."""
         chunks = list(litellm.completion(messages=MSGS, stream=True, **_kw(server, provider)))
         rec = records.one()
         assert rec["parsed_output"] == _text(chunks)
         assert rec["usage"]["estimated"] is True
 
-    async def test_acompletion(self, server: FakeLLMServer, records: Any,
-                               provider: str) -> None:
+    async def test_acompletion(self, server: FakeLLMServer, records: Any, provider: str) -> None:
         """acompletion(), plain and streamed."""
         resp = await litellm.acompletion(messages=MSGS, **_kw(server, provider))
         stream = await litellm.acompletion(messages=MSGS, stream=True, **_kw(server, provider))
@@ -78,8 +87,12 @@ class TestCompletion:
     def test_rate_limit(self, server: FakeLLMServer, records: Any, provider: str) -> None:
         """A 429 becomes LiteLLM's RateLimitError for the app and one error record."""
         with pytest.raises(litellm.RateLimitError) as info:
-            litellm.completion(messages=MSGS, max_retries=0,
-                               extra_headers={"x-fake-status": "429"}, **_kw(server, provider))
+            litellm.completion(
+                messages=MSGS,
+                max_retries=0,
+                extra_headers={"x-fake-status": "429"},
+                **_kw(server, provider),
+            )
         rec = records.one()
         assert rec["status"] == "error"
         assert rec["error"]["type"] == "RateLimitError"
@@ -89,11 +102,18 @@ class TestCompletion:
 
 def test_tool_calls(server: FakeLLMServer, records: Any) -> None:
     """Tool calls through LiteLLM (Anthropic protocol, streamed) are reassembled."""
-    tools = [{"type": "function", "function": {
-        "name": "lookup", "parameters": {"type": "object",
-                                         "properties": {"query": {"type": "string"}}}}}]
-    chunks = list(litellm.completion(messages=MSGS, tools=tools, stream=True,
-                                     **_kw(server, "anthropic")))
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup",
+                "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+            },
+        }
+    ]
+    chunks = list(
+        litellm.completion(messages=MSGS, tools=tools, stream=True, **_kw(server, "anthropic"))
+    )
     rec = records.one()
     calls = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or ())]
     assert calls and rec["tool_calls"][0]["name"] == "lookup"

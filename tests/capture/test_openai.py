@@ -15,9 +15,16 @@ import llmlog
 from llmlog.context import SUPPRESS
 
 MSGS = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello there"}]
-TOOLS = [{"type": "function", "function": {
-    "name": "lookup", "description": "Look something up",
-    "parameters": {"type": "object", "properties": {"query": {"type": "string"}}}}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "description": "Look something up",
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+        },
+    }
+]
 
 
 def _text(chunks: list[Any]) -> str:
@@ -27,23 +34,38 @@ def _text(chunks: list[Any]) -> str:
 class TestChatCompletions:
     def test_create_fills_the_record(self, oa: Any, records: Any) -> None:
         """A plain create() gives one record with request, response, usage, cost and timing."""
-        resp = oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS, temperature=0.3,
-                                          max_tokens=50, top_p=0.9, stop=["\n\n"])
+        resp = oa.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=MSGS,
+            temperature=0.3,
+            max_tokens=50,
+            top_p=0.9,
+            stop=["\n\n"],
+        )
         rec = records.one()
         assert rec["provider"] == "openai"
         assert rec["operation"] == "chat"
         assert rec["model"] == "gpt-4o-mini"
         assert rec["response_model"] == "gpt-4o-mini-2024-07-18"
-        assert rec["params"] == {"temperature": 0.3, "max_tokens": 50, "top_p": 0.9,
-                                 "stop": ["\n\n"]}
+        assert rec["params"] == {
+            "temperature": 0.3,
+            "max_tokens": 50,
+            "top_p": 0.9,
+            "stop": ["\n\n"],
+        }
         assert rec["prompt_messages"] == MSGS
         assert rec["parsed_output"] == resp.choices[0].message.content == "echo: hello there"
         assert rec["llm_raw_response"]["id"] == resp.id
         assert rec["llm_raw_response"]["choices"][0]["message"]["content"] == "echo: hello there"
         inp, out = usage_for("hello there", "echo: hello there")
-        assert rec["usage"] == {"input_tokens": inp, "output_tokens": out,
-                                "total_tokens": inp + out, "cached_input_tokens": 2,
-                                "reasoning_tokens": 1, "estimated": False}
+        assert rec["usage"] == {
+            "input_tokens": inp,
+            "output_tokens": out,
+            "total_tokens": inp + out,
+            "cached_input_tokens": 2,
+            "reasoning_tokens": 1,
+            "estimated": False,
+        }
         expected_cost = ((inp - 2) * 0.15 + 2 * 0.075 + out * 0.6) / 1e6
         assert rec["cost_usd"] == pytest.approx(expected_cost)
         assert rec["finish_reasons"] == ["stop"]
@@ -54,20 +76,23 @@ class TestChatCompletions:
 
     def test_tool_calls(self, oa: Any, records: Any) -> None:
         """Tools offered go to params; the tool call requested is in tool_calls."""
-        resp = oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS, tools=TOOLS,
-                                          tool_choice="auto")
+        resp = oa.chat.completions.create(
+            model="gpt-4o-mini", messages=MSGS, tools=TOOLS, tool_choice="auto"
+        )
         rec = records.one()
         call = resp.choices[0].message.tool_calls[0]
         assert rec["params"]["tools"] == TOOLS
         assert rec["params"]["tool_choice"] == "auto"
-        assert rec["tool_calls"] == [{"id": call.id, "name": "lookup",
-                                      "arguments": {"query": "hello there"}}]
+        assert rec["tool_calls"] == [
+            {"id": call.id, "name": "lookup", "arguments": {"query": "hello there"}}
+        ]
         assert rec["finish_reasons"] == ["tool_calls"]
 
     def test_stream_with_usage(self, oa: Any, records: Any) -> None:
         """include_usage: the rebuilt response carries the provider's usage, not an estimate."""
-        stream = oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS, stream=True,
-                                            stream_options={"include_usage": True})
+        stream = oa.chat.completions.create(
+            model="gpt-4o-mini", messages=MSGS, stream=True, stream_options={"include_usage": True}
+        )
         chunks = list(stream)
         rec = records.one()
         raw = rec["llm_raw_response"]
@@ -83,8 +108,7 @@ class TestChatCompletions:
 
     def test_stream_without_usage_is_estimated(self, oa: Any, records: Any) -> None:
         """Without include_usage the tokens are estimated and marked so."""
-        chunks = list(oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS,
-                                                 stream=True))
+        chunks = list(oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS, stream=True))
         rec = records.one()
         assert rec["parsed_output"] == _text(chunks)
         assert rec["usage"]["estimated"] is True
@@ -93,14 +117,23 @@ class TestChatCompletions:
 
     def test_stream_tool_call_deltas(self, oa: Any, records: Any) -> None:
         """Streamed tool-call argument fragments are reassembled into the call."""
-        chunks = list(oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS,
-                                                 tools=TOOLS, stream=True))
+        chunks = list(
+            oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS, tools=TOOLS, stream=True)
+        )
         rec = records.one()
-        app_args = "".join(c.choices[0].delta.tool_calls[0].function.arguments
-                           for c in chunks if c.choices and c.choices[0].delta.tool_calls)
+        app_args = "".join(
+            c.choices[0].delta.tool_calls[0].function.arguments
+            for c in chunks
+            if c.choices and c.choices[0].delta.tool_calls
+        )
         assert json.loads(app_args) == {"query": "hello there"}
-        assert rec["tool_calls"] == [{"id": chunks[0].choices[0].delta.tool_calls[0].id,
-                                      "name": "lookup", "arguments": {"query": "hello there"}}]
+        assert rec["tool_calls"] == [
+            {
+                "id": chunks[0].choices[0].delta.tool_calls[0].id,
+                "name": "lookup",
+                "arguments": {"query": "hello there"},
+            }
+        ]
         assert rec["finish_reasons"] == ["tool_calls"]
         assert rec["usage"]["estimated"] is True
         assert rec["usage"]["output_tokens"] >= 5  # the arguments count as output
@@ -122,8 +155,7 @@ class TestChatCompletions:
         class Answer(pydantic.BaseModel):
             answer: str
 
-        resp = oa.chat.completions.parse(model="gpt-4o-mini", messages=MSGS,
-                                         response_format=Answer)
+        resp = oa.chat.completions.parse(model="gpt-4o-mini", messages=MSGS, response_format=Answer)
         assert resp.choices[0].message.parsed == Answer(answer="hello there")
         rec = records.one()
         assert rec["parsed_output"] == {"answer": "hello there"}
@@ -153,18 +185,24 @@ class TestChatCompletions:
 
 
 class TestErrors:
-    @pytest.mark.parametrize("status,exc_type", [(429, openai.RateLimitError),
-                                                 (500, openai.InternalServerError)])
+    @pytest.mark.parametrize(
+        "status,exc_type", [(429, openai.RateLimitError), (500, openai.InternalServerError)]
+    )
     def test_api_error_is_logged_and_reraised_unchanged(
-            self, oa: Any, records: Any, status: int, exc_type: type[Exception]) -> None:
+        self, oa: Any, records: Any, status: int, exc_type: type[Exception]
+    ) -> None:
         """An API error reaches the app as the SDK raised it; the record has type and status."""
         with pytest.raises(exc_type) as info:
-            oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS,
-                                       extra_headers={"x-fake-status": str(status)})
+            oa.chat.completions.create(
+                model="gpt-4o-mini", messages=MSGS, extra_headers={"x-fake-status": str(status)}
+            )
         rec = records.one()
         assert rec["status"] == "error"
-        assert rec["error"] == {"type": exc_type.__name__, "message": str(info.value),
-                                "status_code": status}
+        assert rec["error"] == {
+            "type": exc_type.__name__,
+            "message": str(info.value),
+            "status_code": status,
+        }
         assert rec["llm_raw_response"] is None
         assert rec["usage"]["input_tokens"] is None and rec["cost_usd"] is None
 
@@ -172,8 +210,9 @@ class TestErrors:
         """An SDK-internal retry (500 then 200) is one record, status ok."""
         client = openai.OpenAI(base_url=server.url + "/v1", api_key="k", max_retries=2)
         before = len(server.requests)
-        resp = client.chat.completions.create(model="gpt-4o-mini", messages=MSGS,
-                                              extra_headers={"x-fake-fail-first": "500"})
+        resp = client.chat.completions.create(
+            model="gpt-4o-mini", messages=MSGS, extra_headers={"x-fake-fail-first": "500"}
+        )
         assert len(server.requests) - before == 2
         rec = records.one()
         assert rec["status"] == "ok"
@@ -182,8 +221,12 @@ class TestErrors:
     def test_timeout(self, oa: Any, records: Any) -> None:
         """A request timeout is logged as APITimeoutError and re-raised."""
         with pytest.raises(openai.APITimeoutError):
-            oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS, timeout=0.05,
-                                       extra_headers={"x-fake-delay-ms": "100"})
+            oa.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=MSGS,
+                timeout=0.05,
+                extra_headers={"x-fake-delay-ms": "100"},
+            )
         rec = records.one()
         assert rec["status"] == "error"
         assert rec["error"]["type"] == "APITimeoutError"
@@ -202,9 +245,9 @@ class TestErrors:
         """A stream cut mid-body: APIConnectionError for the app, the partial text logged."""
         got: list[Any] = []
         with pytest.raises(openai.APIConnectionError):
-            for chunk in oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS,
-                                                    stream=True,
-                                                    extra_headers={"x-fake-cut": "3"}):
+            for chunk in oa.chat.completions.create(
+                model="gpt-4o-mini", messages=MSGS, stream=True, extra_headers={"x-fake-cut": "3"}
+            ):
                 got.append(chunk)
         rec = records.one()
         assert rec["status"] == "error"
@@ -261,8 +304,11 @@ class TestStreamLifecycle:
     def test_long_stream_is_assembled_in_batches(self, oa: Any, records: Any) -> None:
         """A stream of a few hundred chunks (several assembly batches) is rebuilt whole."""
         words = " ".join(f"w{i}" for i in range(300))
-        chunks = list(oa.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": words}], stream=True))
+        chunks = list(
+            oa.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": words}], stream=True
+            )
+        )
         assert len(chunks) > 300
         rec = records.one()
         assert rec["parsed_output"] == _text(chunks) == answer_text(words)
@@ -279,9 +325,14 @@ class TestStreamLifecycle:
 
     def test_slow_first_chunk_sets_ttft(self, oa: Any, records: Any) -> None:
         """ttft_ms covers the wait for the first chunk; duration runs to the end."""
-        list(oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS, stream=True,
-                                        extra_headers={"x-fake-delay-ms": "100",
-                                                       "x-fake-chunk-delay-ms": "5"}))
+        list(
+            oa.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=MSGS,
+                stream=True,
+                extra_headers={"x-fake-delay-ms": "100", "x-fake-chunk-delay-ms": "5"},
+            )
+        )
         rec = records.one()
         assert rec["ttft_ms"] >= 95
         assert rec["duration_ms"] >= rec["ttft_ms"] + 15
@@ -290,12 +341,15 @@ class TestStreamLifecycle:
 class TestOtherEndpoints:
     def test_responses_create(self, oa: Any, records: Any) -> None:
         """responses.create: instructions + input as the prompt, output text parsed."""
-        resp = oa.responses.create(model="gpt-4.1", instructions="Be brief.", input="hi there",
-                                   temperature=0.5)
+        resp = oa.responses.create(
+            model="gpt-4.1", instructions="Be brief.", input="hi there", temperature=0.5
+        )
         rec = records.one()
         assert rec["operation"] == "chat"
-        assert rec["prompt_messages"] == [{"role": "system", "content": "Be brief."},
-                                          {"role": "user", "content": "hi there"}]
+        assert rec["prompt_messages"] == [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "hi there"},
+        ]
         assert rec["params"] == {"temperature": 0.5}
         assert rec["parsed_output"] == resp.output_text == "echo: hi there"
         assert rec["llm_raw_response"]["object"] == "response"
@@ -316,8 +370,15 @@ class TestOtherEndpoints:
         """A Responses stream cut mid-way keeps the partial function-call arguments."""
         tools = [{"type": "function", "name": "lookup", "parameters": {"type": "object"}}]
         with pytest.raises(openai.APIConnectionError):
-            list(oa.responses.create(model="gpt-4.1", input="hi", tools=tools, stream=True,
-                                     extra_headers={"x-fake-cut": "5"}))
+            list(
+                oa.responses.create(
+                    model="gpt-4.1",
+                    input="hi",
+                    tools=tools,
+                    stream=True,
+                    extra_headers={"x-fake-cut": "5"},
+                )
+            )
         rec = records.one()
         assert rec["status"] == "error"
         out = rec["llm_raw_response"]["output"][0]
@@ -333,15 +394,18 @@ class TestOtherEndpoints:
 
     def test_embeddings_summarised(self, oa: Any, records: Any) -> None:
         """Embeddings: vectors are not stored, parsed_output is count and dimensions."""
-        resp = oa.embeddings.create(model="text-embedding-3-small", input=["a b", "c"],
-                                    dimensions=16)
+        resp = oa.embeddings.create(
+            model="text-embedding-3-small", input=["a b", "c"], dimensions=16
+        )
         assert len(resp.data[0].embedding) == 16
         rec = records.one()
         assert rec["operation"] == "embeddings"
         assert rec["parsed_output"] == {"count": 2, "dimensions": 16}
         assert rec["llm_raw_response"]["data"][0]["embedding"] == "<16 floats>"
-        assert rec["prompt_messages"] == [{"role": "user", "content": "a b"},
-                                          {"role": "user", "content": "c"}]
+        assert rec["prompt_messages"] == [
+            {"role": "user", "content": "a b"},
+            {"role": "user", "content": "c"},
+        ]
         assert rec["usage"]["input_tokens"] == 3 and rec["usage"]["output_tokens"] == 0
         assert rec["cost_usd"] == pytest.approx(3 * 0.02 / 1e6)
         assert len(json.dumps(rec)) < 3000
@@ -355,15 +419,20 @@ class TestOtherEndpoints:
     def test_text_completion(self, oa: Any, records: Any) -> None:
         """The legacy completions endpoint, plain and streamed."""
         oa.completions.create(model="gpt-3.5-turbo-instruct", prompt="once upon")
-        text = "".join(c.choices[0].text for c in oa.completions.create(
-            model="gpt-3.5-turbo-instruct", prompt="a time", stream=True))
+        text = "".join(
+            c.choices[0].text
+            for c in oa.completions.create(
+                model="gpt-3.5-turbo-instruct", prompt="a time", stream=True
+            )
+        )
         recs = records.refresh()
         assert [r["operation"] for r in recs] == ["text_completion", "text_completion"]
         assert recs[0]["parsed_output"] == "echo: once upon"
         assert recs[0]["prompt_messages"] == [{"role": "user", "content": "once upon"}]
         u = recs[0]["usage"]
         assert recs[0]["cost_usd"] == pytest.approx(
-            (u["input_tokens"] * 1.5 + u["output_tokens"] * 2.0) / 1e6)
+            (u["input_tokens"] * 1.5 + u["output_tokens"] * 2.0) / 1e6
+        )
         assert recs[1]["parsed_output"] == text == "echo: a time"
 
     def test_non_llm_endpoints_pass_through(self, oa: Any, records: Any) -> None:
@@ -386,8 +455,9 @@ class TestRawResponses:
 
     def test_with_raw_response_stream(self, oa: Any, records: Any) -> None:
         """with_raw_response + stream=True: the stream from parse() is captured."""
-        raw = oa.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MSGS,
-                                                           stream=True)
+        raw = oa.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=MSGS, stream=True
+        )
         stream = raw.parse()
         assert raw.parse() is stream
         text = _text(list(stream))
@@ -396,8 +466,9 @@ class TestRawResponses:
 
     def test_with_streaming_response(self, oa: Any, records: Any) -> None:
         """with_streaming_response: logged when the app parses the body."""
-        with oa.chat.completions.with_streaming_response.create(model="gpt-4o-mini",
-                                                                messages=MSGS) as resp:
+        with oa.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=MSGS
+        ) as resp:
             completion = resp.parse()
         rec = records.one()
         assert rec["parsed_output"] == completion.choices[0].message.content
@@ -406,8 +477,9 @@ class TestRawResponses:
 class TestClients:
     def test_azure(self, server: FakeLLMServer, records: Any) -> None:
         """AzureOpenAI: deployment URLs, provider azure.ai.openai."""
-        client = openai.AzureOpenAI(azure_endpoint=server.url, api_key="k",
-                                    api_version="2024-10-21", max_retries=0)
+        client = openai.AzureOpenAI(
+            azure_endpoint=server.url, api_key="k", api_version="2024-10-21", max_retries=0
+        )
         resp = client.chat.completions.create(model="my-deployment", messages=MSGS)
         path = server.requests[-1][0]
         assert path == "/openai/deployments/my-deployment/chat/completions"
@@ -457,9 +529,9 @@ class TestAsync:
     async def test_create_and_stream(self, aoa: Any, records: Any) -> None:
         """Async create and async stream, with include_usage."""
         resp = await aoa.chat.completions.create(model="gpt-4o-mini", messages=MSGS)
-        stream = await aoa.chat.completions.create(model="gpt-4o-mini", messages=MSGS,
-                                                   stream=True,
-                                                   stream_options={"include_usage": True})
+        stream = await aoa.chat.completions.create(
+            model="gpt-4o-mini", messages=MSGS, stream=True, stream_options={"include_usage": True}
+        )
         assert isinstance(stream, openai.AsyncStream)
         chunks = [c async for c in stream]
         plain, streamed = records.refresh()
@@ -471,8 +543,9 @@ class TestAsync:
     async def test_error(self, aoa: Any, records: Any) -> None:
         """Async API errors are logged and re-raised unchanged."""
         with pytest.raises(openai.RateLimitError):
-            await aoa.chat.completions.create(model="gpt-4o-mini", messages=MSGS,
-                                              extra_headers={"x-fake-status": "429"})
+            await aoa.chat.completions.create(
+                model="gpt-4o-mini", messages=MSGS, extra_headers={"x-fake-status": "429"}
+            )
         rec = records.one()
         assert rec["error"]["status_code"] == 429
 
@@ -480,11 +553,10 @@ class TestAsync:
         """Async: a cut stream is an error record; an early close is a partial record."""
         with pytest.raises(openai.APIConnectionError):
             async for _ in await aoa.chat.completions.create(
-                    model="gpt-4o-mini", messages=MSGS, stream=True,
-                    extra_headers={"x-fake-cut": "3"}):
+                model="gpt-4o-mini", messages=MSGS, stream=True, extra_headers={"x-fake-cut": "3"}
+            ):
                 pass
-        stream = await aoa.chat.completions.create(model="gpt-4o-mini", messages=MSGS,
-                                                   stream=True)
+        stream = await aoa.chat.completions.create(model="gpt-4o-mini", messages=MSGS, stream=True)
         async with stream:
             await stream.__anext__()
             await stream.__anext__()
@@ -494,8 +566,7 @@ class TestAsync:
 
     async def test_abandoned_async_stream(self, aoa: Any, records: Any) -> None:
         """An async stream dropped half-read is logged when collected."""
-        stream = await aoa.chat.completions.create(model="gpt-4o-mini", messages=MSGS,
-                                                   stream=True)
+        stream = await aoa.chat.completions.create(model="gpt-4o-mini", messages=MSGS, stream=True)
         await stream.__anext__()
         await stream.__anext__()
         del stream
@@ -506,15 +577,17 @@ class TestAsync:
     async def test_with_streaming_response_stream(self, aoa: Any, records: Any) -> None:
         """Async with_streaming_response + stream=True: the parsed stream is captured."""
         async with aoa.chat.completions.with_streaming_response.create(
-                model="gpt-4o-mini", messages=MSGS, stream=True) as resp:
+            model="gpt-4o-mini", messages=MSGS, stream=True
+        ) as resp:
             chunks = [c async for c in await resp.parse()]
         rec = records.one()
         assert rec["parsed_output"] == _text(chunks) == "echo: hello there"
 
     async def test_responses_and_embeddings(self, aoa: Any, records: Any) -> None:
         """Async responses (streamed) and embeddings."""
-        events = [e async for e in await aoa.responses.create(model="gpt-4.1", input="yo",
-                                                              stream=True)]
+        events = [
+            e async for e in await aoa.responses.create(model="gpt-4.1", input="yo", stream=True)
+        ]
         await aoa.embeddings.create(model="text-embedding-3-small", input="x")
         resp_rec, emb_rec = records.refresh()
         assert resp_rec["parsed_output"] == events[-1].response.output_text
@@ -523,7 +596,8 @@ class TestAsync:
     async def test_with_raw_response_stream(self, aoa: Any, records: Any) -> None:
         """Async with_raw_response + stream."""
         raw = await aoa.chat.completions.with_raw_response.create(
-            model="gpt-4o-mini", messages=MSGS, stream=True)
+            model="gpt-4o-mini", messages=MSGS, stream=True
+        )
         chunks = [c async for c in raw.parse()]
         rec = records.one()
         assert rec["parsed_output"] == _text(chunks)

@@ -21,10 +21,10 @@ def sample(tmp_path: Path) -> dict[str, str]:
 def run(tmp_path: Path) -> Run:
     """Run ``llmlog --db ./llmlog.db ARGS...`` and return the result (never raises)."""
 
-    def invoke(*args: str, db: str | Path | None = None, input: str | bytes | None = None
-               ) -> Result:
+    def invoke(
+        *args: str, db: str | Path | None = None, input: str | bytes | None = None
+    ) -> Result:
         target = str(db if db is not None else tmp_path / "llmlog.db")
-        return CliRunner().invoke(cli, ["--db", target, *args], input=input,
-                                  catch_exceptions=False)
+        return CliRunner().invoke(cli, ["--db", target, *args], input=input, catch_exceptions=False)
 
     return invoke

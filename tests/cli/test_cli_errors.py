@@ -8,8 +8,10 @@ import pytest
 from querydata import Run
 
 CASES = [
-    (("search", "--since", "yesterdayish"), "Invalid value for '--since': 'yesterdayish' is "
-     "not a time"),
+    (
+        ("search", "--since", "yesterdayish"),
+        "Invalid value for '--since': 'yesterdayish' is not a time",
+    ),
     (("search", "--status", "maybe"), "Invalid value for '--status'"),
     (("search", "--meta", "=x"), "Invalid value for '--meta': expected key=value"),
     (("search", "--since", "1h", "--until", "2h"), "invalid filter: since must be earlier"),
@@ -31,8 +33,9 @@ CASES = [
 
 class TestBadInput:
     @pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(a) for a, _ in CASES])
-    def test_one_line_and_exit_1(self, sample: dict[str, str], run: Run,
-                                 args: tuple[str, ...], message: str) -> None:
+    def test_one_line_and_exit_1(
+        self, sample: dict[str, str], run: Run, args: tuple[str, ...], message: str
+    ) -> None:
         """A bad option, value or id is reported on one line, with exit code 1."""
         result = run(*args)
         assert result.exit_code == 1
@@ -41,15 +44,19 @@ class TestBadInput:
         assert result.stderr.count("\n") == 1
         assert message in result.stderr
 
-    @pytest.mark.parametrize("command", ["search", "stats", "tail", "verify",
-                                         "export -f jsonl", "show x", "prune --older-than 1d"])
+    @pytest.mark.parametrize(
+        "command",
+        ["search", "stats", "tail", "verify", "export -f jsonl", "show x", "prune --older-than 1d"],
+    )
     def test_missing_store(self, run: Run, tmp_path: Path, command: str) -> None:
         """A store that does not exist is named in a one-line error, for every command."""
         result = run(*command.split(), db=tmp_path / "nowhere.db")
         assert result.exit_code == 1
-        assert result.stderr == (f"Error: no llmlog store at {tmp_path / 'nowhere.db'}: log "
-                                 "something first (or run 'llmlog demo'), or point --db / "
-                                 "LLMLOG_DB at your store\n")
+        assert result.stderr == (
+            f"Error: no llmlog store at {tmp_path / 'nowhere.db'}: log "
+            "something first (or run 'llmlog demo'), or point --db / "
+            "LLMLOG_DB at your store\n"
+        )
 
     @pytest.mark.parametrize("content", [b"hello, I am a text file\n" * 100, b"\x00" * 4096])
     def test_not_a_database(self, run: Run, tmp_path: Path, content: bytes) -> None:
@@ -73,5 +80,6 @@ class TestBadInput:
         db.close()
         result = run("stats", db=path)
         assert result.exit_code == 1
-        assert result.stderr == (f"Error: {path} is not an llmlog store (an SQLite database "
-                                 "without llmlog's tables)\n")
+        assert result.stderr == (
+            f"Error: {path} is not an llmlog store (an SQLite database without llmlog's tables)\n"
+        )

@@ -12,8 +12,9 @@ from querydata import Run
 
 
 class TestExport:
-    def test_jsonl_is_the_records_oldest_first(self, sample: dict[str, str], run: Run,
-                                               tmp_path: Path) -> None:
+    def test_jsonl_is_the_records_oldest_first(
+        self, sample: dict[str, str], run: Run, tmp_path: Path
+    ) -> None:
         """jsonl writes every matching record as stored, oldest first, and counts them."""
         result = run("export", "-f", "jsonl", "-o", str(tmp_path / "out.jsonl"))
         assert result.exit_code == 0
@@ -43,25 +44,36 @@ class TestExport:
         assert table.schema.field("input_tokens").type == "int64"
         assert table.column("status").to_pylist().count("error") == 1
 
-    def test_openai_chat_appends_reply_skips_and_dedupes(self, sample: dict[str, str],
-                                                         run: Run) -> None:
+    def test_openai_chat_appends_reply_skips_and_dedupes(
+        self, sample: dict[str, str], run: Run
+    ) -> None:
         """openai-chat writes messages plus the reply, once each, and says what it skipped."""
         result = run("export", "-f", "openai-chat")
         examples = [orjson.loads(x) for x in result.stdout.splitlines()]
         assert len(examples) == 3
-        assert examples[0] == {"messages": [
-            {"role": "system", "content": "You are terse."},
-            {"role": "user", "content": "What is the capital of France?"},
-            {"role": "assistant", "content": "The capital of France is Paris."}]}
-        assert examples[1]["messages"][-1]["tool_calls"] == [{
-            "id": "call_1", "type": "function",
-            "function": {"name": "refund_order", "arguments": '{"order":42}'}}]
-        assert result.stderr == ("exported 3 conversation(s); skipped 3: 1 error, "
-                                 "1 not a chat (embeddings), 1 duplicate\n")
+        assert examples[0] == {
+            "messages": [
+                {"role": "system", "content": "You are terse."},
+                {"role": "user", "content": "What is the capital of France?"},
+                {"role": "assistant", "content": "The capital of France is Paris."},
+            ]
+        }
+        assert examples[1]["messages"][-1]["tool_calls"] == [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "refund_order", "arguments": '{"order":42}'},
+            }
+        ]
+        assert result.stderr == (
+            "exported 3 conversation(s); skipped 3: 1 error, "
+            "1 not a chat (embeddings), 1 duplicate\n"
+        )
 
     def test_openai_chat_by_feedback_score(self, sample: dict[str, str], run: Run) -> None:
         """--min-score exports only interactions whose latest score is high enough."""
         result = run("export", "-f", "openai-chat", "--min-score", "5")
-        assert [orjson.loads(x)["messages"][1]["content"] for x in result.stdout.splitlines()
-                ] == ["What is the capital of France?"]
+        assert [orjson.loads(x)["messages"][1]["content"] for x in result.stdout.splitlines()] == [
+            "What is the capital of France?"
+        ]
         assert result.stderr == "exported 1 conversation(s)\n"

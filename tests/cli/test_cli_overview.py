@@ -8,14 +8,19 @@ from querydata import Run
 
 
 class TestOverview:
-    def test_latest_interactions_and_next_commands(self, sample: dict[str, str],
-                                                   run: Run) -> None:
+    def test_latest_interactions_and_next_commands(self, sample: dict[str, str], run: Run) -> None:
         """With a store, it lists the latest interactions, then what to run next."""
         result = run()
         assert result.exit_code == 0
         lines = result.stdout.splitlines()
         assert [line.split("\t")[1] for line in lines[:6]] == [
-            "req-0006", "req-0005", "req-0004", "req-0003", "req-0002", "req-0001"]
+            "req-0006",
+            "req-0005",
+            "req-0004",
+            "req-0003",
+            "req-0002",
+            "req-0001",
+        ]
         assert "Go further:" in lines
         assert any(line.strip().startswith("llmlog show ID") for line in lines)
 

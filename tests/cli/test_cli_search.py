@@ -11,8 +11,9 @@ def ids(out: str) -> list[str]:
 
 
 class TestSearch:
-    def test_piped_output_is_tab_separated_newest_first(self, sample: dict[str, str],
-                                                         run: Run) -> None:
+    def test_piped_output_is_tab_separated_newest_first(
+        self, sample: dict[str, str], run: Run
+    ) -> None:
         """Piped, each interaction is one tab-separated line, newest first."""
         result = run("search", "-n", "3")
         assert result.exit_code == 0
@@ -39,10 +40,11 @@ class TestSearch:
         assert ids(run("search", "--user", "u-1").stdout) == ["req-0002", "req-0001"]
         assert ids(run("search", "--session", "s-1", "-m", "gpt-4o").stdout) == ["req-0002"]
         assert ids(run("search", "--tag", "prod", "--tag", "geo").stdout) == [
-            "req-0006", "req-0001"]
+            "req-0006",
+            "req-0001",
+        ]
         assert ids(run("search", "--meta", "tenant=acme").stdout) == ["req-0001"]
-        assert ids(run("search", "--meta", "tier=2", "--meta", "beta=true").stdout) == [
-            "req-0001"]
+        assert ids(run("search", "--meta", "tier=2", "--meta", "beta=true").stdout) == ["req-0001"]
         assert ids(run("search", "--provider", "anthropic").stdout) == ["req-0004"]
 
     def test_time_window(self, sample: dict[str, str], run: Run) -> None:
@@ -50,10 +52,12 @@ class TestSearch:
         assert ids(run("search", "--since", "25h").stdout) == ["req-0006"]
         since, until = str(int(BASE + HOUR)), str(int(BASE + 3 * HOUR + 1))
         assert ids(run("search", "--since", since, "--until", until).stdout) == [
-            "req-0005", "req-0004", "req-0003"]
+            "req-0005",
+            "req-0004",
+            "req-0003",
+        ]
 
-    def test_full_text_words_phrases_and_prefixes(self, sample: dict[str, str],
-                                                  run: Run) -> None:
+    def test_full_text_words_phrases_and_prefixes(self, sample: dict[str, str], run: Run) -> None:
         """Words must all occur, quoted phrases in order, and word* matches a prefix."""
         assert ids(run("search", "refund order").stdout) == ["req-0002"]
         assert ids(run("search", '"capital of France"').stdout) == ["req-0006", "req-0001"]
@@ -61,8 +65,7 @@ class TestSearch:
         assert ids(run("search", "pengu*").stdout) == ["req-0004"]
         assert ids(run("search", "RateLimitError").stdout) == ["req-0003"]
 
-    def test_min_score_uses_the_latest_feedback(self, sample: dict[str, str],
-                                                run: Run) -> None:
+    def test_min_score_uses_the_latest_feedback(self, sample: dict[str, str], run: Run) -> None:
         """--min-score keeps interactions whose latest feedback score is high enough."""
         assert ids(run("search", "--min-score", "4").stdout) == ["req-0002", "req-0001"]
         assert ids(run("search", "--min-score", "5").stdout) == ["req-0001"]
@@ -82,5 +85,4 @@ class TestSearch:
         with open_store("llmlog.db") as store:
             cursor = store.search(limit=4).next_cursor
         assert cursor is not None
-        assert ids(run("search", "-n", "4", "--cursor", cursor).stdout) == ["req-0002",
-                                                                           "req-0001"]
+        assert ids(run("search", "-n", "4", "--cursor", cursor).stdout) == ["req-0002", "req-0001"]

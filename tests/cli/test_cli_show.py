@@ -10,7 +10,8 @@ import llmlog
 
 class TestShow:
     def test_conversation_with_tool_call_tokens_cost_and_feedback(
-            self, sample: dict[str, str], run: Run) -> None:
+        self, sample: dict[str, str], run: Run
+    ) -> None:
         """The header, every message, the reply with its tool call, and feedback are shown."""
         result = run("show", "req-0002")
         assert result.exit_code == 0
@@ -46,8 +47,10 @@ class TestShow:
         assert orjson.loads(result.stdout)["request_id"] == rid
         result = run("show", "req-000")
         assert result.exit_code == 1
-        assert result.stderr == ("Error: request id prefix 'req-000' matches several "
-                                 "interactions (req-0001, req-0002, ...): give more of the id\n")
+        assert result.stderr == (
+            "Error: request id prefix 'req-000' matches several "
+            "interactions (req-0001, req-0002, ...): give more of the id\n"
+        )
 
     def test_json_is_the_record(self, sample: dict[str, str], run: Run) -> None:
         """--json prints the stored record as one line."""

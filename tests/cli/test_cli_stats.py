@@ -31,17 +31,23 @@ class TestStats:
         """--by model gives one row per model, the busiest first."""
         out = run("stats", "--by", "model").stdout
         table = [line.split("\t") for line in out.splitlines()]
-        assert [r[0] for r in table] == ["gpt-4o", "gpt-4o-mini", "claude-haiku-4-5",
-                                         "text-embedding-3-small"]
+        assert [r[0] for r in table] == [
+            "gpt-4o",
+            "gpt-4o-mini",
+            "claude-haiku-4-5",
+            "text-embedding-3-small",
+        ]
         assert table[0][1:4] == ["2", "1", "50.0%"]
 
     def test_by_tag_and_provider(self, sample: dict[str, str], run: Run) -> None:
         """--by tag counts an interaction once per tag; --by provider groups by provider."""
-        by_tag = {r["group"]: r["count"]
-                  for r in rows(run("stats", "--by", "tag", "--json").stdout)}
+        by_tag = {
+            r["group"]: r["count"] for r in rows(run("stats", "--by", "tag", "--json").stdout)
+        }
         assert by_tag == {"prod": 4, "geo": 2, "support": 1, "staging": 1}
-        by_provider = {r["group"]: r["count"]
-                       for r in rows(run("stats", "--by", "provider", "--json").stdout)}
+        by_provider = {
+            r["group"]: r["count"] for r in rows(run("stats", "--by", "provider", "--json").stdout)
+        }
         assert by_provider == {"openai": 5, "anthropic": 1}
 
     def test_by_day_with_filters(self, sample: dict[str, str], run: Run) -> None:

@@ -18,8 +18,9 @@ class TestTail:
         out = run("tail", "-n", "2").stdout
         assert [line.split("\t")[1] for line in out.splitlines()] == ["req-0005", "req-0006"]
 
-    def test_follow_prints_new_interactions(self, sample: dict[str, str], run: Run,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_follow_prints_new_interactions(
+        self, sample: dict[str, str], run: Run, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """-f prints what is written after it started, until interrupted (exit 0)."""
         polls: list[float] = []
 

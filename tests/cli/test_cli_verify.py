@@ -14,15 +14,17 @@ class TestVerify:
         assert result.exit_code == 0
         lines = result.stdout.splitlines()
         assert [line.split()[0] for line in lines[:-1]] == ["ok"] * 6
-        assert lines[-1] == ("counts   6 interactions, 8 tags, 3 feedback, 6 fts documents, "
-                             "0 orphan feedback")
+        assert lines[-1] == (
+            "counts   6 interactions, 8 tags, 3 feedback, 6 fts documents, 0 orphan feedback"
+        )
 
-    def test_detects_and_repairs_index_and_rollups(self, sample: dict[str, str],
-                                                   run: Run) -> None:
+    def test_detects_and_repairs_index_and_rollups(self, sample: dict[str, str], run: Run) -> None:
         """A row missing from the index and a wrong rollup fail; --repair rebuilds them."""
         db = sqlite3.connect("llmlog.db")
-        db.execute("INSERT INTO interactions_fts (interactions_fts, rowid, text)"
-                   " VALUES ('delete-all', NULL, NULL)")
+        db.execute(
+            "INSERT INTO interactions_fts (interactions_fts, rowid, text)"
+            " VALUES ('delete-all', NULL, NULL)"
+        )
         db.execute("UPDATE rollup_hourly SET n = n + 1 WHERE tag = ''")
         db.commit()
         db.close()
@@ -45,5 +47,6 @@ class TestVerify:
         db.close()
         result = run("verify")
         assert result.exit_code == 1
-        assert "FAIL     records parse: 1 bad record(s): row 3 (req-0003): not JSON" \
-            in result.stdout
+        assert (
+            "FAIL     records parse: 1 bad record(s): row 3 (req-0003): not JSON" in result.stdout
+        )

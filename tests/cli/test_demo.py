@@ -22,7 +22,8 @@ class TestDemo:
         db = sqlite3.connect(tmp_path / "llmlog.db")
         n, errors, sessions, models = db.execute(
             "SELECT count(*), sum(status = 'error'), count(DISTINCT session_id),"
-            " count(DISTINCT model) FROM interactions").fetchone()
+            " count(DISTINCT model) FROM interactions"
+        ).fetchone()
         assert n == 200 and errors > 0 and sessions > 10 and models >= 4
         assert db.execute("SELECT count(*) FROM feedback").fetchone()[0] > 0
         records = "\n".join(r[0] for r in db.execute("SELECT record FROM interactions"))
@@ -34,11 +35,32 @@ class TestDemo:
         """Two demo runs produce the same prompts and outputs."""
         outs = []
         for name in ("a.db", "b.db"):
-            subprocess.run([sys.executable, "-m", "llmlog.cli", "--db", name, "demo", "-n", "30",
-                            "--latency", "0"], check=True, capture_output=True, cwd=tmp_path)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "llmlog.cli",
+                    "--db",
+                    name,
+                    "demo",
+                    "-n",
+                    "30",
+                    "--latency",
+                    "0",
+                ],
+                check=True,
+                capture_output=True,
+                cwd=tmp_path,
+            )
             db = sqlite3.connect(tmp_path / name)
-            outs.append(sorted(r[0] for r in db.execute(
-                "SELECT json_extract(record, '$.parsed_output') FROM interactions")))
+            outs.append(
+                sorted(
+                    r[0]
+                    for r in db.execute(
+                        "SELECT json_extract(record, '$.parsed_output') FROM interactions"
+                    )
+                )
+            )
         assert outs[0] == outs[1]
 
     def test_bad_option_is_one_line_error(self) -> None:
@@ -48,4 +70,5 @@ class TestDemo:
         assert "Traceback" not in result.output
         assert [ln for ln in result.output.splitlines() if ln.strip()] == [
             "Error: Invalid value for '-n' / '--count': 0 is not in the range 1<=x<=100000. "
-            "(see 'cli demo --help')"]
+            "(see 'cli demo --help')"
+        ]

@@ -28,8 +28,13 @@ class TestRedactCommand:
 
     def test_json_lines_stay_json(self) -> None:
         """Strings inside JSON objects are redacted; keys and numbers stay; output parses."""
-        line = json.dumps({"jane@corp.com": "call +44 20 7946 0958", "n": 4155550132,
-                           "args": json.dumps({"card": "4242 4242 4242 4242"})})
+        line = json.dumps(
+            {
+                "jane@corp.com": "call +44 20 7946 0958",
+                "n": 4155550132,
+                "args": json.dumps({"card": "4242 4242 4242 4242"}),
+            }
+        )
         _, out, _ = run([], line + "\n")
         obj = json.loads(out)
         assert obj["jane@corp.com"] == "call [PHONE]"
@@ -38,9 +43,13 @@ class TestRedactCommand:
 
     def test_records_get_counts(self) -> None:
         """An llmlog record keeps its fields and gets its redaction counts updated."""
-        rec = {"event": "llm_interaction", "request_id": "r1", "model": "gpt-4o",
-               "prompt_messages": [{"role": "user", "content": "mail jane@corp.com"}],
-               "redaction": {"counts": {"PHONE": 2}}}
+        rec = {
+            "event": "llm_interaction",
+            "request_id": "r1",
+            "model": "gpt-4o",
+            "prompt_messages": [{"role": "user", "content": "mail jane@corp.com"}],
+            "redaction": {"counts": {"PHONE": 2}},
+        }
         _, out, err = run([], json.dumps(rec) + "\n")
         got = json.loads(out)
         assert got["prompt_messages"][0]["content"] == "mail [EMAIL]"
@@ -68,9 +77,21 @@ class TestRedactCommand:
 
     def test_options(self) -> None:
         """Rules, deny-terms, allow-list, --only and operators are honoured."""
-        code, out, _ = run(["-r", "EMP=EMP-[0-9]{6}", "--deny", "Falcon", "--allow",
-                            "ops@corp.com", "--only", "EMAIL", "-o", "EMAIL=mask"],
-                           "EMP-123456 Falcon ops@corp.com jane@corp.com +44 20 7946 0958\n")
+        code, out, _ = run(
+            [
+                "-r",
+                "EMP=EMP-[0-9]{6}",
+                "--deny",
+                "Falcon",
+                "--allow",
+                "ops@corp.com",
+                "--only",
+                "EMAIL",
+                "-o",
+                "EMAIL=mask",
+            ],
+            "EMP-123456 Falcon ops@corp.com jane@corp.com +44 20 7946 0958\n",
+        )
         assert code == 0
         assert out == "[EMP] [DENY_TERM] ops@corp.com j***@corp.com +44 20 7946 0958\n"
 
@@ -82,8 +103,9 @@ class TestRedactCommand:
 
     def test_binary_input_round_trips(self) -> None:
         """Bytes that are not UTF-8 pass through unchanged."""
-        res = CliRunner().invoke(redact, [], input=b"\xff\xfe jane@corp.com\n",
-                                 catch_exceptions=False)
+        res = CliRunner().invoke(
+            redact, [], input=b"\xff\xfe jane@corp.com\n", catch_exceptions=False
+        )
         assert res.exit_code == 0 and res.stdout_bytes == b"\xff\xfe [EMAIL]\n"
 
     def test_registered_on_the_group(self) -> None:

@@ -335,37 +335,78 @@ SECRET_POS = [
     (f"sk-ant-api03-{KEY48}{KEY48}AA", f"sk-ant-api03-{KEY48}{KEY48}AA", "ANTHROPIC_KEY"),
     ("aws_access_key_id = AKIA2E0A8F3B244C9986", "AKIA2E0A8F3B244C9986", "AWS_ACCESS_KEY"),
     ("ASIAY34FZKBOKMUTVV7A", "ASIAY34FZKBOKMUTVV7A", "AWS_ACCESS_KEY"),
-    ("AKIA2E0A8F3B244C9986\naws_secret_access_key = 9drTJvcXLB89EXAMPLELB8923FB892xMFI",
-     "AKIA2E0A8F3B244C9986", "AWS_ACCESS_KEY"),
-    ("id=AKIA2E0A8F3B244C9986 secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9KEY12ab",
-     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9KEY12ab", "AWS_SECRET_KEY"),
-    ('"SecretAccessKey": "Zx9Lk2Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0LzXcVbN"',
-     "Zx9Lk2Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0LzXcVbN", "AWS_SECRET_KEY"),
-    ("token ghp_16C7e42F292c6912E7710c838347Ae178B4a", "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
-     "GITHUB_TOKEN"),
-    ("github_pat_11ABCDEFG0123456789abc_" + "x9Y8z7W6v5U4t3S2r1Q0" * 3,
-     "github_pat_11ABCDEFG0123456789abc_" + "x9Y8z7W6v5U4t3S2r1Q0" * 3, "GITHUB_TOKEN"),
-    ("xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
-     "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "SLACK_TOKEN"),
+    (
+        "AKIA2E0A8F3B244C9986\naws_secret_access_key = 9drTJvcXLB89EXAMPLELB8923FB892xMFI",
+        "AKIA2E0A8F3B244C9986",
+        "AWS_ACCESS_KEY",
+    ),
+    (
+        "id=AKIA2E0A8F3B244C9986 secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9KEY12ab",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9KEY12ab",
+        "AWS_SECRET_KEY",
+    ),
+    (
+        '"SecretAccessKey": "Zx9Lk2Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0LzXcVbN"',
+        "Zx9Lk2Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0LzXcVbN",
+        "AWS_SECRET_KEY",
+    ),
+    (
+        "token ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+        "GITHUB_TOKEN",
+    ),
+    (
+        "github_pat_11ABCDEFG0123456789abc_" + "x9Y8z7W6v5U4t3S2r1Q0" * 3,
+        "github_pat_11ABCDEFG0123456789abc_" + "x9Y8z7W6v5U4t3S2r1Q0" * 3,
+        "GITHUB_TOKEN",
+    ),
+    (
+        "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+        "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+        "SLACK_TOKEN",
+    ),
     ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "STRIPE_KEY"),
     ("rk_live_51H8xYzAbCdEfGhIjKlMnOp", "rk_live_51H8xYzAbCdEfGhIjKlMnOp", "STRIPE_KEY"),
-    ("AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
-     "GOOGLE_API_KEY"),
-    ("Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
-     "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
-     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
-     "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c", "JWT"),
-    ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6\n"
-     "-----END RSA PRIVATE KEY-----", "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6",
-     "PRIVATE_KEY"),
-    ('"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n'
-     '-----END PRIVATE KEY-----\\n"', "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "PRIVATE_KEY"),
-    ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
-     "(truncated)", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", "PRIVATE_KEY"),
-    ("Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
-     "BEARER_TOKEN"),
-    ("-H 'authorization: bearer ya29.a0AfH6SMBx7Gq1kL0pQ'", "ya29.a0AfH6SMBx7Gq1kL0pQ",
-     "BEARER_TOKEN"),
+    (
+        "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+        "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+        "GOOGLE_API_KEY",
+    ),
+    (
+        "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        "JWT",
+    ),
+    (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6\n"
+        "-----END RSA PRIVATE KEY-----",
+        "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6",
+        "PRIVATE_KEY",
+    ),
+    (
+        '"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n'
+        '-----END PRIVATE KEY-----\\n"',
+        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+        "PRIVATE_KEY",
+    ),
+    (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
+        "(truncated)",
+        "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+        "PRIVATE_KEY",
+    ),
+    (
+        "Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+        "BEARER_TOKEN",
+    ),
+    (
+        "-H 'authorization: bearer ya29.a0AfH6SMBx7Gq1kL0pQ'",
+        "ya29.a0AfH6SMBx7Gq1kL0pQ",
+        "BEARER_TOKEN",
+    ),
     ("postgres://admin:s3cr3t-Pw@db.prod.internal:5432/app", "admin:s3cr3t-Pw", "URL_CREDENTIALS"),
     ("redis://:p4ssw0rd@cache:6379/0", "p4ssw0rd", "URL_CREDENTIALS"),
     ("https://deploy:ghs_tok3n@github.com/org/repo.git", "deploy:ghs_tok3n", "URL_CREDENTIALS"),
@@ -424,8 +465,10 @@ def test_every_builtin_type_has_a_positive_case() -> None:
 
 def test_overlap_takes_the_more_specific_type() -> None:
     """A JWT after 'Bearer' is one JWT span; a URL password is not an e-mail address."""
-    jwt = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
-           "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
+    jwt = (
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+    )
     assert [t for _, t in found(f"Authorization: Bearer {jwt}")] == ["JWT"]
     assert [t for _, t in found("postgres://jane:hunter42@db.corp.com/x")] == ["URL_CREDENTIALS"]
 
@@ -434,11 +477,19 @@ def test_json_text_stays_valid_json() -> None:
     """Replacing values inside JSON text never touches quotes or escapes."""
     import json
 
-    text = json.dumps({"email": "jane@corp.com", "phone": "+44 20 7946 0958",
-                       "note": "line\ncard 4242 4242 4242 4242"})
+    text = json.dumps(
+        {
+            "email": "jane@corp.com",
+            "phone": "+44 20 7946 0958",
+            "note": "line\ncard 4242 4242 4242 4242",
+        }
+    )
     out = R.redact_text(text)
-    assert json.loads(out) == {"email": "[EMAIL]", "phone": "[PHONE]",
-                               "note": "line\ncard [CREDIT_CARD]"}
+    assert json.loads(out) == {
+        "email": "[EMAIL]",
+        "phone": "[PHONE]",
+        "note": "line\ncard [CREDIT_CARD]",
+    }
 
 
 def test_types_filter() -> None:

@@ -50,19 +50,31 @@ class TestCorpusLeavesNoTrace:
         logger = logging.getLogger("llmlog")
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-        llmlog.configure(db=str(tmp_path / "store.db"), jsonl=str(tmp_path / "llm.jsonl"),
-                         sinks=[DownSink(tmp_path / "spool")], raise_errors=False)
+        llmlog.configure(
+            db=str(tmp_path / "store.db"),
+            jsonl=str(tmp_path / "llm.jsonl"),
+            sinks=[DownSink(tmp_path / "spool")],
+            raise_errors=False,
+        )
         for s in corpus:  # defaults: redaction on, content captured (redacted)
             llmlog.log_interaction(
-                [{"role": "system", "content": "You are helpful."},
-                 {"role": "user", "content": s["text"]}],
+                [
+                    {"role": "system", "content": "You are helpful."},
+                    {"role": "user", "content": s["text"]},
+                ],
                 {"choices": [{"message": {"role": "assistant", "content": s["text"]}}]},
-                metadata={"note": s["text"][:200]}, model="gpt-4o-mini")
+                metadata={"note": s["text"][:200]},
+                model="gpt-4o-mini",
+            )
         assert llmlog.flush(60)
         handler.close()
         assert llmlog.stats()["spooled"] == len(corpus)
-        files = [tmp_path / "store.db", tmp_path / "llm.jsonl", log_file,
-                 *(tmp_path / "spool").rglob("*")]
+        files = [
+            tmp_path / "store.db",
+            tmp_path / "llm.jsonl",
+            log_file,
+            *(tmp_path / "spool").rglob("*"),
+        ]
         wal = tmp_path / "store.db-wal"
         if wal.exists():
             files.append(wal)
@@ -81,11 +93,13 @@ class TestCorpusLeavesNoTrace:
 
     def test_redaction_is_the_default(self) -> None:
         """Without any configuration, a logged e-mail address is stored redacted."""
-        llmlog.log_interaction([{"role": "user", "content": "I am jane.doe@example.com"}], None,
-                               parsed_output="ok")
+        llmlog.log_interaction(
+            [{"role": "user", "content": "I am jane.doe@example.com"}], None, parsed_output="ok"
+        )
         llmlog.flush(10)
-        data = Path("llmlog.db").read_bytes() + (Path("llmlog.db-wal").read_bytes()
-                                                  if Path("llmlog.db-wal").exists() else b"")
+        data = Path("llmlog.db").read_bytes() + (
+            Path("llmlog.db-wal").read_bytes() if Path("llmlog.db-wal").exists() else b""
+        )
         assert b"jane.doe@example.com" not in data
         assert b"[EMAIL]" in data
 

@@ -17,18 +17,32 @@ from llmlog.redact import detectors as d
 
 ON = frozenset(d.BUILTIN_TYPES)
 SAMPLES = [
-    "mail jane@corp.com", "call +44 20 7946 0958 now", "card 4242 4242 4242 4242",
-    "SSN 123-45-6789", "IBAN DE89 3704 0044 0532 0130 00", "from 10.0.0.12",
+    "mail jane@corp.com",
+    "call +44 20 7946 0958 now",
+    "card 4242 4242 4242 4242",
+    "SSN 123-45-6789",
+    "IBAN DE89 3704 0044 0532 0130 00",
+    "from 10.0.0.12",
     "fe80::1ff:fe23:4567:890a%eth0",
-    "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "key sk-proj-Ab3dE5fG7hI9jK1lM2nO4pQ6rS8tU0vWx",
-    "AKIA52NNRQUYTVWJPGFP", "jane [at] corp [dot] com", "jane%40corp.com", "jane&#64;corp.com",
-    "Authorization: Bearer x9Y8z7W6v5U4t3S2r1Q0p9O8", "postgres://admin:Sup3rS3cret@db.internal/app",
+    "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+    "key sk-proj-Ab3dE5fG7hI9jK1lM2nO4pQ6rS8tU0vWx",
+    "AKIA52NNRQUYTVWJPGFP",
+    "jane [at] corp [dot] com",
+    "jane%40corp.com",
+    "jane&#64;corp.com",
+    "Authorization: Bearer x9Y8z7W6v5U4t3S2r1Q0p9O8",
+    "postgres://admin:Sup3rS3cret@db.internal/app",
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
     "ghp_1a2B3c4D5e6F7g8H9i0J1k2L3m4N5o6P7q8R",
     "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
-    "Tel. 030 901820", "phone 4155550132", "std::vector<int> v; a[1::2]", "assistant",
+    "Tel. 030 901820",
+    "phone 4155550132",
+    "std::vector<int> v; a[1::2]",
+    "assistant",
     "v1.4.2 at 12:30",
-    "order 4111111111111112", "(415) 555-0132", "\u7535\u8bdd\uff1a138 0013 8000",
+    "order 4111111111111112",
+    "(415) 555-0132",
+    "\u7535\u8bdd\uff1a138 0013 8000",
 ]
 
 
@@ -52,15 +66,17 @@ class TestShortcuts:
         joined = " | ".join(SAMPLES)
         for size in (5, 9, 17, 33, 63):
             for i in range(0, len(joined) - size, 3):
-                piece = joined[i:i + size]
+                piece = joined[i : i + size]
                 # (texts shorter than six characters are never scanned, shortcut or not)
                 assert r.find(piece) == (plain(piece) if size >= 6 else []), piece
 
     def test_iban_digit_groups_are_not_classified(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Skipping the number runs inside an IBAN changes no finding."""
-        texts = ["IBAN DE89 3704 0044 0532 0130 00 and card 4242 4242 4242 4242",
-                 "pay FR14 2004 1010 0505 0001 3M02 606, tel 0612345678 (cell)",
-                 "GB82 WEST 1234 5698 7654 32 4155550132"]
+        texts = [
+            "IBAN DE89 3704 0044 0532 0130 00 and card 4242 4242 4242 4242",
+            "pay FR14 2004 1010 0505 0001 3M02 606, tel 0612345678 (cell)",
+            "GB82 WEST 1234 5698 7654 32 4155550132",
+        ]
         fast = [plain(t) for t in texts]
         monkeypatch.setattr(d, "_inside", lambda s, e, spans: False)
         assert [plain(t) for t in texts] == fast
@@ -68,28 +84,42 @@ class TestShortcuts:
 
     def test_same_result_whatever_the_hash_seed(self) -> None:
         """A run with separators that all differ is split the same way in every process."""
-        code = ("from llmlog.redact import redact_text; "
-                "print(redact_text('7 (812) 123-4567'), redact_text('5 (21) 90509-1078 y'))")
-        outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                               env={**os.environ, "PYTHONHASHSEED": seed}, check=True).stdout
-                for seed in ("1", "2", "3", "4")}
+        code = (
+            "from llmlog.redact import redact_text; "
+            "print(redact_text('7 (812) 123-4567'), redact_text('5 (21) 90509-1078 y'))"
+        )
+        outs = {
+            subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONHASHSEED": seed},
+                check=True,
+            ).stdout
+            for seed in ("1", "2", "3", "4")
+        }
         assert outs == {"7 [PHONE] 5 [PHONE] y\n"}
 
     def test_allow_list_that_removes_everything(self) -> None:
         """When the allow-list removes every finding, nothing is redacted (no error)."""
         assert Redactor(allow=["jane@corp.com"]).redact_text("mail jane@corp.com") == (
-            "mail jane@corp.com")
+            "mail jane@corp.com"
+        )
 
 
 LONG = "Please call me back about the contract, " * 8  # > 256 characters
 
 
 def chat(user: str, answer: str) -> dict[str, Any]:
-    return {"event": "llm_interaction", "request_id": "r", "model": "m", "redaction": {},
-            "prompt_messages": [{"role": "system", "content": LONG},
-                                {"role": "user", "content": user}],
-            "llm_raw_response": {"choices": [{"message": {"content": answer}}]},
-            "parsed_output": answer}
+    return {
+        "event": "llm_interaction",
+        "request_id": "r",
+        "model": "m",
+        "redaction": {},
+        "prompt_messages": [{"role": "system", "content": LONG}, {"role": "user", "content": user}],
+        "llm_raw_response": {"choices": [{"message": {"content": answer}}]},
+        "parsed_output": answer,
+    }
 
 
 class TestRecordCache:
@@ -148,5 +178,7 @@ class TestRecordCache:
         for t in texts:
             rec = r(copy.deepcopy(chat(t, t)))
             assert rec["parsed_output"] == Redactor().redact_text(t)
-            assert json.loads(orjson.dumps(rec))["prompt_messages"][1]["content"] == (
-                rec["parsed_output"])
+            assert (
+                json.loads(orjson.dumps(rec))["prompt_messages"][1]["content"]
+                == (rec["parsed_output"])
+            )

@@ -18,8 +18,7 @@ TEXT = "Mail Jane.Doe@Corp.com or call +44 20 7946 0958, card 4242 4242 4242 424
 class TestPlaceholder:
     def test_default(self) -> None:
         """The default replaces each value with its type in brackets."""
-        assert Redactor().redact_text(TEXT) == (
-            "Mail [EMAIL] or call [PHONE], card [CREDIT_CARD].")
+        assert Redactor().redact_text(TEXT) == ("Mail [EMAIL] or call [PHONE], card [CREDIT_CARD].")
 
     def test_counts(self) -> None:
         """redact_text_counts reports how many values of each type were replaced."""
@@ -56,8 +55,9 @@ class TestPseudonym:
         r = Redactor(pseudonym_key="k", operators={"PHONE": "pseudonym"})
         assert r.redact_text("(415) 555-0132") == r.redact_text("+1 415 555 0132")
 
-    def test_key_file_created_lazily_with_0600(self, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_key_file_created_lazily_with_0600(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """No I/O until a pseudonym is computed; then a 0600 key file is created and reused."""
         monkeypatch.setenv("LLMLOG_HOME", str(tmp_path / "home"))
         path = key_path()
@@ -71,15 +71,17 @@ class TestPseudonym:
         again = Redactor(operators={"EMAIL": "pseudonym"}).redact_text("jane@corp.com")
         assert again == first
 
-    def test_placeholder_never_creates_a_key(self, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_placeholder_never_creates_a_key(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """The default operator never touches the disk."""
         monkeypatch.setenv("LLMLOG_HOME", str(tmp_path / "home2"))
         Redactor().redact_text(TEXT)
         assert not (tmp_path / "home2").exists()
 
-    def test_unreadable_key_falls_back(self, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_unreadable_key_falls_back(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """A key path that cannot be created warns and uses a per-process key."""
         blocker = tmp_path / "file"
         blocker.write_text("x")
@@ -94,18 +96,21 @@ class TestPseudonym:
 
 
 class TestMask:
-    @pytest.mark.parametrize(("value", "type_", "masked"), [
-        ("4242 4242 4242 4242", "CREDIT_CARD", "**** **** **** 4242"),
-        ("4242-4242-4242-4242", "CREDIT_CARD", "****-****-****-4242"),
-        ("123-45-6789", "US_SSN", "***-**-6789"),
-        ("+44 20 7946 0958", "PHONE", "+** ** **** 0958"),
-        ("jane@corp.com", "EMAIL", "j***@corp.com"),
-        ("192.168.1.10", "IP_ADDRESS", "192.168.*.*"),
-        ("2001:db8::1", "IP_ADDRESS", "2001:****"),
-        ("sk-proj-Ab3dE5fG7hI9jK1lM2nO4", "OPENAI_KEY", "sk-p****2nO4"),
-        ("admin:hunter2", "URL_CREDENTIALS", "admin:****"),
-        ("short", "DENY_TERM", "*****"),
-    ])
+    @pytest.mark.parametrize(
+        ("value", "type_", "masked"),
+        [
+            ("4242 4242 4242 4242", "CREDIT_CARD", "**** **** **** 4242"),
+            ("4242-4242-4242-4242", "CREDIT_CARD", "****-****-****-4242"),
+            ("123-45-6789", "US_SSN", "***-**-6789"),
+            ("+44 20 7946 0958", "PHONE", "+** ** **** 0958"),
+            ("jane@corp.com", "EMAIL", "j***@corp.com"),
+            ("192.168.1.10", "IP_ADDRESS", "192.168.*.*"),
+            ("2001:db8::1", "IP_ADDRESS", "2001:****"),
+            ("sk-proj-Ab3dE5fG7hI9jK1lM2nO4", "OPENAI_KEY", "sk-p****2nO4"),
+            ("admin:hunter2", "URL_CREDENTIALS", "admin:****"),
+            ("short", "DENY_TERM", "*****"),
+        ],
+    )
     def test_forms(self, value: str, type_: str, masked: str) -> None:
         """Each type keeps what people recognise it by and nothing more."""
         assert mask(value, type_) == masked
@@ -122,8 +127,10 @@ class TestDropAndFunctions:
         """A 'drop' type found anywhere empties the whole text."""
         r = Redactor(operators={"PRIVATE_KEY": "drop"})
         assert r.redact_text("nothing secret") == "nothing secret"
-        pem = ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
-               "-----END PRIVATE KEY-----")
+        pem = (
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
+            "-----END PRIVATE KEY-----"
+        )
         assert r.redact_text(f"my key:\n{pem}\nthanks") == ""
 
     def test_user_function(self) -> None:
@@ -157,8 +164,7 @@ class TestRulesDenyAllow:
         r = Redactor(rules=[("EMPLOYEE_ID", r"\bEMP-\d{6}\b")])
         assert r.redact_text("ask EMP-123456 or EMP-12") == "ask [EMPLOYEE_ID] or EMP-12"
 
-    @pytest.mark.parametrize("rule", [("employee", r"x"), ("X", r"("), ("X", r"a*"),
-                                      ("EMP", 3)])
+    @pytest.mark.parametrize("rule", [("employee", r"x"), ("X", r"("), ("X", r"a*"), ("EMP", 3)])
     def test_bad_rules(self, rule: tuple[str, str]) -> None:
         """Lower-case names, bad regexes and empty-matching regexes are rejected."""
         with pytest.raises(ValueError):
@@ -167,8 +173,9 @@ class TestRulesDenyAllow:
     def test_deny_terms(self) -> None:
         """Deny-terms match case-insensitively as whole words, also inside CJK text."""
         r = Redactor(deny_terms=["Acme Corp", "Project Falcon", "张伟"])
-        out = r.redact_text("ACME corp signed; project falcon ships; 联系张伟先生; "
-                            "Acme Corporation")
+        out = r.redact_text(
+            "ACME corp signed; project falcon ships; 联系张伟先生; Acme Corporation"
+        )
         assert out == "[DENY_TERM] signed; [DENY_TERM] ships; 联系[DENY_TERM]先生; Acme Corporation"
 
     def test_many_deny_terms(self) -> None:
@@ -176,13 +183,15 @@ class TestRulesDenyAllow:
         terms = [f"customer{i:04d}" for i in range(3000)]
         r = Redactor(deny_terms=terms)
         assert r.redact_text("see customer0042 and customer9999") == (
-            "see [DENY_TERM] and customer9999")
+            "see [DENY_TERM] and customer9999"
+        )
 
     def test_allow(self) -> None:
         """Allow-listed values are never redacted."""
         r = Redactor(allow=["support@corp.com", "8.8.8.8"])
         assert r.redact_text("support@corp.com SUPPORT@corp.com jane@corp.com 8.8.8.8 8.8.4.4") == (
-            "support@corp.com SUPPORT@corp.com [EMAIL] 8.8.8.8 [IP_ADDRESS]")
+            "support@corp.com SUPPORT@corp.com [EMAIL] 8.8.8.8 [IP_ADDRESS]"
+        )
 
 
 def test_normalize() -> None:

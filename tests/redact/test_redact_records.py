@@ -19,40 +19,89 @@ PNG = "iVBORw0KGgoAAAANSUhEUgAA" * 40
 def record() -> dict[str, Any]:
     """An interaction record in the shape the pipeline builds (decoded from JSON)."""
     return {
-        "event": "llm_interaction", "schema_version": 1,
+        "event": "llm_interaction",
+        "schema_version": 1,
         "request_id": "0190c0de-0000-7000-8000-000000000001",
-        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7",
-        "timestamp": 1712345678.5, "duration_ms": 812.0, "provider": "openai",
-        "operation": "chat", "model": "gpt-4o", "response_model": "gpt-4o-2024-08-06",
-        "params": {"temperature": 0.2, "stop": ["\n\nUser:"],
-                   "tools": [{"type": "function", "function": {
-                       "name": "lookup", "description": "find a customer by e-mail"}}]},
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "span_id": "00f067aa0ba902b7",
+        "timestamp": 1712345678.5,
+        "duration_ms": 812.0,
+        "provider": "openai",
+        "operation": "chat",
+        "model": "gpt-4o",
+        "response_model": "gpt-4o-2024-08-06",
+        "params": {
+            "temperature": 0.2,
+            "stop": ["\n\nUser:"],
+            "tools": [
+                {
+                    "type": "function",
+                    "function": {"name": "lookup", "description": "find a customer by e-mail"},
+                }
+            ],
+        },
         "prompt_messages": [
             {"role": "system", "content": "You help jane@corp.com's team."},
-            {"role": "user", "content": [
-                {"type": "text", "text": "Call me on +44 20 7946 0958"},
-                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
-            ]},
-            {"role": "assistant", "content": None, "tool_calls": [{
-                "id": "call_1", "type": "function", "function": {
-                    "name": "lookup",
-                    "arguments": json.dumps({"email": "john@corp.com", "limit": 5,
-                                             "nested": {"card": "4242 4242 4242 4242"}}),
-                }}]},
-            {"role": "tool", "tool_call_id": "call_1",
-             "content": "found: IBAN DE89370400440532013000"},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Call me on +44 20 7946 0958"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {
+                            "name": "lookup",
+                            "arguments": json.dumps(
+                                {
+                                    "email": "john@corp.com",
+                                    "limit": 5,
+                                    "nested": {"card": "4242 4242 4242 4242"},
+                                }
+                            ),
+                        },
+                    }
+                ],
+            },
+            {
+                "role": "tool",
+                "tool_call_id": "call_1",
+                "content": "found: IBAN DE89370400440532013000",
+            },
         ],
-        "llm_raw_response": {"id": "chatcmpl-9abc", "created": 1712345678, "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": f"Your key {KEY} leaked"},
-             "finish_reason": "stop"}]},
+        "llm_raw_response": {
+            "id": "chatcmpl-9abc",
+            "created": 1712345678,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": f"Your key {KEY} leaked"},
+                    "finish_reason": "stop",
+                }
+            ],
+        },
         "parsed_output": {"answer": "SSN 123-45-6789", "score": 0.9},
-        "tool_calls": [{"id": "call_2", "type": "function", "function": {
-            "name": "send", "arguments": '{"to": "ops@corp.com"}'}}],
+        "tool_calls": [
+            {
+                "id": "call_2",
+                "type": "function",
+                "function": {"name": "send", "arguments": '{"to": "ops@corp.com"}'},
+            }
+        ],
         "finish_reasons": ["stop"],
         "usage": {"input_tokens": 4155550132, "output_tokens": 12, "total_tokens": 4155550144},
-        "cost_usd": 0.01, "status": "error",
+        "cost_usd": 0.01,
+        "status": "error",
         "error": {"type": "APIError", "message": "bad request from 10.0.0.12", "status_code": 400},
-        "session_id": "sess-42", "user_id": "jane@corp.com", "tags": ["vip", "owner:john@corp.com"],
+        "session_id": "sess-42",
+        "user_id": "jane@corp.com",
+        "tags": ["vip", "owner:john@corp.com"],
         "metadata": {"customer phone": "+1 415 555 0132", "n": 3},
         "app": {"service": "api", "host": "10.0.0.5", "pid": 123},
         "redaction": {},
@@ -64,8 +113,18 @@ class TestRedactorOnRecords:
         """All content strings are redacted, in every shape the record has."""
         rec = Redactor()(record())
         s = orjson.dumps(rec).decode()
-        for value in ("jane@corp.com", "john@corp.com", "7946 0958", "4242 4242", "DE8937040",
-                      KEY, "123-45-6789", "ops@corp.com", "10.0.0.12", "555 0132"):
+        for value in (
+            "jane@corp.com",
+            "john@corp.com",
+            "7946 0958",
+            "4242 4242",
+            "DE8937040",
+            KEY,
+            "123-45-6789",
+            "ops@corp.com",
+            "10.0.0.12",
+            "555 0132",
+        ):
             assert value not in s, value
         msgs = rec["prompt_messages"]
         assert msgs[0]["content"] == "You help [EMAIL]'s team."
@@ -85,9 +144,21 @@ class TestRedactorOnRecords:
         """Ids, timestamps, models, usage, app info and numbers are never changed."""
         before = record()
         rec = Redactor()(copy.deepcopy(before))
-        for key in ("request_id", "trace_id", "span_id", "timestamp", "duration_ms", "model",
-                    "response_model", "usage", "cost_usd", "app", "finish_reasons", "status",
-                    "session_id"):
+        for key in (
+            "request_id",
+            "trace_id",
+            "span_id",
+            "timestamp",
+            "duration_ms",
+            "model",
+            "response_model",
+            "usage",
+            "cost_usd",
+            "app",
+            "finish_reasons",
+            "status",
+            "session_id",
+        ):
             assert rec[key] == before[key], key
         assert rec["llm_raw_response"]["created"] == 1712345678
         assert rec["params"]["temperature"] == 0.2
@@ -124,8 +195,13 @@ class TestRedactorOnRecords:
 
     def test_feedback_comment(self) -> None:
         """A feedback record's comment is redacted; its score and ids are not."""
-        rec = {"event": "llm_feedback", "request_id": "abc", "score": 1.0,
-               "comment": "wrong, my number is +44 20 7946 0958", "redaction": {}}
+        rec = {
+            "event": "llm_feedback",
+            "request_id": "abc",
+            "score": 1.0,
+            "comment": "wrong, my number is +44 20 7946 0958",
+            "redaction": {},
+        }
         Redactor()(rec)
         assert rec["comment"] == "wrong, my number is [PHONE]"
         assert rec["score"] == 1.0 and rec["redaction"] == {"counts": {"PHONE": 1}}
@@ -194,10 +270,15 @@ class TestContentModes:
 
 
 class TestBuildProcessors:
-    @pytest.mark.parametrize(("redact", "mode", "kinds"), [
-        (True, "full", [Redactor]), (False, "full", []),
-        (True, "metadata", [ContentFilter, Redactor]), (False, "off", [ContentFilter]),
-    ])
+    @pytest.mark.parametrize(
+        ("redact", "mode", "kinds"),
+        [
+            (True, "full", [Redactor]),
+            (False, "full", []),
+            (True, "metadata", [ContentFilter, Redactor]),
+            (False, "off", [ContentFilter]),
+        ],
+    )
     def test_order(self, redact: bool, mode: str, kinds: list[type]) -> None:
         """Content filter first (unless full), then the Redactor (if redact)."""
         procs = build_processors(redact=redact, redact_key="k", capture_content=mode)

@@ -27,8 +27,10 @@ TICKET = ['TCK-\\d+', 'INC\\d{7}']
 CREDIT_CARD = "mask"
 EMPLOYEE_ID = "pseudonym"
 """
-TEXT = ("EMP-123456 on Project Falcon (TCK-42, INC0001234) mailed ops@corp.com and "
-        "jane@corp.com from 10.1.2.3 with card 4242 4242 4242 4242")
+TEXT = (
+    "EMP-123456 on Project Falcon (TCK-42, INC0001234) mailed ops@corp.com and "
+    "jane@corp.com from 10.1.2.3 with card 4242 4242 4242 4242"
+)
 
 
 def toml_file(tmp_path: Path, text: str = TOML, name: str = "redact.toml") -> Path:
@@ -42,29 +44,35 @@ def output_of(records: list[dict[str, object]]) -> object:
 
 
 def log_text(text: str = TEXT) -> None:
-    llmlog.log_interaction([{"role": "user", "content": "hi"}], None, parsed_output=text,
-                           model="gpt-4o")
+    llmlog.log_interaction(
+        [{"role": "user", "content": "hi"}], None, parsed_output=text, model="gpt-4o"
+    )
 
 
 class TestLoadRules:
     def test_toml(self, tmp_path: Path) -> None:
         """A TOML file gives rules (one or several regexes per type), terms and operators."""
         r = load_rules(toml_file(tmp_path))
-        assert r.rules == (("EMPLOYEE_ID", r"EMP-\d{6}"), ("TICKET", r"TCK-\d+"),
-                           ("TICKET", r"INC\d{7}"))
+        assert r.rules == (
+            ("EMPLOYEE_ID", r"EMP-\d{6}"),
+            ("TICKET", r"TCK-\d+"),
+            ("TICKET", r"INC\d{7}"),
+        )
         assert r.deny == ("Project Falcon",) and r.allow == ("ops@corp.com",)
         assert r.disable == ("IP_ADDRESS",)
         assert dict(r.operators) == {"CREDIT_CARD": "mask", "EMPLOYEE_ID": "pseudonym"}
         assert r.source == str(tmp_path / "redact.toml")
         red = r.redactor(pseudonym_key="k").redact_text(TEXT)
         assert red.startswith("[EMPLOYEE_ID:") and "[DENY_TERM] ([TICKET], [TICKET])" in red
-        assert red.endswith("ops@corp.com and [EMAIL] from 10.1.2.3 with card "
-                            "**** **** **** 4242")
+        assert red.endswith("ops@corp.com and [EMAIL] from 10.1.2.3 with card **** **** **** 4242")
 
     def test_json_and_dict_give_the_same(self, tmp_path: Path) -> None:
         """The JSON form and a dict of the same shape load to the same rules."""
-        data = {"rules": {"EMPLOYEE_ID": r"EMP-\d{6}"}, "deny": ["Project Falcon"],
-                "operators": {"EMAIL": "mask"}}
+        data = {
+            "rules": {"EMPLOYEE_ID": r"EMP-\d{6}"},
+            "deny": ["Project Falcon"],
+            "operators": {"EMAIL": "mask"},
+        }
         p = tmp_path / "rules.json"
         p.write_text(json.dumps(data))
         from_file = load_rules(p)
@@ -78,24 +86,36 @@ class TestLoadRules:
         assert load_rules(toml_file(tmp_path, '{"deny": ["x y"]}', "rules.conf")).deny == ("x y",)
         assert load_rules(toml_file(tmp_path, 'deny = ["x y"]', "rules.conf")).deny == ("x y",)
 
-    @pytest.mark.parametrize(("text", "problem"), [
-        ("deny = [", "not valid TOML (Invalid value (at end of document))"),
-        ("denies = ['x']", "unknown key 'denies' (known: rules, deny, allow, operators, disable)"),
-        ("deny = 'x'\nallow = [1]", "allow: expected a list of non-empty strings"),
-        ("[rules]\nEMP = '('", "rule EMP: bad regex '(': missing ), unterminated subpattern"),
-        ("[rules]\nEMP = 'x*'", "rule EMP: the regex 'x*' matches the empty string"),
-        ("[rules]\nemp = 'x'", "rule type must be an upper-case name like 'EMPLOYEE_ID'"),
-        ("[rules]\nEMP = []", "rules.EMP: expected a regex or a list of regexes"),
-        ("[operators]\nEMAIL = 'hide'", "operators.EMAIL: unknown operator 'hide'; use one of "
-                                         "placeholder, pseudonym, mask, drop"),
-        ("[operators]\nNOPE = 'mask'", "operators: unknown type 'NOPE'"),
-        ("[operators]\n'*' = 'mask'", "operators: '*' is not a type here; the default "
-                                      "operator is LLMLOG_REDACT_OPERATOR"),
-        ("disable = ['EMAILS']", "disable: unknown type 'EMAILS'; built-in types: EMAIL, "),
-        ("rules = 3", "rules: expected a table of TYPE = regex"),
-    ])
-    def test_errors_name_the_file_and_the_problem(self, tmp_path: Path, text: str,
-                                                  problem: str) -> None:
+    @pytest.mark.parametrize(
+        ("text", "problem"),
+        [
+            ("deny = [", "not valid TOML (Invalid value (at end of document))"),
+            (
+                "denies = ['x']",
+                "unknown key 'denies' (known: rules, deny, allow, operators, disable)",
+            ),
+            ("deny = 'x'\nallow = [1]", "allow: expected a list of non-empty strings"),
+            ("[rules]\nEMP = '('", "rule EMP: bad regex '(': missing ), unterminated subpattern"),
+            ("[rules]\nEMP = 'x*'", "rule EMP: the regex 'x*' matches the empty string"),
+            ("[rules]\nemp = 'x'", "rule type must be an upper-case name like 'EMPLOYEE_ID'"),
+            ("[rules]\nEMP = []", "rules.EMP: expected a regex or a list of regexes"),
+            (
+                "[operators]\nEMAIL = 'hide'",
+                "operators.EMAIL: unknown operator 'hide'; use one of "
+                "placeholder, pseudonym, mask, drop",
+            ),
+            ("[operators]\nNOPE = 'mask'", "operators: unknown type 'NOPE'"),
+            (
+                "[operators]\n'*' = 'mask'",
+                "operators: '*' is not a type here; the default operator is LLMLOG_REDACT_OPERATOR",
+            ),
+            ("disable = ['EMAILS']", "disable: unknown type 'EMAILS'; built-in types: EMAIL, "),
+            ("rules = 3", "rules: expected a table of TYPE = regex"),
+        ],
+    )
+    def test_errors_name_the_file_and_the_problem(
+        self, tmp_path: Path, text: str, problem: str
+    ) -> None:
         """Every problem is one line: the file, then what is wrong with it."""
         p = toml_file(tmp_path, text)
         with pytest.raises(ValueError) as info:
@@ -159,23 +179,30 @@ class TestSettings:
         out = str(output_of(records))
         assert out == expected[op] if op in expected else out.startswith("mail [EMAIL:")
 
-    def test_bad_values_fail_configure(self, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_bad_values_fail_configure(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """configure() raises one line naming the option or variable, the file and the problem."""
         bad = toml_file(tmp_path, "[rules]\nEMP = '('")
-        with pytest.raises(ValueError, match=r"^configure\(redact_rules=...\): .*redact\.toml: "
-                                             r"rule EMP: bad regex"):
+        with pytest.raises(
+            ValueError,
+            match=r"^configure\(redact_rules=...\): .*redact\.toml: "
+            r"rule EMP: bad regex",
+        ):
             llmlog.configure(db="off", redact_rules=str(bad))
-        with pytest.raises(ValueError, match=r"^configure\(redact_operator=...\): expected one "
-                                             r"of placeholder, pseudonym, mask, got 'drop'"):
+        with pytest.raises(
+            ValueError,
+            match=r"^configure\(redact_operator=...\): expected one "
+            r"of placeholder, pseudonym, mask, got 'drop'",
+        ):
             llmlog.configure(db="off", redact_operator="drop")
         monkeypatch.setenv("LLMLOG_REDACT_RULES", str(bad))
         with pytest.raises(ValueError, match=r"^LLMLOG_REDACT_RULES: .*redact\.toml: rule EMP"):
             llmlog.configure(db="off")
 
-    def test_bad_env_file_warns_when_implicit(self, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+    def test_bad_env_file_warns_when_implicit(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
         """Without configure(), a bad rules file warns and the built-in rules still apply."""
         monkeypatch.setenv("LLMLOG_REDACT_RULES", str(tmp_path / "missing.toml"))
         with caplog.at_level(logging.WARNING, logger="llmlog"):
@@ -194,8 +221,9 @@ def run(*args: str, input: str | None = None) -> Result:
 
 
 class TestCommand:
-    def test_redact_uses_the_settings(self, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_redact_uses_the_settings(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """`llmlog redact` applies LLMLOG_REDACT_RULES and LLMLOG_REDACT_OPERATOR."""
         monkeypatch.setenv("LLMLOG_REDACT_RULES", str(toml_file(tmp_path)))
         monkeypatch.setenv("LLMLOG_REDACT_OPERATOR", "mask")
@@ -208,13 +236,22 @@ class TestCommand:
     def test_rules_file_option_and_flags_add_up(self, tmp_path: Path) -> None:
         """--rules-file names a file; --deny and -o add to and override it."""
         p = toml_file(tmp_path)
-        result = run("redact", "--rules-file", str(p), "--deny", "Orion", "-o",
-                     "EMPLOYEE_ID=placeholder", input="EMP-123456 Orion Project Falcon\n")
+        result = run(
+            "redact",
+            "--rules-file",
+            str(p),
+            "--deny",
+            "Orion",
+            "-o",
+            "EMPLOYEE_ID=placeholder",
+            input="EMP-123456 Orion Project Falcon\n",
+        )
         assert result.stdout == "[EMPLOYEE_ID] [DENY_TERM] [DENY_TERM]\n"
 
     @pytest.mark.parametrize("how", ["env", "option"])
-    def test_bad_rules_file_is_an_error(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                        how: str) -> None:
+    def test_bad_rules_file_is_an_error(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+    ) -> None:
         """A bad rules file stops the command with one line; nothing is redacted without it."""
         bad = toml_file(tmp_path, "deny = 'x'\nrules = 3")
         args = ["redact"]
@@ -227,15 +264,17 @@ class TestCommand:
         assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
         assert f"{bad}: rules: expected a table of TYPE = regex" in result.stderr
 
-    def test_scrub_applies_the_settings(self, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_scrub_applies_the_settings(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """A rule added after the fact reaches the stored records through `redact --db`."""
         db = tmp_path / "llmlog.db"
         llmlog.configure(db=str(db))  # built-in redaction only
         log_text()
         llmlog.shutdown()
-        assert b"EMP-123456" in (db.read_bytes() + b"".join(
-            p.read_bytes() for p in tmp_path.glob("llmlog.db-wal")))
+        assert b"EMP-123456" in (
+            db.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("llmlog.db-wal"))
+        )
         monkeypatch.setenv("LLMLOG_REDACT_RULES", str(toml_file(tmp_path)))
         result = run("redact", "--db", str(db), "--yes")
         assert result.exit_code == 0, result.output

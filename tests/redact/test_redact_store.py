@@ -45,21 +45,47 @@ def fill(path: Path, n: int, *, start: int = 0) -> list[str]:
         values += [e, p, ip]
         args = json.dumps({"to": e, "card": CARD})
         rid = llmlog.log_interaction(
-            [{"role": "system", "content": "You are terse."},
-             {"role": "user", "content": [{"type": "text", "text": f"I am {e}, call {p}"}]}],
-            {"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o",
-             "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                 "role": "assistant", "content": f"Noted, IBAN {IBAN}. " + ANSWER,
-                 "tool_calls": [{"id": "c1", "type": "function",
-                                 "function": {"name": "send", "arguments": args}}]}}],
-             "usage": {"prompt_tokens": 30, "completion_tokens": 900}},
-            model="gpt-4o", session_id=f"sess:{e}", user_id=e, tags=["vip", f"owner:{e}"],
+            [
+                {"role": "system", "content": "You are terse."},
+                {"role": "user", "content": [{"type": "text", "text": f"I am {e}, call {p}"}]},
+            ],
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": "gpt-4o",
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {
+                            "role": "assistant",
+                            "content": f"Noted, IBAN {IBAN}. " + ANSWER,
+                            "tool_calls": [
+                                {
+                                    "id": "c1",
+                                    "type": "function",
+                                    "function": {"name": "send", "arguments": args},
+                                }
+                            ],
+                        },
+                    }
+                ],
+                "usage": {"prompt_tokens": 30, "completion_tokens": 900},
+            },
+            model="gpt-4o",
+            session_id=f"sess:{e}",
+            user_id=e,
+            tags=["vip", f"owner:{e}"],
             metadata={"ssn": SSN, "ip": ip, "n": i},
         )
         llmlog.feedback(rid, 1.0, comment=f"the key {KEY} leaked, ask {e}")
-    llmlog.log_interaction([{"role": "user", "content": "What is the capital of France?"}],
-                           None, parsed_output="Paris, as in every atlas.", model="gpt-4o",
-                           tags=["geo"])
+    llmlog.log_interaction(
+        [{"role": "user", "content": "What is the capital of France?"}],
+        None,
+        parsed_output="Paris, as in every atlas.",
+        model="gpt-4o",
+        tags=["geo"],
+    )
     assert llmlog.flush(10)
     return values
 
@@ -113,7 +139,8 @@ class TestScrubCommand:
         assert result.stdout == (
             f"scrubbed 12 of 13 interactions and 12 of 12 feedback records in {path}: "
             "180 values (EMAIL 84, CREDIT_CARD 24, IBAN 24, IP_ADDRESS 12, OPENAI_KEY 12, "
-            "PHONE 12, US_SSN 12)\n")
+            "PHONE 12, US_SSN 12)\n"
+        )
         assert result.stderr == ""
         assert leftovers(path, values) == []
 
@@ -132,12 +159,18 @@ class TestScrubCommand:
             rec = st.search(Query(tags=("vip",)), limit=1).records[0]
             assert rec["user_id"] == "[EMAIL]" and rec["session_id"] == "sess:[EMAIL]"
             assert rec["tags"] == ["vip", "owner:[EMAIL]"]
-            assert rec["metadata"] == {"ssn": "[US_SSN]", "ip": "[IP_ADDRESS]",
-                                       "n": rec["metadata"]["n"]}
+            assert rec["metadata"] == {
+                "ssn": "[US_SSN]",
+                "ip": "[IP_ADDRESS]",
+                "n": rec["metadata"]["n"],
+            }
             assert rec["redaction"]["counts"]["EMAIL"] == 6
             assert st.count(Query(user_id="[EMAIL]")) == 12
             assert {r.group: r.count for r in st.stats(by="tag")} == {
-                "vip": 12, "owner:[EMAIL]": 12, "geo": 1}
+                "vip": 12,
+                "owner:[EMAIL]": 12,
+                "geo": 1,
+            }
             fb = st.feedback(rec["request_id"])[0]
             assert fb["comment"] == "the key [OPENAI_KEY] leaked, ask [EMAIL]"
 
@@ -147,8 +180,10 @@ class TestScrubCommand:
         assert run("redact", "--db", str(path), "--yes").exit_code == 0
         again = run("redact", "--db", str(path), "--yes")
         assert again.exit_code == 0
-        assert again.stdout == (f"nothing to scrub in {path}: 13 interaction(s) and 12 "
-                                "feedback record(s) are clean under the current rules\n")
+        assert again.stdout == (
+            f"nothing to scrub in {path}: 13 interaction(s) and 12 "
+            "feedback record(s) are clean under the current rules\n"
+        )
 
     def test_dry_run_changes_nothing(self, store: tuple[Path, list[str]]) -> None:
         """--dry-run reports what would change and writes nothing."""
@@ -162,8 +197,9 @@ class TestScrubCommand:
             assert [orjson.dumps(r) for r in st.iter_records()] == before
         assert len(leftovers(path, values)) == len(values)
 
-    def test_global_db_and_env(self, store: tuple[Path, list[str]],
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_global_db_and_env(
+        self, store: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """--db without a value scrubs the store of the global --db, or of LLMLOG_DB."""
         path, _ = store
         dry = run("--db", str(path), "redact", "--db", "--dry-run")
@@ -174,8 +210,18 @@ class TestScrubCommand:
     def test_rules_and_operators_apply(self, store: tuple[Path, list[str]]) -> None:
         """The command's rules, deny-terms, allow-list and operators are used on the store."""
         path, _ = store
-        result = run("redact", "--db", str(path), "--yes", "--deny", "refund policy",
-                     "--allow", email(3), "-o", "EMAIL=mask")
+        result = run(
+            "redact",
+            "--db",
+            str(path),
+            "--yes",
+            "--deny",
+            "refund policy",
+            "--allow",
+            email(3),
+            "-o",
+            "EMAIL=mask",
+        )
         assert "(DENY_TERM 9600, EMAIL 77, " in result.stdout
         with open_store(path) as st:
             texts = orjson.dumps(list(st.iter_records())).decode()
@@ -191,8 +237,9 @@ class TestScrubCommand:
         assert result.stderr.count("\n") == 1
         assert len(leftovers(path, values)) == len(values)
 
-    def test_busy_log_is_reported_then_purged(self, store: tuple[Path, list[str]],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_busy_log_is_reported_then_purged(
+        self, store: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """A reader holding an old snapshot keeps the WAL; the next run, once it is gone, purges."""
         import sqlite3
 
@@ -214,11 +261,14 @@ class TestScrubCommand:
         assert again.stdout.startswith("nothing to scrub") and again.stderr == ""
         assert leftovers(path, values) == []
 
-    @pytest.mark.parametrize(("args", "message"), [
-        (["redact", "x.jsonl", "--db", "s.db"], "Error: give FILE to redact a file, or --db"),
-        (["redact", "--dry-run"], "Error: --dry-run and --yes apply to scrubbing a store"),
-        (["redact", "--db", "missing.db", "--yes"], "Error: no llmlog store at missing.db"),
-    ])
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["redact", "x.jsonl", "--db", "s.db"], "Error: give FILE to redact a file, or --db"),
+            (["redact", "--dry-run"], "Error: --dry-run and --yes apply to scrubbing a store"),
+            (["redact", "--db", "missing.db", "--yes"], "Error: no llmlog store at missing.db"),
+        ],
+    )
     def test_usage_errors(self, args: list[str], message: str) -> None:
         """Misuse is a one-line error naming the problem, exit code 1."""
         result = run(*args)
@@ -250,8 +300,13 @@ class TestRewrite:
         path = tmp_path / "llmlog.db"
         llmlog.configure(db=str(path), redact=False)
         fill(path, 3)
-        llmlog.log_interaction([{"role": "user", "content": f"old {email(7)}"}], None,
-                               model="gpt-4o", timestamp=1000.0, tags=[f"owner:{email(7)}"])
+        llmlog.log_interaction(
+            [{"role": "user", "content": f"old {email(7)}"}],
+            None,
+            model="gpt-4o",
+            timestamp=1000.0,
+            tags=[f"owner:{email(7)}"],
+        )
         llmlog.shutdown()
         calls: list[int] = []
         redact = scrubber()

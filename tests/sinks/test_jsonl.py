@@ -12,8 +12,15 @@ from helpers import MESSAGES, RESPONSE
 
 import llmlog
 
-CLASSIC = ("event", "request_id", "model", "prompt_messages", "llm_raw_response",
-           "parsed_output", "timestamp")
+CLASSIC = (
+    "event",
+    "request_id",
+    "model",
+    "prompt_messages",
+    "llm_raw_response",
+    "parsed_output",
+    "timestamp",
+)
 
 
 class TestJsonl:
@@ -34,8 +41,9 @@ class TestJsonl:
     def test_rotation_by_size_keeps_backups(self, tmp_path: Path) -> None:
         """Past max_bytes the file rotates to .1, .2, ...; nothing is lost within the backups."""
         out = tmp_path / "llm.jsonl"
-        llmlog.configure(db="off", jsonl=str(out), jsonl_max_bytes=20_000, jsonl_backups=50,
-                         batch_size=4)
+        llmlog.configure(
+            db="off", jsonl=str(out), jsonl_max_bytes=20_000, jsonl_backups=50, batch_size=4
+        )
         n = 60
         for i in range(n):
             llmlog.log_interaction(MESSAGES, RESPONSE, metadata={"i": i})
@@ -44,21 +52,26 @@ class TestJsonl:
         llmlog.flush(10)
         files = sorted(tmp_path.glob("llm.jsonl*"))
         assert len(files) > 2
-        seen = [json.loads(line)["metadata"]["i"] for f in files
-                for line in f.read_text().splitlines()]
+        seen = [
+            json.loads(line)["metadata"]["i"] for f in files for line in f.read_text().splitlines()
+        ]
         assert sorted(seen) == list(range(n))
         assert all(f.stat().st_size < 20_000 + 5 * 3_000 for f in files)
 
     def test_backups_limit(self, tmp_path: Path) -> None:
         """Only the configured number of rotated files is kept."""
         out = tmp_path / "llm.jsonl"
-        llmlog.configure(db="off", jsonl=str(out), jsonl_max_bytes=5_000, jsonl_backups=2,
-                         batch_size=1)
+        llmlog.configure(
+            db="off", jsonl=str(out), jsonl_max_bytes=5_000, jsonl_backups=2, batch_size=1
+        )
         for _ in range(30):
             llmlog.log_interaction(MESSAGES, RESPONSE)
             llmlog.flush(10)
         assert sorted(p.name for p in tmp_path.glob("llm.jsonl*")) == [
-            "llm.jsonl", "llm.jsonl.1", "llm.jsonl.2"]
+            "llm.jsonl",
+            "llm.jsonl.1",
+            "llm.jsonl.2",
+        ]
 
     def test_processes_appending_one_file_never_interleave(self, tmp_path: Path) -> None:
         """Three processes appending to one file produce only whole, valid lines."""

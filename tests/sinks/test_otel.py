@@ -56,9 +56,14 @@ class TestOTelSink:
         """A record becomes a CLIENT span named '{operation} {model}' with gen_ai.* attributes."""
         mem = InMemorySpanExporter()
         llmlog.configure(db="off", sinks=[OTelSink(mem)])
-        rid = llmlog.log_interaction(MESSAGES, RESPONSE, model="gpt-4o-mini", session_id="s1",
-                                     params={"temperature": 0.2, "max_tokens": 100},
-                                     duration_ms=250.0)
+        rid = llmlog.log_interaction(
+            MESSAGES,
+            RESPONSE,
+            model="gpt-4o-mini",
+            session_id="s1",
+            params={"temperature": 0.2, "max_tokens": 100},
+            duration_ms=250.0,
+        )
         llmlog.flush(10)
         [span] = mem.get_finished_spans()
         assert span.name == "chat gpt-4o-mini"
@@ -110,10 +115,19 @@ class TestOTelSink:
         monkeypatch.setenv("LLMLOG_DB", "off")
         ids = {llmlog.log_interaction(MESSAGES, RESPONSE, model="gpt-4o-mini") for _ in range(3)}
         llmlog.flush(10)
-        spans = [s for r in received for rs in r.resource_spans for ss in rs.scope_spans
-                 for s in ss.spans]
-        got = {a.value.string_value for s in spans for a in s.attributes
-               if a.key == "llmlog.request_id"}
+        spans = [
+            s
+            for r in received
+            for rs in r.resource_spans
+            for ss in rs.scope_spans
+            for s in ss.spans
+        ]
+        got = {
+            a.value.string_value
+            for s in spans
+            for a in s.attributes
+            if a.key == "llmlog.request_id"
+        }
         assert got == ids
         assert all(s.name == "chat gpt-4o-mini" for s in spans)
 
@@ -121,8 +135,11 @@ class TestOTelSink:
         """Span content attributes carry the redacted prompt, never the raw PII."""
         mem = InMemorySpanExporter()
         llmlog.configure(db="off", sinks=[OTelSink(mem)])
-        llmlog.log_interaction([{"role": "user", "content": "mail me at jane.doe@example.com"}],
-                               None, parsed_output="ok")
+        llmlog.log_interaction(
+            [{"role": "user", "content": "mail me at jane.doe@example.com"}],
+            None,
+            parsed_output="ok",
+        )
         llmlog.flush(10)
         [span] = mem.get_finished_spans()
         assert "jane.doe@example.com" not in span.attributes["gen_ai.input.messages"]

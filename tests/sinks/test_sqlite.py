@@ -18,13 +18,37 @@ class TestSchema:
         db = connect(tmp_path / "new.db")
         cols = [r[1] for r in db.execute("PRAGMA table_info(interactions)")]
         assert cols == [
-            "id", "request_id", "ts", "provider", "operation", "model", "response_model",
-            "status", "duration_ms", "ttft_ms", "input_tokens", "output_tokens", "total_tokens",
-            "cached_input_tokens", "reasoning_tokens", "tokens_estimated", "cost_usd",
-            "session_id", "user_id", "trace_id", "error_type", "record"]
+            "id",
+            "request_id",
+            "ts",
+            "provider",
+            "operation",
+            "model",
+            "response_model",
+            "status",
+            "duration_ms",
+            "ttft_ms",
+            "input_tokens",
+            "output_tokens",
+            "total_tokens",
+            "cached_input_tokens",
+            "reasoning_tokens",
+            "tokens_estimated",
+            "cost_usd",
+            "session_id",
+            "user_id",
+            "trace_id",
+            "error_type",
+            "record",
+        ]
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"interactions", "interaction_tags", "feedback", "interactions_fts",
-                "_llmlog_migrations"} <= tables
+        assert {
+            "interactions",
+            "interaction_tags",
+            "feedback",
+            "interactions_fts",
+            "_llmlog_migrations",
+        } <= tables
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
         applied = [r[0] for r in db.execute("SELECT name FROM _llmlog_migrations ORDER BY rowid")]
@@ -56,11 +80,13 @@ class TestWrites:
         llmlog.log_interaction(MESSAGES, RESPONSE, tags=["x", "y"], user_id="u1")
         llmlog.flush(10)
         db = sqlite3.connect("llmlog.db")
-        assert db.execute("SELECT model, status, input_tokens, user_id FROM interactions"
-                          ).fetchall() == [("gpt-4o-mini-2024-07-18", "ok", 20, "u1")]
+        assert db.execute(
+            "SELECT model, status, input_tokens, user_id FROM interactions"
+        ).fetchall() == [("gpt-4o-mini-2024-07-18", "ok", 20, "u1")]
         assert sorted(r[0] for r in db.execute("SELECT tag FROM interaction_tags")) == ["x", "y"]
-        assert db.execute("SELECT count(*) FROM interactions_fts WHERE interactions_fts "
-                          "MATCH 'paris'").fetchone() == (1,)
+        assert db.execute(
+            "SELECT count(*) FROM interactions_fts WHERE interactions_fts MATCH 'paris'"
+        ).fetchone() == (1,)
 
     def test_duplicate_request_ids_are_written_once(self) -> None:
         """A record replayed (same request id) is not stored twice, and its FTS row neither."""
@@ -71,22 +97,27 @@ class TestWrites:
         llmlog.flush(10)
         assert len(db_records()) == 1
         db = sqlite3.connect("llmlog.db")
-        assert db.execute("SELECT count(*) FROM interactions_fts WHERE interactions_fts "
-                          "MATCH 'paris'").fetchone() == (1,)
+        assert db.execute(
+            "SELECT count(*) FROM interactions_fts WHERE interactions_fts MATCH 'paris'"
+        ).fetchone() == (1,)
 
     def test_system_prompt_not_indexed_new_turn_is(self) -> None:
         """The index holds the new turn and the output, not the repeated system prompt."""
         llmlog.configure()
-        msgs = [{"role": "system", "content": "zebra instructions"},
-                {"role": "user", "content": "first question"},
-                {"role": "assistant", "content": "first answer"},
-                {"role": "user", "content": "second giraffe question"}]
+        msgs = [
+            {"role": "system", "content": "zebra instructions"},
+            {"role": "user", "content": "first question"},
+            {"role": "assistant", "content": "first answer"},
+            {"role": "user", "content": "second giraffe question"},
+        ]
         llmlog.log_interaction(msgs, None, parsed_output="second answer")
         llmlog.flush(10)
         db = sqlite3.connect("llmlog.db")
 
         def hits(word: str) -> int:
-            return db.execute("SELECT count(*) FROM interactions_fts WHERE interactions_fts "
-                              "MATCH ?", (word,)).fetchone()[0]
+            return db.execute(
+                "SELECT count(*) FROM interactions_fts WHERE interactions_fts MATCH ?", (word,)
+            ).fetchone()[0]
+
         assert hits("giraffe") == 1 and hits("second") == 1
         assert hits("zebra") == 0 and hits("first") == 0

@@ -11,8 +11,9 @@ from llmlog.testing import capture_records
 messages: list[dict[str, str]] = [{"role": "user", "content": "hi"}]
 raw: dict[str, Any] = {"choices": [{"message": {"role": "assistant", "content": "hello"}}]}
 
-request_id: str = llmlog.log_interaction(messages, raw, parsed_output="hello", model="gpt-4o-mini",
-                                         session_id="s1", tags=["t"])
+request_id: str = llmlog.log_interaction(
+    messages, raw, parsed_output="hello", model="gpt-4o-mini", session_id="s1", tags=["t"]
+)
 llmlog.feedback(request_id, 1.0, comment="good")
 
 with llmlog.context(session_id="s1", user_id="u9", tags=["checkout"], metadata={"k": 1}):

@@ -20,9 +20,17 @@ from webdata import Sample, write_sample
 from llmlog.web import Server, create_app
 
 CHROMIUM = os.environ.get("LLMLOG_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 
 @pytest.fixture
 def sample(tmp_path: Path) -> Sample:
@@ -73,9 +81,11 @@ def page(browser: Any) -> Iterator[Any]:
     pg = context.new_page()
     pg.dialogs = []  # type: ignore[attr-defined]
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.add_init_script("window.__csp = [];"
-                       "document.addEventListener('securitypolicyviolation',"
-                       " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+    pg.add_init_script(
+        "window.__csp = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
     try:
         yield pg
     finally:

@@ -32,8 +32,7 @@ def assert_inert(page: Any) -> None:
 
 
 class TestBrowseAndFilter:
-    def test_list_filter_and_open_a_detail(self, page: Any, server: Server,
-                                           sample: Sample) -> None:
+    def test_list_filter_and_open_a_detail(self, page: Any, server: Server, sample: Sample) -> None:
         """The list loads, a model filter applies and stays in the URL, a row opens its chat."""
         page.goto(base(server) + "/")
         page.wait_for_selector("tr[data-rid]")
@@ -130,8 +129,9 @@ class TestSafety:
 
 
 class TestLive:
-    def test_new_interaction_arrives_without_reload(self, page: Any, server: Server,
-                                                    sample: Sample) -> None:
+    def test_new_interaction_arrives_without_reload(
+        self, page: Any, server: Server, sample: Sample
+    ) -> None:
         """An interaction logged while the list is open appears at the top, escaped."""
         page.goto(base(server) + "/")
         page.wait_for_selector("#live.on")

@@ -81,8 +81,9 @@ class TestList:
 
 
 class TestDetail:
-    def test_chat_shows_roles_tool_calls_and_results(self, client: TestClient,
-                                                     sample: Sample) -> None:
+    def test_chat_shows_roles_tool_calls_and_results(
+        self, client: TestClient, sample: Sample
+    ) -> None:
         """Every message is a turn; tool calls show name and arguments; the reply is marked."""
         html = client.get(f"/i/{sample.tools}").text
         roles = re.findall(r'<article class="turn (\w+)', html)
@@ -92,8 +93,9 @@ class TestDetail:
         assert "<strong>18 °C</strong>" in html  # markdown in the reply
         assert 'class="turn assistant reply"' in html
 
-    def test_content_parts_and_images_are_not_fetched(self, client: TestClient,
-                                                      sample: Sample) -> None:
+    def test_content_parts_and_images_are_not_fetched(
+        self, client: TestClient, sample: Sample
+    ) -> None:
         """A content-part list shows its text and names the image without loading it."""
         html = client.get(f"/i/{sample.parts}").text
         assert "What is in this picture?" in html
@@ -150,8 +152,7 @@ class TestEscaping:
 class TestFeedback:
     def post(self, client: TestClient, rid: str, **form: str) -> httpx.Response:
         headers = {"Origin": form.pop("origin", ORIGIN)}
-        return client.post(f"/i/{rid}/feedback", data=form, headers=headers,
-                           follow_redirects=False)
+        return client.post(f"/i/{rid}/feedback", data=form, headers=headers, follow_redirects=False)
 
     def test_thumbs_up_is_stored(self, client: TestClient, sample: Sample) -> None:
         """A genuine form post stores the score and comment and redirects to the page."""
@@ -180,8 +181,7 @@ class TestFeedback:
         with open_store(sample.db) as store:
             assert store.feedback(sample.tools) == []
 
-    def test_token_of_another_browser_is_refused(self, client: TestClient,
-                                                 sample: Sample) -> None:
+    def test_token_of_another_browser_is_refused(self, client: TestClient, sample: Sample) -> None:
         """A token only works with the cookie it was made for."""
         token = csrf_of(client.get(f"/i/{sample.tools}").text)
         client.cookies.clear()
@@ -191,22 +191,25 @@ class TestFeedback:
     def test_cross_origin_post_is_refused(self, client: TestClient, sample: Sample) -> None:
         """A post from another origin is refused even with a valid token and cookie."""
         token = csrf_of(client.get(f"/i/{sample.tools}").text)
-        resp = self.post(client, sample.tools, csrf=token, score="1",
-                         origin="https://evil.example")
+        resp = self.post(client, sample.tools, csrf=token, score="1", origin="https://evil.example")
         assert resp.status_code == 403
         assert "cross-origin" in resp.text
 
     def test_missing_origin_is_refused(self, client: TestClient, sample: Sample) -> None:
         """A post with neither Origin nor Referer is refused."""
         token = csrf_of(client.get(f"/i/{sample.tools}").text)
-        resp = client.post(f"/i/{sample.tools}/feedback", data={"csrf": token, "score": "1"},
-                           follow_redirects=False)
+        resp = client.post(
+            f"/i/{sample.tools}/feedback",
+            data={"csrf": token, "score": "1"},
+            follow_redirects=False,
+        )
         assert resp.status_code == 403
 
     def test_json_body_is_refused(self, client: TestClient, sample: Sample) -> None:
         """Only the form's content type is accepted (no JSON, no multipart)."""
-        resp = client.post(f"/i/{sample.tools}/feedback", json={"score": 1},
-                           headers={"Origin": ORIGIN})
+        resp = client.post(
+            f"/i/{sample.tools}/feedback", json={"score": 1}, headers={"Origin": ORIGIN}
+        )
         assert resp.status_code == 415
 
     def test_bad_score_and_unknown_id(self, client: TestClient, sample: Sample) -> None:
@@ -225,7 +228,9 @@ class TestSessions:
         """The session page lists its interactions oldest first, each with its new turns."""
         html = client.get("/s/web-tools").text
         assert re.findall(r'class="exchange" data-rid="([^"]+)"', html) == [
-            sample.tools, sample.error]
+            sample.tools,
+            sample.error,
+        ]
         assert "RateLimitError" in html
 
     def test_sessions_index(self, client: TestClient) -> None:
@@ -268,8 +273,11 @@ class TestDashboard:
         assert rows and rows.keys() == days.keys()
         for day, row in rows.items():
             assert (row.count, row.errors, row.total_tokens, row.latency_p95_ms) == (
-                days[day].count, days[day].errors, days[day].total_tokens,
-                days[day].latency_p95_ms)
+                days[day].count,
+                days[day].errors,
+                days[day].total_tokens,
+                days[day].latency_p95_ms,
+            )
 
     def test_filters_and_ranges(self, client: TestClient) -> None:
         """Model filter and range tabs apply; an invalid range is a 400 with the reason."""
@@ -280,8 +288,7 @@ class TestDashboard:
 
 
 class TestLive:
-    def test_tail_returns_rows_after_the_cursor(self, client: TestClient,
-                                                sample: Sample) -> None:
+    def test_tail_returns_rows_after_the_cursor(self, client: TestClient, sample: Sample) -> None:
         """The live endpoint returns only interactions written after the page's cursor."""
         cursor = re.search(r'data-cursor="([^"]+)"', client.get("/").text)
         assert cursor
@@ -324,15 +331,21 @@ class TestHostAndToken:
         """With a token, nothing is served without it, whatever the path."""
         app = create_app(str(sample.db), token="s3cret-token", check_host=False)
         with TestClient(app, base_url="http://192.0.2.10:8765") as c:
-            for path in ("/", "/dashboard", f"/i/{sample.xss}", "/api/tail?cursor=x",
-                         "/static/app.css"):
+            for path in (
+                "/",
+                "/dashboard",
+                f"/i/{sample.xss}",
+                "/api/tail?cursor=x",
+                "/static/app.css",
+            ):
                 assert c.get(path).status_code == 401, path
             assert c.get("/?token=wrong").status_code == 401
 
     def test_token_in_url_becomes_a_cookie(self, sample: Sample) -> None:
         """The printed ?token= URL sets an HttpOnly SameSite cookie and drops the token."""
-        app = create_app(str(sample.db), token="s3cret-token", check_host=False,
-                         cookie_suffix="_8765")
+        app = create_app(
+            str(sample.db), token="s3cret-token", check_host=False, cookie_suffix="_8765"
+        )
         with TestClient(app, base_url="http://192.0.2.10:8765") as c:
             resp = c.get("/?model=gpt-4o&token=s3cret-token", follow_redirects=False)
             assert resp.status_code == 303
@@ -346,8 +359,9 @@ class TestHostAndToken:
         """A crafted ``//host`` path cannot turn the token redirect into an open redirect."""
         app = create_app(str(sample.db), token="s3cret-token", check_host=False)
         with TestClient(app, base_url="http://192.0.2.10:8765") as c:
-            resp = c.get("http://192.0.2.10:8765//evil.example/x?token=s3cret-token",
-                         follow_redirects=False)
+            resp = c.get(
+                "http://192.0.2.10:8765//evil.example/x?token=s3cret-token", follow_redirects=False
+            )
         assert resp.status_code == 303
         assert resp.headers["location"] == "/evil.example/x"
 

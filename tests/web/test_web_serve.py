@@ -27,7 +27,11 @@ class TestServeCommand:
         code = "from llmlog.cli import main; main()"
         proc = subprocess.Popen(
             [sys.executable, "-c", code, "--db", str(sample.db), "serve", "--port", "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
         try:
             assert proc.stdout is not None
             header = proc.stdout.readline()
@@ -55,8 +59,7 @@ class TestServeCommand:
             busy.bind(("127.0.0.1", 0))
             busy.listen(1)
             port = busy.getsockname()[1]
-            result = CliRunner().invoke(cli, ["--db", str(sample.db), "serve", "--port",
-                                              str(port)])
+            result = CliRunner().invoke(cli, ["--db", str(sample.db), "serve", "--port", str(port)])
         assert result.exit_code == 1
         assert f"port {port} is in use" in result.stderr
 
@@ -76,9 +79,9 @@ class TestServer:
         finally:
             srv.stop()
 
-    def test_non_loopback_bind_requires_the_printed_token(self, sample: Sample,
-                                                          monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+    def test_non_loopback_bind_requires_the_printed_token(
+        self, sample: Sample, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """A bind that other machines can reach makes a token; requests without it get 401.
 
         The test binds 127.0.0.1 but makes the server believe the address is
@@ -112,11 +115,21 @@ class TestServer:
 
 
 class TestLoopback:
-    @pytest.mark.parametrize(("host", "expected"), [
-        ("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("[::1]", True),
-        ("localhost", True), ("0.0.0.0", False), ("::", False), ("192.168.1.10", False),
-        ("10.0.0.1", False), ("no-such-host.invalid", False),
-    ])
+    @pytest.mark.parametrize(
+        ("host", "expected"),
+        [
+            ("127.0.0.1", True),
+            ("127.0.0.2", True),
+            ("::1", True),
+            ("[::1]", True),
+            ("localhost", True),
+            ("0.0.0.0", False),
+            ("::", False),
+            ("192.168.1.10", False),
+            ("10.0.0.1", False),
+            ("no-such-host.invalid", False),
+        ],
+    )
     def test_is_loopback(self, host: str, expected: bool) -> None:
         """Only addresses (or names) that stay on this machine count as loopback."""
         assert is_loopback(host) is expected

@@ -23,19 +23,40 @@ PAYLOAD = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 class TestFilters:
     def test_round_trip_through_the_url(self) -> None:
         """Parameters become filters and back, in a stable order, empty ones dropped."""
-        f = Filters.from_params([("tag", "b"), ("model", "m1"), ("q", "refund"),
-                                 ("model", "m2"), ("status", ""), ("tag", "a"),
-                                 ("cursor", "x")])
+        f = Filters.from_params(
+            [
+                ("tag", "b"),
+                ("model", "m1"),
+                ("q", "refund"),
+                ("model", "m2"),
+                ("status", ""),
+                ("tag", "a"),
+                ("cursor", "x"),
+            ]
+        )
         assert f.models == ("m1", "m2") and f.tags == ("b", "a") and f.status == ""
         assert f.url("/") == "/?q=refund&model=m1&model=m2&tag=b&tag=a"
 
     def test_query_matches_the_cli_parser(self) -> None:
         """The URL's filters mean what the same CLI options mean."""
-        f = Filters(text="x", models=("gpt-4o",), status="error", session="s", tags=("t",),
-                    since="2h", user="u")
-        assert f.query(now=10_000.0) == Query(text="x", models=("gpt-4o",), status="error",
-                                              session_id="s", tags=("t",), since=2_800.0,
-                                              user_id="u")
+        f = Filters(
+            text="x",
+            models=("gpt-4o",),
+            status="error",
+            session="s",
+            tags=("t",),
+            since="2h",
+            user="u",
+        )
+        assert f.query(now=10_000.0) == Query(
+            text="x",
+            models=("gpt-4o",),
+            status="error",
+            session_id="s",
+            tags=("t",),
+            since=2_800.0,
+            user_id="u",
+        )
 
     def test_invalid_value_names_the_filter(self) -> None:
         """A bad value raises ValueError naming the filter."""
@@ -52,13 +73,25 @@ class TestFilters:
 class TestConversation:
     def test_openai_tool_round_trip(self) -> None:
         """Tool calls keep their name and arguments; tool results say what they answer."""
-        rec = {"prompt_messages": [
-            {"role": "user", "content": "weather?"},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "c1", "type": "function",
-                 "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]},
-            {"role": "tool", "tool_call_id": "c1", "content": "18C"}],
-            "parsed_output": "It is 18C.", "model": "gpt-4o"}
+        rec = {
+            "prompt_messages": [
+                {"role": "user", "content": "weather?"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "c1", "content": "18C"},
+            ],
+            "parsed_output": "It is 18C.",
+            "model": "gpt-4o",
+        }
         turns = conversation(rec)
         assert [t.role for t in turns] == ["user", "assistant", "tool", "assistant"]
         call = turns[1].blocks[0]
@@ -69,16 +102,32 @@ class TestConversation:
 
     def test_anthropic_parts_and_system(self) -> None:
         """A system prompt in params, tool_use/tool_result parts and images are all shown."""
-        rec = {"params": {"system": "Be brief."}, "prompt_messages": [
-            {"role": "user", "content": [
-                {"type": "text", "text": "look"},
-                {"type": "image", "source": {"type": "base64", "media_type": "image/png",
-                                             "data": "AAAA"}}]},
-            {"role": "assistant", "content": [
-                {"type": "tool_use", "id": "t1", "name": "zoom", "input": {"x": 2}}]},
-            {"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": "t1", "content": "zoomed"}]}],
-            "tool_calls": [{"id": "t2", "name": "crop", "arguments": {"w": 1}}]}
+        rec = {
+            "params": {"system": "Be brief."},
+            "prompt_messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "look"},
+                        {
+                            "type": "image",
+                            "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"},
+                        },
+                    ],
+                },
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "tool_use", "id": "t1", "name": "zoom", "input": {"x": 2}}
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "zoomed"}],
+                },
+            ],
+            "tool_calls": [{"id": "t2", "name": "crop", "arguments": {"w": 1}}],
+        }
         turns = conversation(rec)
         assert [t.role for t in turns] == ["system", "user", "assistant", "user", "assistant"]
         assert [b.kind for b in turns[1].blocks] == ["text", "media"]
@@ -89,13 +138,19 @@ class TestConversation:
 
     def test_new_turns_skip_the_resent_history(self) -> None:
         """In a session, each call shows only what it added: the new user turn and reply."""
-        rec = {"prompt_messages": [{"role": "system", "content": "S"},
-                                   {"role": "user", "content": "one"},
-                                   {"role": "assistant", "content": "1"},
-                                   {"role": "user", "content": "two"}],
-               "parsed_output": "2"}
+        rec = {
+            "prompt_messages": [
+                {"role": "system", "content": "S"},
+                {"role": "user", "content": "one"},
+                {"role": "assistant", "content": "1"},
+                {"role": "user", "content": "two"},
+            ],
+            "parsed_output": "2",
+        }
         assert [(t.role, t.blocks[0].text) for t in new_turns(rec, first=False)] == [
-            ("user", "two"), ("assistant", "2")]
+            ("user", "two"),
+            ("assistant", "2"),
+        ]
 
     def test_structured_output(self) -> None:
         """A structured (non-text) output is shown as JSON data."""
@@ -112,11 +167,16 @@ class TestMarkdown:
 
     def test_unsafe_links_and_images_are_dropped(self) -> None:
         """javascript: links are not links; images are not loaded; links open safely."""
-        html = str(markdown("[a](javascript:alert(1)) ![i](https://t.example/p.gif) "
-                            "[ok](https://example.com)"))
+        html = str(
+            markdown(
+                "[a](javascript:alert(1)) ![i](https://t.example/p.gif) [ok](https://example.com)"
+            )
+        )
         assert 'href="javascript:' not in html and "<img" not in html
-        assert ('<a href="https://example.com" rel="noopener noreferrer nofollow" '
-                'target="_blank">ok</a>') in html
+        assert (
+            '<a href="https://example.com" rel="noopener noreferrer nofollow" '
+            'target="_blank">ok</a>'
+        ) in html
 
     def test_code_blocks(self) -> None:
         """Fenced code is shown as code, its content escaped."""
@@ -139,10 +199,16 @@ class TestJsonTree:
 
 
 class TestCharts:
-    @pytest.mark.parametrize(("value", "expected"), [
-        (0.025, (0.03, 3)), (200, (200.0, 4)), (15_000, (15_000.0, 3)), (0, (1.0, 4)),
-        (7, (8.0, 4)),
-    ])
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            (0.025, (0.03, 3)),
+            (200, (200.0, 4)),
+            (15_000, (15_000.0, 3)),
+            (0, (1.0, 4)),
+            (7, (8.0, 4)),
+        ],
+    )
     def test_nice_scale(self, value: float, expected: tuple[float, int]) -> None:
         """Axes end on round numbers with at most four steps."""
         top, steps = nice_scale(value)
@@ -150,22 +216,36 @@ class TestCharts:
 
     def test_bars_stack_and_escape(self) -> None:
         """Bars stack per bucket; series names (logged model names) are escaped in tooltips."""
-        svg = str(bar_chart("r", "Requests", [0.0, 3600.0],
-                            [Series(PAYLOAD, [1, 2], "s0"), Series("b", [None, 2], "s1")],
-                            bucket="hour", fmt=str))
+        svg = str(
+            bar_chart(
+                "r",
+                "Requests",
+                [0.0, 3600.0],
+                [Series(PAYLOAD, [1, 2], "s0"), Series("b", [None, 2], "s1")],
+                bucket="hour",
+                fmt=str,
+            )
+        )
         assert svg.count('<rect class="bar') == 3 and 'data-points="2"' in svg
         assert "<img" not in svg and "&lt;img" in svg
 
     def test_lines_break_at_gaps(self) -> None:
         """A missing value splits the line; every known value gets a dot."""
-        svg = str(line_chart("l", "Latency", [0.0, 1.0, 2.0, 3.0],
-                             [Series("p50", [1, None, 2, 3], "s0")], bucket="hour", fmt=str))
+        svg = str(
+            line_chart(
+                "l",
+                "Latency",
+                [0.0, 1.0, 2.0, 3.0],
+                [Series("p50", [1, None, 2, 3], "s0")],
+                bucket="hour",
+                fmt=str,
+            )
+        )
         assert svg.count("<polyline") == 1 and svg.count("<circle") == 3
 
     def test_empty_chart_says_so(self) -> None:
         """A chart with no data says so instead of drawing nothing."""
-        svg = str(bar_chart("r", "Requests", [0.0], [Series("a", [None])], bucket="day",
-                            fmt=str))
+        svg = str(bar_chart("r", "Requests", [0.0], [Series("a", [None])], bucket="day", fmt=str))
         assert "No data in this range" in svg and 'data-points="0"' in svg
 
     def test_share_bar_is_clamped(self) -> None:
@@ -197,20 +277,34 @@ class TestWindows:
 
 
 class TestFormatting:
-    @pytest.mark.parametrize(("usd", "text"), [
-        (None, "-"), (0, "$0"), (0.000695, "$0.000695"), (0.0235, "$0.0235"), (0.5, "$0.50"),
-        (1.234, "$1.23"), (1234.5, "$1,234"), (1e-7, "$0.0000001"),
-    ])
+    @pytest.mark.parametrize(
+        ("usd", "text"),
+        [
+            (None, "-"),
+            (0, "$0"),
+            (0.000695, "$0.000695"),
+            (0.0235, "$0.0235"),
+            (0.5, "$0.50"),
+            (1.234, "$1.23"),
+            (1234.5, "$1,234"),
+            (1e-7, "$0.0000001"),
+        ],
+    )
     def test_money(self, usd: float | None, text: str) -> None:
         """Costs show cents, or three significant digits when under ten cents."""
         assert fmt_money(usd) == text
 
     def test_preview(self) -> None:
         """The preview is the last user message and the reply (or the error), on one line."""
-        rec = {"prompt_messages": [{"role": "user", "content": "a\n b"},
-                                   {"role": "assistant", "content": "x"},
-                                   {"role": "user", "content": "c"}],
-               "parsed_output": None, "error": {"type": "E", "message": "m"}}
+        rec = {
+            "prompt_messages": [
+                {"role": "user", "content": "a\n b"},
+                {"role": "assistant", "content": "x"},
+                {"role": "user", "content": "c"},
+            ],
+            "parsed_output": None,
+            "error": {"type": "E", "message": "m"},
+        }
         assert preview_parts(rec) == ("c", "E: m")
 
 
@@ -218,8 +312,17 @@ def _request(headers: dict[str, str], cookies: str = "") -> Request:
     raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     if cookies:
         raw.append((b"cookie", cookies.encode()))
-    return Request({"type": "http", "method": "POST", "scheme": "http", "path": "/",
-                    "server": ("127.0.0.1", 8765), "headers": raw, "query_string": b""})
+    return Request(
+        {
+            "type": "http",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/",
+            "server": ("127.0.0.1", 8765),
+            "headers": raw,
+            "query_string": b"",
+        }
+    )
 
 
 class TestCsrf:
@@ -228,12 +331,14 @@ class TestCsrf:
         csrf = Csrf(b"k" * 32)
         token, fresh = csrf.token(_request({"host": "127.0.0.1:8765"}))
         assert fresh and re.fullmatch(r"[0-9a-f]{64}", token)
-        ok = _request({"host": "127.0.0.1:8765", "origin": "http://127.0.0.1:8765"},
-                      f"llmlog_csrf={fresh}")
+        ok = _request(
+            {"host": "127.0.0.1:8765", "origin": "http://127.0.0.1:8765"}, f"llmlog_csrf={fresh}"
+        )
         assert csrf.check(ok, token) is None
         assert csrf.check(ok, "0" * 64) == "invalid CSRF token (reload the page)"
-        other = _request({"host": "127.0.0.1:8765", "origin": "http://127.0.0.1:8765"},
-                         "llmlog_csrf=" + "z" * 32)
+        other = _request(
+            {"host": "127.0.0.1:8765", "origin": "http://127.0.0.1:8765"}, "llmlog_csrf=" + "z" * 32
+        )
         assert csrf.check(other, token) is not None
 
     def test_origin_null_falls_back_to_referer(self) -> None:
@@ -241,11 +346,15 @@ class TestCsrf:
         csrf = Csrf(b"k" * 32)
         token, fresh = csrf.token(_request({"host": "127.0.0.1:8765"}))
         cookie = f"llmlog_csrf={fresh}"
-        same = _request({"host": "127.0.0.1:8765", "origin": "null",
-                         "referer": "http://127.0.0.1:8765/i/x"}, cookie)
+        same = _request(
+            {"host": "127.0.0.1:8765", "origin": "null", "referer": "http://127.0.0.1:8765/i/x"},
+            cookie,
+        )
         assert csrf.check(same, token) is None
-        cross = _request({"host": "127.0.0.1:8765", "origin": "null",
-                          "referer": "https://evil.example/page"}, cookie)
+        cross = _request(
+            {"host": "127.0.0.1:8765", "origin": "null", "referer": "https://evil.example/page"},
+            cookie,
+        )
         assert csrf.check(cross, token) == "cross-origin request from https://evil.example"
 
     def test_origin_of(self) -> None:

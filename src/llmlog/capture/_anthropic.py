@@ -69,14 +69,22 @@ def _metadata(client: Any) -> dict[str, Any] | None:
 
 
 def _spec(sdk: Any) -> SDKSpec:
-    sentinels = frozenset(t for t in (getattr(sdk, "NotGiven", None), getattr(sdk, "Omit", None))
-                          if isinstance(t, type))
+    sentinels = frozenset(
+        t
+        for t in (getattr(sdk, "NotGiven", None), getattr(sdk, "Omit", None))
+        if isinstance(t, type)
+    )
 
     def prompt(body: Mapping[str, Any]) -> Any:
         return _prompt(body, sentinels)
 
-    messages = Endpoint("chat", prompt, frozenset({"messages", "model", "system"}), _convert,
-                        AnthropicMessagesAssembler)
+    messages = Endpoint(
+        "chat",
+        prompt,
+        frozenset({"messages", "model", "system"}),
+        _convert,
+        AnthropicMessagesAssembler,
+    )
     return SDKSpec("anthropic", (("/v1/messages", messages),), _provider, _metadata, sentinels)
 
 

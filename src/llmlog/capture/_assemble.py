@@ -105,8 +105,16 @@ class _ToolCall:
 
 
 class _Choice:
-    __slots__ = ("content", "finish", "function_call", "logprobs", "reasoning", "refusal",
-                 "role", "tools")
+    __slots__ = (
+        "content",
+        "finish",
+        "function_call",
+        "logprobs",
+        "reasoning",
+        "refusal",
+        "role",
+        "tools",
+    )
 
     def __init__(self) -> None:
         self.role: Any = None
@@ -226,21 +234,35 @@ class OpenAIChatAssembler:
                 msg["reasoning_content"] = "".join(c.reasoning)
             if c.tools:
                 msg["tool_calls"] = [
-                    {"id": t.id, "type": t.type or "function",
-                     "function": {"name": t.name, "arguments": "".join(t.args)}}
-                    for _, t in sorted(c.tools.items())]
+                    {
+                        "id": t.id,
+                        "type": t.type or "function",
+                        "function": {"name": t.name, "arguments": "".join(t.args)},
+                    }
+                    for _, t in sorted(c.tools.items())
+                ]
             if c.function_call is not None:
-                msg["function_call"] = {"name": c.function_call.name,
-                                        "arguments": "".join(c.function_call.args)}
-            choices.append({
-                "index": idx,
-                "message": msg,
-                "finish_reason": c.finish,
-                "logprobs": {"content": [to_dict(x) for x in c.logprobs]} if c.logprobs else None,
-            })
-        out: dict[str, Any] = {"id": head.get("id"), "object": "chat.completion",
-                               "created": head.get("created"), "model": head.get("model"),
-                               "choices": choices}
+                msg["function_call"] = {
+                    "name": c.function_call.name,
+                    "arguments": "".join(c.function_call.args),
+                }
+            choices.append(
+                {
+                    "index": idx,
+                    "message": msg,
+                    "finish_reason": c.finish,
+                    "logprobs": {"content": [to_dict(x) for x in c.logprobs]}
+                    if c.logprobs
+                    else None,
+                }
+            )
+        out: dict[str, Any] = {
+            "id": head.get("id"),
+            "object": "chat.completion",
+            "created": head.get("created"),
+            "model": head.get("model"),
+            "choices": choices,
+        }
         for key in ("system_fingerprint", "service_tier"):
             if key in head:
                 out[key] = head[key]
@@ -294,10 +316,19 @@ class OpenAICompletionAssembler:
         """Return the ``text_completion`` rebuilt so far."""
         head = self.head
         out: dict[str, Any] = {
-            "id": head.get("id"), "object": "text_completion", "created": head.get("created"),
+            "id": head.get("id"),
+            "object": "text_completion",
+            "created": head.get("created"),
             "model": head.get("model"),
-            "choices": [{"index": i, "text": "".join(p), "finish_reason": self.finish.get(i),
-                         "logprobs": None} for i, p in sorted(self.texts.items())],
+            "choices": [
+                {
+                    "index": i,
+                    "text": "".join(p),
+                    "finish_reason": self.finish.get(i),
+                    "logprobs": None,
+                }
+                for i, p in sorted(self.texts.items())
+            ],
         }
         if "system_fingerprint" in head:
             out["system_fingerprint"] = head["system_fingerprint"]
@@ -365,7 +396,9 @@ class OpenAIResponsesAssembler:
                 if item.get("type") == "message":
                     item["content"] = [
                         {"type": "output_text", "text": "".join(parts), "annotations": []}
-                        for (oi, _), parts in sorted(self.text.items()) if oi == idx]
+                        for (oi, _), parts in sorted(self.text.items())
+                        if oi == idx
+                    ]
                 elif item.get("type") == "function_call":
                     item["arguments"] = "".join(self.args.get(idx, ()))
             output.append(item)
@@ -379,8 +412,9 @@ class OpenAIResponsesAssembler:
             if not isinstance(item, dict):
                 continue
             if item.get("type") == "message":
-                out.extend(str(p.get("text", "")) for p in item.get("content") or ()
-                           if isinstance(p, dict))
+                out.extend(
+                    str(p.get("text", "")) for p in item.get("content") or () if isinstance(p, dict)
+                )
             elif item.get("type") == "function_call":
                 out.append(str(item.get("arguments") or ""))
         return out

@@ -35,8 +35,9 @@ from llmlog.normalize import PreEncoded, error_info, estimate_tokens, text_of
 
 __all__ = ["NESTED", "Call", "estimated_usage", "field_names", "to_dict"]
 
-NESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("llmlog_capture_nested",
-                                                              default=False)
+NESTED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "llmlog_capture_nested", default=False
+)
 """Set while a higher-level wrapper (LiteLLM) logs the call: SDK wrappers below it stand aside."""
 
 
@@ -82,8 +83,9 @@ class Call:
         if params is not None:
             f["params"] = orjson.Fragment(dumps(params))
 
-    def submit(self, *, end: float | None = None, error: BaseException | None = None,
-               **more: Any) -> None:
+    def submit(
+        self, *, end: float | None = None, error: BaseException | None = None, **more: Any
+    ) -> None:
         """Log the record with the fields given; never raises.
 
         Args:
@@ -164,5 +166,11 @@ def estimated_usage(prompt: Any, outputs: list[str]) -> dict[str, Any]:
     elif isinstance(prompt, str):
         inp = estimate_tokens(prompt)
     out = sum(estimate_tokens(s) for s in outputs if s)
-    return {"input_tokens": inp, "output_tokens": out, "total_tokens": inp + out,
-            "cached_input_tokens": None, "reasoning_tokens": None, "estimated": True}
+    return {
+        "input_tokens": inp,
+        "output_tokens": out,
+        "total_tokens": inp + out,
+        "cached_input_tokens": None,
+        "reasoning_tokens": None,
+        "estimated": True,
+    }

@@ -29,8 +29,14 @@ import wrapt
 
 from llmlog.capture._patch import report_error, warn_once
 
-__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "Integration", "instrument", "instrumented",
-           "uninstrument"]
+__all__ = [
+    "BUILTIN",
+    "ENTRY_POINT_GROUP",
+    "Integration",
+    "instrument",
+    "instrumented",
+    "uninstrument",
+]
 
 BUILTIN = ("llmlog.capture._openai", "llmlog.capture._anthropic", "llmlog.capture._litellm")
 """Modules of the built-in integrations; each has an ``INTEGRATION`` object."""
@@ -80,12 +86,21 @@ def _load() -> dict[str, Integration]:
         try:
             integ = ep.load()
         except Exception as exc:
-            warn_once(f"entry-point-{ep.name}", "capture plugin %r failed to load: %s: %s",
-                      ep.name, type(exc).__name__, exc)
+            warn_once(
+                f"entry-point-{ep.name}",
+                "capture plugin %r failed to load: %s: %s",
+                ep.name,
+                type(exc).__name__,
+                exc,
+            )
             continue
         if not isinstance(integ, Integration):
-            warn_once(f"entry-point-{ep.name}", "capture plugin %r is not an integration "
-                      "(needs name, module, applied, patch, unpatch)", ep.name)
+            warn_once(
+                f"entry-point-{ep.name}",
+                "capture plugin %r is not an integration "
+                "(needs name, module, applied, patch, unpatch)",
+                ep.name,
+            )
             continue
         found.setdefault(integ.name, integ)
     _integrations = found
@@ -120,8 +135,10 @@ def instrument(**options: bool) -> None:
     integrations = _load()
     unknown = sorted(set(options) - set(integrations))
     if unknown:
-        raise TypeError(f"instrument() got unknown option(s) {', '.join(unknown)}; "
-                        f"known: {', '.join(sorted(integrations))}")
+        raise TypeError(
+            f"instrument() got unknown option(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(integrations))}"
+        )
     with _lock:
         for name, integ in integrations.items():
             if not options.get(name, True):
@@ -137,8 +154,7 @@ def instrument(**options: bool) -> None:
                 installed = False
             if installed and name not in _hooked:
                 _hooked.add(name)
-                wrapt.register_post_import_hook(functools.partial(_on_import, name),
-                                                integ.module)
+                wrapt.register_post_import_hook(functools.partial(_on_import, name), integ.module)
 
 
 def uninstrument() -> None:

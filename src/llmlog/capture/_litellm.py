@@ -35,20 +35,52 @@ from llmlog.context import SUPPRESS
 
 __all__ = ["INTEGRATION"]
 
-_PARAMS = frozenset({
-    "temperature", "top_p", "n", "stream", "stream_options", "stop", "max_completion_tokens",
-    "max_tokens", "presence_penalty", "frequency_penalty", "logit_bias", "user",
-    "reasoning_effort", "verbosity", "response_format", "seed", "tools", "tool_choice",
-    "logprobs", "top_logprobs", "parallel_tool_calls", "functions", "function_call",
-    "thinking", "modalities", "audio", "prediction", "web_search_options", "service_tier",
-    "timeout", "num_retries", "max_retries", "custom_llm_provider", "api_version",
-})
+_PARAMS = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "n",
+        "stream",
+        "stream_options",
+        "stop",
+        "max_completion_tokens",
+        "max_tokens",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "user",
+        "reasoning_effort",
+        "verbosity",
+        "response_format",
+        "seed",
+        "tools",
+        "tool_choice",
+        "logprobs",
+        "top_logprobs",
+        "parallel_tool_calls",
+        "functions",
+        "function_call",
+        "thinking",
+        "modalities",
+        "audio",
+        "prediction",
+        "web_search_options",
+        "service_tier",
+        "timeout",
+        "num_retries",
+        "max_retries",
+        "custom_llm_provider",
+        "api_version",
+    }
+)
 
 
 def _response_format(value: Any) -> Any:
     if isinstance(value, type) and hasattr(value, "model_json_schema"):
-        return {"type": "json_schema",
-                "json_schema": {"name": value.__name__, "schema": value.model_json_schema()}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": value.__name__, "schema": value.model_json_schema()},
+        }
     return value
 
 
@@ -62,9 +94,13 @@ def _begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
         provider = kwargs.get("custom_llm_provider")
         if not provider and isinstance(model, str) and "/" in model:
             provider = model.split("/", 1)[0]
-        fields: dict[str, Any] = {"provider": provider, "operation": "chat",
-                                  "model": model if isinstance(model, str) else None,
-                                  "params": params, "prompt_messages": messages}
+        fields: dict[str, Any] = {
+            "provider": provider,
+            "operation": "chat",
+            "model": model if isinstance(model, str) else None,
+            "params": params,
+            "prompt_messages": messages,
+        }
         base = kwargs.get("api_base") or kwargs.get("base_url")
         if isinstance(base, str) and base:
             host = urlsplit(base).hostname
@@ -72,8 +108,12 @@ def _begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call | None:
                 fields["metadata"] = {"server_address": host}
         return Call(fields)
     except Exception as exc:
-        warn_once("litellm-shape", "litellm call not understood (%s: %s); not logged",
-                  type(exc).__name__, exc)
+        warn_once(
+            "litellm-shape",
+            "litellm call not understood (%s: %s); not logged",
+            type(exc).__name__,
+            exc,
+        )
         return None
 
 
@@ -131,8 +171,7 @@ async def _finish_awaitable(call: Call, awaitable: Any, stream: bool) -> Any:
 
 
 def _sync_wrapper(patch: Patch) -> Wrapper:
-    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
-                kwargs: dict[str, Any]) -> Any:
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not patch.active or SUPPRESS.get() or NESTED.get() or _disabled():
             return wrapped(*args, **kwargs)
         call = _begin(args, kwargs)
@@ -150,18 +189,21 @@ def _sync_wrapper(patch: Patch) -> Wrapper:
         if inspect.isawaitable(result):  # completion(..., acompletion=True)
             return _finish_awaitable(call, result, stream)
         return _returned(call, result, stream)
+
     return wrapper
 
 
 def _async_wrapper(patch: Patch) -> Wrapper:
-    async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
-                      kwargs: dict[str, Any]) -> Any:
+    async def wrapper(
+        wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         if not patch.active or SUPPRESS.get() or NESTED.get() or _disabled():
             return await wrapped(*args, **kwargs)
         call = _begin(args, kwargs)
         if call is None:
             return await wrapped(*args, **kwargs)
         return await _finish_awaitable(call, wrapped(*args, **kwargs), bool(kwargs.get("stream")))
+
     return wrapper
 
 
@@ -185,11 +227,16 @@ class LiteLLMIntegration:
             completion = getattr(sdk, "completion", None)
             acompletion = getattr(sdk, "acompletion", None)
             if not callable(completion) or not inspect.iscoroutinefunction(acompletion):
-                warn_once("litellm-version", "litellm %s is not supported by this llmlog; its "
-                          "calls are not logged", getattr(sdk, "__version__", "?"))
+                warn_once(
+                    "litellm-version",
+                    "litellm %s is not supported by this llmlog; its calls are not logged",
+                    getattr(sdk, "__version__", "?"),
+                )
                 return False
-            self._patches = [Patch(sdk, "completion", _sync_wrapper),
-                             Patch(sdk, "acompletion", _async_wrapper)]
+            self._patches = [
+                Patch(sdk, "completion", _sync_wrapper),
+                Patch(sdk, "acompletion", _async_wrapper),
+            ]
         for p in self._patches:
             p.apply()
         return True

@@ -135,13 +135,24 @@ def convert_embeddings(obj: Any, raw: dict[str, Any] | None = None) -> dict[str,
         n = _dimensions(_get(e, "embedding"))
         if n is not None:
             dims = n if dims is None else max(dims, n)
-        items.append({"object": _get(e, "object") or "embedding", "index": _get(e, "index"),
-                      "embedding": f"<{n} floats>" if n is not None else "<omitted>"})
+        items.append(
+            {
+                "object": _get(e, "object") or "embedding",
+                "index": _get(e, "index"),
+                "embedding": f"<{n} floats>" if n is not None else "<omitted>",
+            }
+        )
     usage = to_dict(_get(obj, "usage"))
-    raw = {"object": _get(obj, "object") or "list", "data": items, "model": _get(obj, "model"),
-           "usage": usage}
-    out: dict[str, Any] = {"llm_raw_response": raw,
-                           "parsed_output": {"count": len(data), "dimensions": dims}}
+    raw = {
+        "object": _get(obj, "object") or "list",
+        "data": items,
+        "model": _get(obj, "model"),
+        "usage": usage,
+    }
+    out: dict[str, Any] = {
+        "llm_raw_response": raw,
+        "parsed_output": {"count": len(data), "dimensions": dims},
+    }
     if isinstance(usage, Mapping):
         # Embeddings produce no output tokens; saying so (rather than nothing) lets the
         # pipeline price the call.
@@ -151,14 +162,26 @@ def convert_embeddings(obj: Any, raw: dict[str, Any] | None = None) -> dict[str,
     return out
 
 
-_CHAT = Endpoint("chat", _chat_prompt, frozenset({"messages", "model"}), _convert_chat,
-                 OpenAIChatAssembler)
-_RESPONSES = Endpoint("chat", _responses_prompt, frozenset({"input", "instructions", "model"}),
-                      _convert_responses, OpenAIResponsesAssembler)
-_COMPLETIONS = Endpoint("text_completion", _completion_prompt, frozenset({"prompt", "model"}),
-                        _convert_plain, OpenAICompletionAssembler)
-_EMBEDDINGS = Endpoint("embeddings", _embeddings_prompt, frozenset({"input", "model"}),
-                       convert_embeddings)
+_CHAT = Endpoint(
+    "chat", _chat_prompt, frozenset({"messages", "model"}), _convert_chat, OpenAIChatAssembler
+)
+_RESPONSES = Endpoint(
+    "chat",
+    _responses_prompt,
+    frozenset({"input", "instructions", "model"}),
+    _convert_responses,
+    OpenAIResponsesAssembler,
+)
+_COMPLETIONS = Endpoint(
+    "text_completion",
+    _completion_prompt,
+    frozenset({"prompt", "model"}),
+    _convert_plain,
+    OpenAICompletionAssembler,
+)
+_EMBEDDINGS = Endpoint(
+    "embeddings", _embeddings_prompt, frozenset({"input", "model"}), convert_embeddings
+)
 
 ENDPOINTS: tuple[tuple[str, Endpoint], ...] = (
     ("/chat/completions", _CHAT),
@@ -180,8 +203,11 @@ def _metadata(client: Any) -> dict[str, Any] | None:
 
 
 def _spec(sdk: Any) -> SDKSpec:
-    sentinels = frozenset(t for t in (getattr(sdk, "NotGiven", None), getattr(sdk, "Omit", None))
-                          if isinstance(t, type))
+    sentinels = frozenset(
+        t
+        for t in (getattr(sdk, "NotGiven", None), getattr(sdk, "Omit", None))
+        if isinstance(t, type)
+    )
     return SDKSpec("openai", ENDPOINTS, _provider, _metadata, sentinels)
 
 

@@ -337,8 +337,9 @@ def _client_metadata(spec: SDKSpec, client: Any) -> dict[str, Any] | None:
     return dict(meta) if meta else None
 
 
-def _begin(spec: SDKSpec, client: Any, args: tuple[Any, ...],
-           kwargs: dict[str, Any]) -> _Request | None:
+def _begin(
+    spec: SDKSpec, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> _Request | None:
     """Return the capture for this ``request`` call, or None to pass it through."""
     try:
         options = kwargs["options"] if "options" in kwargs else args[1]
@@ -355,8 +356,7 @@ def _begin(spec: SDKSpec, client: Any, args: tuple[Any, ...],
             body = {**body, **extra}
         sentinels = spec.sentinels
         exclude = ep.exclude
-        params = {k: v for k, v in body.items()
-                  if k not in exclude and type(v) not in sentinels}
+        params = {k: v for k, v in body.items() if k not in exclude and type(v) not in sentinels}
         model = body.get("model")
         fields: dict[str, Any] = {
             "provider": spec.provider(client),
@@ -372,13 +372,19 @@ def _begin(spec: SDKSpec, client: Any, args: tuple[Any, ...],
         raw = _wants_raw(options)
         return _Request(Call(fields), ep, stream, raw)  # Call() last: it activates a span
     except Exception as exc:
-        warn_once(f"{spec.name}-shape", "%s SDK request not understood (%s: %s); its calls "
-                  "are not logged", spec.name, type(exc).__name__, exc)
+        warn_once(
+            f"{spec.name}-shape",
+            "%s SDK request not understood (%s: %s); its calls are not logged",
+            spec.name,
+            type(exc).__name__,
+            exc,
+        )
         return None
 
 
 _ACTIVE: contextvars.ContextVar[list[_Request | None] | None] = contextvars.ContextVar(
-    "llmlog_stainless_request", default=None)
+    "llmlog_stainless_request", default=None
+)
 """The captured call whose ``request`` is running here (for the ``_process_response`` hook).
 
 A one-item list, emptied when the call returns: a context copied during the call
@@ -388,8 +394,9 @@ A one-item list, emptied when the call returns: a context copied during the call
 
 def _sync_wrapper(spec: SDKSpec) -> Callable[[Patch], Wrapper]:
     def make(patch: Patch) -> Wrapper:
-        def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
-                    kwargs: dict[str, Any]) -> Any:
+        def wrapper(
+            wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> Any:
             if not patch.active or SUPPRESS.get() or NESTED.get() or _disabled():
                 return wrapped(*args, **kwargs)
             req = _begin(spec, instance, args, kwargs)
@@ -407,14 +414,17 @@ def _sync_wrapper(spec: SDKSpec) -> Callable[[Patch], Wrapper]:
             box[0] = None
             _ACTIVE.reset(token)
             return req.returned(result)
+
         return wrapper
+
     return make
 
 
 def _async_wrapper(spec: SDKSpec) -> Callable[[Patch], Wrapper]:
     def make(patch: Patch) -> Wrapper:
-        async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
-                          kwargs: dict[str, Any]) -> Any:
+        async def wrapper(
+            wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> Any:
             if not patch.active or SUPPRESS.get() or NESTED.get() or _disabled():
                 return await wrapped(*args, **kwargs)
             req = _begin(spec, instance, args, kwargs)
@@ -432,31 +442,37 @@ def _async_wrapper(spec: SDKSpec) -> Callable[[Patch], Wrapper]:
             box[0] = None
             _ACTIVE.reset(token)
             return req.returned(result)
+
         return wrapper
+
     return make
 
 
 def _hook_sync(patch: Patch) -> Wrapper:
     """Wrap ``_process_response``: hand the HTTP response to the captured call."""
-    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
-                kwargs: dict[str, Any]) -> Any:
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         box = _ACTIVE.get()
         req = box[0] if box else None
         if req is not None and patch.active:
             req.http_response = kwargs.get("response")
         return wrapped(*args, **kwargs)
+
     return wrapper
 
 
 def _hook_async(patch: Patch) -> Wrapper:
     """Async ``_process_response``: hand the HTTP response to the captured call."""
-    async def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
-                      kwargs: dict[str, Any]) -> Any:
+
+    async def wrapper(
+        wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         box = _ACTIVE.get()
         req = box[0] if box else None
         if req is not None and patch.active:
             req.http_response = kwargs.get("response")
         return await wrapped(*args, **kwargs)
+
     return wrapper
 
 
@@ -476,17 +492,27 @@ def patches_for(spec: SDKSpec, base_client_module: Any) -> list[Patch] | None:
         return None
     sync_req = getattr(sync_cls, "request", None)
     async_req = getattr(async_cls, "request", None)
-    if not (check_params(sync_req, REQUEST_PARAMS) and check_params(async_req, REQUEST_PARAMS)
-            and inspect.iscoroutinefunction(async_req)):
+    if not (
+        check_params(sync_req, REQUEST_PARAMS)
+        and check_params(async_req, REQUEST_PARAMS)
+        and inspect.iscoroutinefunction(async_req)
+    ):
         return None
-    patches = [Patch(sync_cls, "request", _sync_wrapper(spec)),
-               Patch(async_cls, "request", _async_wrapper(spec))]
+    patches = [
+        Patch(sync_cls, "request", _sync_wrapper(spec)),
+        Patch(async_cls, "request", _async_wrapper(spec)),
+    ]
     sync_proc = getattr(sync_cls, "_process_response", None)
     async_proc = getattr(async_cls, "_process_response", None)
-    if (check_params(sync_proc, PROCESS_PARAMS) and check_params(async_proc, PROCESS_PARAMS)
-            and inspect.iscoroutinefunction(async_proc)):
-        patches += [Patch(sync_cls, "_process_response", _hook_sync),
-                    Patch(async_cls, "_process_response", _hook_async)]
+    if (
+        check_params(sync_proc, PROCESS_PARAMS)
+        and check_params(async_proc, PROCESS_PARAMS)
+        and inspect.iscoroutinefunction(async_proc)
+    ):
+        patches += [
+            Patch(sync_cls, "_process_response", _hook_sync),
+            Patch(async_cls, "_process_response", _hook_async),
+        ]
     return patches
 
 
@@ -518,9 +544,13 @@ class StainlessIntegration:
             base = importlib.import_module(f"{self.module}._base_client")
             patches = patches_for(self._make_spec(sdk), base)
             if patches is None:
-                warn_once(f"{self.name}-version", "%s %s is not supported by this llmlog (its "
-                          "request method changed); its calls are not logged", self.name,
-                          getattr(sdk, "__version__", "?"))
+                warn_once(
+                    f"{self.name}-version",
+                    "%s %s is not supported by this llmlog (its "
+                    "request method changed); its calls are not logged",
+                    self.name,
+                    getattr(sdk, "__version__", "?"),
+                )
                 return False
             self._patches = patches
         for p in self._patches:

@@ -93,8 +93,12 @@ class StreamCapture:
 
     __slots__ = ("_done", "_lock", "assembler", "buffer", "call", "finish_hook", "first")
 
-    def __init__(self, call: Call, assembler: Assembler | None,
-                 finish: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        call: Call,
+        assembler: Assembler | None,
+        finish: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.call = call
         self.assembler = assembler
         self.finish_hook = finish
@@ -169,8 +173,7 @@ class StreamCapture:
         kept; the rest is estimated from the text and marked ``estimated``.
         """
         prompt_json = self.call.prompt_json
-        usage = estimated_usage(orjson.loads(prompt_json) if prompt_json else None,
-                                asm.outputs())
+        usage = estimated_usage(orjson.loads(prompt_json) if prompt_json else None, asm.outputs())
         known = normalize_usage(raw.get("usage")) if raw else None
         if known is not None and known.get("input_tokens") is not None:
             usage["input_tokens"] = known["input_tokens"]

@@ -41,12 +41,24 @@ class Group(click.Group):
     reports them as one line naming the problem, with exit code 1.
     """
 
-    def main(self, args: Any = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             windows_expand_args: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         try:
-            rv = super().main(args, prog_name, complete_var, standalone_mode=False,
-                              windows_expand_args=windows_expand_args, **extra)
+            rv = super().main(
+                args,
+                prog_name,
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx is not None else (prog_name or "llmlog")
             message = " ".join(exc.format_message().split())
@@ -66,9 +78,15 @@ class Group(click.Group):
 
 
 @click.group(cls=Group, context_settings=CONTEXT_SETTINGS, invoke_without_command=True)
-@click.option("--db", "db", envvar="LLMLOG_DB", default=None, metavar="URL|PATH",
-              help="Store to read: a path, sqlite:///path or postgresql://... "
-                   "[env LLMLOG_DB; default ./llmlog.db]")
+@click.option(
+    "--db",
+    "db",
+    envvar="LLMLOG_DB",
+    default=None,
+    metavar="URL|PATH",
+    help="Store to read: a path, sqlite:///path or postgresql://... "
+    "[env LLMLOG_DB; default ./llmlog.db]",
+)
 @click.version_option(package_name="llmlog", prog_name="llmlog")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None) -> None:

@@ -96,8 +96,7 @@ def store_url(ctx: click.Context) -> str:
 
         url = llmlog.get_settings().db
     if url.lower() == "off":
-        raise InputError("LLMLOG_DB is 'off', so there is no store to read: "
-                         "pass --db PATH")
+        raise InputError("LLMLOG_DB is 'off', so there is no store to read: pass --db PATH")
     return str(url)
 
 
@@ -116,8 +115,10 @@ def open_store(ctx: click.Context) -> Store:
     try:
         return _open_store(url)
     except StoreNotFoundError:
-        raise InputError(f"no llmlog store at {shown_url(url)}: log something first (or run "
-                         "'llmlog demo'), or point --db / LLMLOG_DB at your store") from None
+        raise InputError(
+            f"no llmlog store at {shown_url(url)}: log something first (or run "
+            "'llmlog demo'), or point --db / LLMLOG_DB at your store"
+        ) from None
     except StoreError as exc:
         raise InputError(str(exc)) from None
 
@@ -130,8 +131,9 @@ class TimeType(click.ParamType):  # type: ignore[type-arg]  # generic from click
 
     name = "time"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> float:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         if isinstance(value, float):
             return value
         try:
@@ -145,8 +147,9 @@ class MetaType(click.ParamType):  # type: ignore[type-arg]
 
     name = "key=value"
 
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> tuple[str, str | None]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, str | None]:
         if isinstance(value, tuple):
             return cast(tuple[str, str | None], value)
         key, sep, val = str(value).partition("=")
@@ -158,24 +161,63 @@ class MetaType(click.ParamType):  # type: ignore[type-arg]
 TIME = TimeType()
 
 _FILTERS = [
-    click.option("-m", "--model", "models", multiple=True, metavar="MODEL",
-                 help="Requested model (repeat for any of several)."),
-    click.option("--provider", "providers", multiple=True, metavar="NAME",
-                 help="Provider: openai, anthropic, ... (repeat for any of several)."),
-    click.option("--status", type=click.Choice(["ok", "error"]), default=None,
-                 help="Only calls that succeeded or failed."),
+    click.option(
+        "-m",
+        "--model",
+        "models",
+        multiple=True,
+        metavar="MODEL",
+        help="Requested model (repeat for any of several).",
+    ),
+    click.option(
+        "--provider",
+        "providers",
+        multiple=True,
+        metavar="NAME",
+        help="Provider: openai, anthropic, ... (repeat for any of several).",
+    ),
+    click.option(
+        "--status",
+        type=click.Choice(["ok", "error"]),
+        default=None,
+        help="Only calls that succeeded or failed.",
+    ),
     click.option("--session", default=None, metavar="ID", help="Session id."),
     click.option("--user", default=None, metavar="ID", help="User id."),
-    click.option("--tag", "tags", multiple=True, metavar="TAG",
-                 help="Tag the interaction carries (repeat: all of them)."),
-    click.option("--meta", "metadata", multiple=True, type=MetaType(),
-                 help="Metadata key=value, or key to require the key (repeatable)."),
-    click.option("--min-score", type=float, default=None, metavar="N",
-                 help="Latest feedback score at least N."),
-    click.option("--max-score", type=float, default=None, metavar="N",
-                 help="Latest feedback score at most N."),
-    click.option("--since", type=TIME, default=None,
-                 help="From this time: 30m, 2h, 7d, today, 2026-11-01, 2026-11-01T14:00."),
+    click.option(
+        "--tag",
+        "tags",
+        multiple=True,
+        metavar="TAG",
+        help="Tag the interaction carries (repeat: all of them).",
+    ),
+    click.option(
+        "--meta",
+        "metadata",
+        multiple=True,
+        type=MetaType(),
+        help="Metadata key=value, or key to require the key (repeatable).",
+    ),
+    click.option(
+        "--min-score",
+        type=float,
+        default=None,
+        metavar="N",
+        help="Latest feedback score at least N.",
+    ),
+    click.option(
+        "--max-score",
+        type=float,
+        default=None,
+        metavar="N",
+        help="Latest feedback score at most N.",
+    ),
+    click.option(
+        "--since",
+        type=TIME,
+        default=None,
+        help="From this time: 30m, 2h, 7d, today, 2026-11-01, 2026-11-01T14:00.",
+    ),
     click.option("--until", type=TIME, default=None, help="Before this time (same forms)."),
 ]
 
@@ -190,13 +232,20 @@ def query_options(f: F) -> F:
 def build_query(text: str | None = None, **opts: Any) -> Query:
     """Return the Query for the shared filter options (as :func:`query_options` names them)."""
     try:
-        return Query(text=text, since=opts.get("since"), until=opts.get("until"),
-                     models=tuple(opts.get("models") or ()),
-                     providers=tuple(opts.get("providers") or ()),
-                     status=opts.get("status"), session_id=opts.get("session"),
-                     user_id=opts.get("user"), tags=tuple(opts.get("tags") or ()),
-                     metadata=tuple(opts.get("metadata") or ()),
-                     min_score=opts.get("min_score"), max_score=opts.get("max_score"))
+        return Query(
+            text=text,
+            since=opts.get("since"),
+            until=opts.get("until"),
+            models=tuple(opts.get("models") or ()),
+            providers=tuple(opts.get("providers") or ()),
+            status=opts.get("status"),
+            session_id=opts.get("session"),
+            user_id=opts.get("user"),
+            tags=tuple(opts.get("tags") or ()),
+            metadata=tuple(opts.get("metadata") or ()),
+            min_score=opts.get("min_score"),
+            max_score=opts.get("max_score"),
+        )
     except ValueError as exc:
         raise InputError(f"invalid filter: {exc}") from None
 
@@ -256,8 +305,7 @@ def local_time(ts: float | None, *, seconds: bool = True) -> str:
     """Return ``ts`` in local time: ``2026-11-01 14:03:07``."""
     if ts is None:
         return "-"
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S" if seconds
-                                               else "%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def fmt_ms(ms: float | None) -> str:
@@ -305,9 +353,15 @@ def echo_records(records: Sequence[Mapping[str, Any]] | Iterator[Mapping[str, An
 _VALUE_STYLES = {"error": "red", "ok": "green"}
 
 
-def render_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *,
-                 styles: Mapping[str, str] | None = None, right: Sequence[str] = (),
-                 title: str | None = None, footer: Sequence[str] | None = None) -> None:
+def render_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    styles: Mapping[str, str] | None = None,
+    right: Sequence[str] = (),
+    title: str | None = None,
+    footer: Sequence[str] | None = None,
+) -> None:
     """Print rows: a rich table on a terminal, tab-separated lines (no header) when piped.
 
     Cell text is never read as rich markup, so logged text prints as it is.
@@ -330,20 +384,36 @@ def render_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *,
     from rich.text import Text
 
     flex = "preview" in columns
-    table = Table(title=title, box=None, header_style="bold", pad_edge=False,
-                  collapse_padding=True, title_justify="left", title_style="bold",
-                  show_footer=footer is not None, expand=flex)
+    table = Table(
+        title=title,
+        box=None,
+        header_style="bold",
+        pad_edge=False,
+        collapse_padding=True,
+        title_justify="left",
+        title_style="bold",
+        show_footer=footer is not None,
+        expand=flex,
+    )
     for i, col in enumerate(columns):
-        widest = max([len(col), *(len(r[i]) for r in rows),
-                      *([len(footer[i])] if footer else [])])
-        table.add_column(col, justify="right" if col in right else "left",
-                         style=(styles or {}).get(col, ""), no_wrap=True, overflow="ellipsis",
-                         footer=Text(footer[i], style="bold") if footer else "",
-                         ratio=1 if col == "preview" else None,
-                         min_width=0 if col == "preview" else min(widest, 40))
+        widest = max([len(col), *(len(r[i]) for r in rows), *([len(footer[i])] if footer else [])])
+        table.add_column(
+            col,
+            justify="right" if col in right else "left",
+            style=(styles or {}).get(col, ""),
+            no_wrap=True,
+            overflow="ellipsis",
+            footer=Text(footer[i], style="bold") if footer else "",
+            ratio=1 if col == "preview" else None,
+            min_width=0 if col == "preview" else min(widest, 40),
+        )
     for row in rows:
-        table.add_row(*(Text(cell, style=_VALUE_STYLES.get(cell, "") if col == "status" else "")
-                        for col, cell in zip(columns, row, strict=False)))
+        table.add_row(
+            *(
+                Text(cell, style=_VALUE_STYLES.get(cell, "") if col == "status" else "")
+                for col, cell in zip(columns, row, strict=False)
+            )
+        )
     Console(file=sys.stdout, highlight=False).print(table)
 
 
@@ -368,8 +438,13 @@ def progress(total: int | None, label: str) -> Iterator[Callable[[int], None]]:
         TimeRemainingColumn,
     )
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=Console(stderr=True),
-                  transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)

@@ -30,8 +30,10 @@ def overview(ctx: click.Context) -> None:
     try:
         store = open_store(url)
     except StoreNotFoundError:
-        click.echo(f"No llmlog store at {url} yet: log an LLM call (llmlog.instrument() or "
-                   "llmlog.log_interaction(...)), or try 'llmlog demo'.\n")
+        click.echo(
+            f"No llmlog store at {url} yet: log an LLM call (llmlog.instrument() or "
+            "llmlog.log_interaction(...)), or try 'llmlog demo'.\n"
+        )
         click.echo(ctx.get_help())
         return
     except StoreError as exc:

@@ -33,8 +33,7 @@ def _tokens(rec: Mapping[str, Any]) -> str:
     return ("~" if usage.get("estimated") else "") + fmt_int(usage.get("total_tokens"))
 
 
-def row_cells(rec: Mapping[str, Any], *, width: int = 100, short_time: bool = False
-              ) -> list[str]:
+def row_cells(rec: Mapping[str, Any], *, width: int = 100, short_time: bool = False) -> list[str]:
     """Return the cells of one interaction's row (see :data:`ROW_COLUMNS`).
 
     ``short_time`` leaves the year out (terminal tables of this year's rows).
@@ -55,8 +54,13 @@ def row_cells(rec: Mapping[str, Any], *, width: int = 100, short_time: bool = Fa
 def print_rows(records: Sequence[Mapping[str, Any]], *, title: str | None = None) -> None:
     """Print interactions as a table (terminal) or tab-separated lines (piped)."""
     short = stdout_is_tty() and all(_this_year(r.get("timestamp")) for r in records)
-    render_table(ROW_COLUMNS, [row_cells(r, short_time=short) for r in records],
-                 styles=_STYLES, right=_RIGHT, title=title)
+    render_table(
+        ROW_COLUMNS,
+        [row_cells(r, short_time=short) for r in records],
+        styles=_STYLES,
+        right=_RIGHT,
+        title=title,
+    )
 
 
 def _this_year(ts: Any) -> bool:
@@ -71,12 +75,18 @@ def row_line(rec: Mapping[str, Any]) -> str:
     if not stdout_is_tty():
         return "\t".join(c.replace("\t", " ") for c in cells)
     status = cells[3]
-    return "  ".join([
-        click.style(cells[0], dim=True), click.style(cells[1], fg="cyan"),
-        click.style(f"{cells[2]:<20}", fg="magenta"),
-        click.style(f"{status:<5}", fg="red" if status == "error" else "green"),
-        f"{cells[4]:>7}", f"{cells[5]:>7}", f"{cells[6]:>9}", cells[7],
-    ])
+    return "  ".join(
+        [
+            click.style(cells[0], dim=True),
+            click.style(cells[1], fg="cyan"),
+            click.style(f"{cells[2]:<20}", fg="magenta"),
+            click.style(f"{status:<5}", fg="red" if status == "error" else "green"),
+            f"{cells[4]:>7}",
+            f"{cells[5]:>7}",
+            f"{cells[6]:>9}",
+            cells[7],
+        ]
+    )
 
 
 # -- a whole conversation ------------------------------------------------------------------------
@@ -99,8 +109,10 @@ def _content_text(content: Any) -> str:
                 elif kind in ("image_url", "image", "input_image"):
                     parts.append("[image]")
                 elif kind in ("tool_result",):
-                    parts.append(f"[tool result {part.get('tool_use_id', '')}] "
-                                 f"{_content_text(part.get('content'))}")
+                    parts.append(
+                        f"[tool result {part.get('tool_use_id', '')}] "
+                        f"{_content_text(part.get('content'))}"
+                    )
                 elif kind in ("tool_use",):
                     parts.append(_call_text(part.get("name"), part.get("input")))
                 else:
@@ -129,14 +141,22 @@ def _calls(calls: Any) -> list[str]:
     return out
 
 
-_ROLE_COLOURS = {"system": "yellow", "developer": "yellow", "user": "blue",
-                 "assistant": "green", "tool": "magenta", "function": "magenta"}
+_ROLE_COLOURS = {
+    "system": "yellow",
+    "developer": "yellow",
+    "user": "blue",
+    "assistant": "green",
+    "tool": "magenta",
+    "function": "magenta",
+}
 
 
 def _heading(echo: Callable[[str], None], label: str, role: str) -> None:
     echo("")
-    echo(click.style(f"── {label} ", fg=_ROLE_COLOURS.get(role, "white"), bold=True)
-         + click.style("─" * max(3, 60 - len(label)), dim=True))
+    echo(
+        click.style(f"── {label} ", fg=_ROLE_COLOURS.get(role, "white"), bold=True)
+        + click.style("─" * max(3, 60 - len(label)), dim=True)
+    )
 
 
 def echo_conversation(rec: Mapping[str, Any], feedback: Sequence[Mapping[str, Any]]) -> None:
@@ -161,8 +181,9 @@ def echo_conversation(rec: Mapping[str, Any], feedback: Sequence[Mapping[str, An
     err = rec.get("error") if isinstance(rec.get("error"), Mapping) else None
     if err:
         code = f" {err.get('status_code')}" if err.get("status_code") else ""
-        field("status", click.style(f"error: {err.get('type')}{code}: {err.get('message')}",
-                                    fg="red"))
+        field(
+            "status", click.style(f"error: {err.get('type')}{code}: {err.get('message')}", fg="red")
+        )
     else:
         field("status", click.style(status, fg="green" if status == "ok" else "red"))
     usage = rec.get("usage") if isinstance(rec.get("usage"), Mapping) else None
@@ -176,8 +197,12 @@ def echo_conversation(rec: Mapping[str, Any], feedback: Sequence[Mapping[str, An
             parts[-1] += f" ({fmt_int(usage.get('reasoning_tokens'))} reasoning)"
         parts.append(f"{fmt_int(usage.get('total_tokens'))} total")
         field("tokens", " · ".join(parts) + (" (estimated)" if usage.get("estimated") else ""))
-    field("cost", fmt_cost(rec.get("cost_usd")) if rec.get("cost_usd") is not None
-          else "unknown (no price for this model)")
+    field(
+        "cost",
+        fmt_cost(rec.get("cost_usd"))
+        if rec.get("cost_usd") is not None
+        else "unknown (no price for this model)",
+    )
     who = []
     if rec.get("session_id"):
         who.append(f"session {rec.get('session_id')}")
@@ -185,22 +210,28 @@ def echo_conversation(rec: Mapping[str, Any], feedback: Sequence[Mapping[str, An
         who.append(f"user {rec.get('user_id')}")
     tags = rec.get("tags")
     if tags:
-        who.append("tags " + ", ".join(str(t) for t in tags) if isinstance(tags, list)
-                   else f"tags {tags}")
+        who.append(
+            "tags " + ", ".join(str(t) for t in tags) if isinstance(tags, list) else f"tags {tags}"
+        )
     if who:
         field("context", "   ".join(who))
     if rec.get("trace_id"):
-        field("trace", f"{rec.get('trace_id')} span {rec.get('span_id') or '-'}"
-              + (f" parent {rec['parent_span_id']}" if rec.get("parent_span_id") else ""))
+        field(
+            "trace",
+            f"{rec.get('trace_id')} span {rec.get('span_id') or '-'}"
+            + (f" parent {rec['parent_span_id']}" if rec.get("parent_span_id") else ""),
+        )
     params = rec.get("params")
     if isinstance(params, Mapping) and params:
         shown = {k: v for k, v in params.items() if k not in ("tools", "system")}
         if shown:
-            field("params", " ".join(f"{k}={orjson.dumps(v).decode()}"
-                                     for k, v in shown.items()))
+            field("params", " ".join(f"{k}={orjson.dumps(v).decode()}" for k, v in shown.items()))
         if params.get("tools"):
-            names = [_tool_name(t) for t in params["tools"]] \
-                if isinstance(params["tools"], list) else []
+            names = (
+                [_tool_name(t) for t in params["tools"]]
+                if isinstance(params["tools"], list)
+                else []
+            )
             field("tools", ", ".join(n for n in names if n) or "yes")
     if rec.get("metadata"):
         field("metadata", orjson.dumps(rec.get("metadata")).decode())
@@ -244,8 +275,11 @@ def echo_conversation(rec: Mapping[str, Any], feedback: Sequence[Mapping[str, An
             comment = f'  "{fb.get("comment")}"' if fb.get("comment") else ""
             score = fb.get("score")
             score_text = f"{score:g}" if isinstance(score, (int, float)) else str(score)
-            field("feedback", f"{score_text}{comment}   "
-                  + click.style(local_time(fb.get("timestamp")), dim=True))
+            field(
+                "feedback",
+                f"{score_text}{comment}   "
+                + click.style(local_time(fb.get("timestamp")), dim=True),
+            )
 
 
 def _tool_name(tool: Any) -> str | None:

@@ -50,8 +50,9 @@ class RecordingSink:
         self._thread: threading.Thread | None = None
         if background:
             self._queue = queue.Queue(maxsize=2)
-            self._thread = threading.Thread(target=self._run, name="llmlog-import-writer",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name="llmlog-import-writer", daemon=True
+            )
             self._thread.start()
 
     def _write(self, batch: Sequence[Entry]) -> None:
@@ -100,8 +101,9 @@ class RecordingSink:
     def raise_if_failed(self) -> None:
         """Raise a one-line ClickException if a write failed."""
         if self.error is not None:
-            raise click.ClickException(f"cannot write to {self.url}: "
-                                       f"{type(self.error).__name__}: {self.error}")
+            raise click.ClickException(
+                f"cannot write to {self.url}: {type(self.error).__name__}: {self.error}"
+            )
 
 
 def user_processors(settings: Settings) -> list[Callable[[dict[str, Any]], dict[str, Any]]]:
@@ -120,4 +122,5 @@ def user_processors(settings: Settings) -> list[Callable[[dict[str, Any]], dict[
             return []
         raise click.ClickException(
             f"redaction is not available ({exc}); nothing was written. Set "
-            "LLMLOG_REDACT=0 to write without redaction.") from None
+            "LLMLOG_REDACT=0 to write without redaction."
+        ) from None

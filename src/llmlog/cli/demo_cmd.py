@@ -11,10 +11,21 @@ __all__ = ["demo"]
 
 
 @click.command("demo")
-@click.option("-n", "--count", default=200, show_default=True,
-              type=click.IntRange(1, 100_000), help="Calls to make.")
-@click.option("--latency", default=1.0, show_default=True, type=click.FloatRange(0, 100),
-              help="Scale of the simulated model latency (0: none).")
+@click.option(
+    "-n",
+    "--count",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Calls to make.",
+)
+@click.option(
+    "--latency",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, 100),
+    help="Scale of the simulated model latency (0: none).",
+)
 @click.pass_context
 def demo(ctx: click.Context, count: int, latency: float) -> None:
     """Call a built-in offline model ~200 times and log every call to ./llmlog.db.
@@ -39,8 +50,7 @@ def demo(ctx: click.Context, count: int, latency: float) -> None:
 
         with Progress(transient=True) as bar:
             task = bar.add_task("calling the offline model", total=count)
-            summary = run_demo(count, model=model,
-                               progress=lambda n: bar.advance(task, n))
+            summary = run_demo(count, model=model, progress=lambda n: bar.advance(task, n))
     else:
         summary = run_demo(count, model=model)
     llmlog.flush()
@@ -48,12 +58,15 @@ def demo(ctx: click.Context, count: int, latency: float) -> None:
     llmlog.shutdown()
     where = settings.db if "://" in settings.db else str(Path(settings.db).resolve())
     click.echo(f"Logged {summary.count} interactions to {where}")
-    click.echo(f"  errors: {summary.errors}   tokens: {summary.tokens:,}   "
-               f"latency p50 {summary.percentile(50):.0f} ms, "
-               f"p95 {summary.percentile(95):.0f} ms")
+    click.echo(
+        f"  errors: {summary.errors}   tokens: {summary.tokens:,}   "
+        f"latency p50 {summary.percentile(50):.0f} ms, "
+        f"p95 {summary.percentile(95):.0f} ms"
+    )
     if stats.get("dropped") or stats.get("errors"):
-        click.echo(f"  llmlog problems: {stats['dropped']} dropped, {stats['errors']} errors",
-                   err=True)
+        click.echo(
+            f"  llmlog problems: {stats['dropped']} dropped, {stats['errors']} errors", err=True
+        )
     click.echo("\nNext:")
     click.echo("  llmlog stats --by model     cost, tokens and latency per model")
     click.echo("  llmlog search refund        full-text search over prompts and outputs")

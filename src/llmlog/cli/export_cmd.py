@@ -27,8 +27,9 @@ __all__ = ["export"]
 _FORMATS = ("jsonl", "csv", "parquet", "openai-chat")
 
 
-def _records(store: Store, query: Query, limit: int | None,
-             advance: Any) -> Iterator[dict[str, Any]]:
+def _records(
+    store: Store, query: Query, limit: int | None, advance: Any
+) -> Iterator[dict[str, Any]]:
     for n, rec in enumerate(store.iter_records(query, order="oldest"), 1):
         yield dict(rec)
         advance(1)
@@ -36,19 +37,46 @@ def _records(store: Store, query: Query, limit: int | None,
             return
 
 
-@click.command("export", cls=Command,
-               short_help="Export as JSON lines, CSV, Parquet or OpenAI fine-tuning data.")
-@click.option("--format", "-f", "fmt", type=click.Choice(_FORMATS), required=True,
-              help="jsonl (records), csv, parquet, or openai-chat (fine-tuning JSONL).")
-@click.option("--out", "-o", "out", default=None, metavar="FILE",
-              help="Write here (default: stdout; parquet needs a file).")
+@click.command(
+    "export",
+    cls=Command,
+    short_help="Export as JSON lines, CSV, Parquet or OpenAI fine-tuning data.",
+)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(_FORMATS),
+    required=True,
+    help="jsonl (records), csv, parquet, or openai-chat (fine-tuning JSONL).",
+)
+@click.option(
+    "--out",
+    "-o",
+    "out",
+    default=None,
+    metavar="FILE",
+    help="Write here (default: stdout; parquet needs a file).",
+)
 @click.argument("text", required=False, metavar="[QUERY]")
 @query_options
-@click.option("-n", "--limit", default=None, type=click.IntRange(min=1),
-              help="At most this many interactions (oldest first).")
+@click.option(
+    "-n",
+    "--limit",
+    default=None,
+    type=click.IntRange(min=1),
+    help="At most this many interactions (oldest first).",
+)
 @click.pass_context
-def export(ctx: click.Context, /, fmt: str, out: str | None, text: str | None,
-           limit: int | None, **filters: Any) -> None:
+def export(
+    ctx: click.Context,
+    /,
+    fmt: str,
+    out: str | None,
+    text: str | None,
+    limit: int | None,
+    **filters: Any,
+) -> None:
     """Export matching interactions, oldest first.
 
     openai-chat writes {"messages": [...]} per line with the assistant's reply
@@ -70,8 +98,9 @@ def export(ctx: click.Context, /, fmt: str, out: str | None, text: str | None,
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise InputError("parquet export needs pyarrow: pip install 'llmlog[parquet]'"
-                             ) from None
+            raise InputError(
+                "parquet export needs pyarrow: pip install 'llmlog[parquet]'"
+            ) from None
     with open_store(ctx) as store:
         total = None
         if limit is None and sys.stderr.isatty():
@@ -150,10 +179,20 @@ def _parquet(recs: Iterator[dict[str, Any]], out: str) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    types = {"timestamp": pa.float64(), "duration_ms": pa.float64(), "ttft_ms": pa.float64(),
-             "cost_usd": pa.float64(), "tokens_estimated": pa.bool_()}
-    for col in ("input_tokens", "output_tokens", "total_tokens", "cached_input_tokens",
-                "reasoning_tokens"):
+    types = {
+        "timestamp": pa.float64(),
+        "duration_ms": pa.float64(),
+        "ttft_ms": pa.float64(),
+        "cost_usd": pa.float64(),
+        "tokens_estimated": pa.bool_(),
+    }
+    for col in (
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "cached_input_tokens",
+        "reasoning_tokens",
+    ):
         types[col] = pa.int64()
     schema = pa.schema([(c, types.get(c, pa.string())) for c in FLAT_COLUMNS])
     n = 0

@@ -16,8 +16,11 @@ from llmlog.query import AmbiguousIdError, InteractionNotFoundError
 __all__ = ["feedback"]
 
 
-@click.command("feedback", cls=Command,
-               short_help="Score an interaction: 1/0 for thumbs up/down, 1-5 for quality.")
+@click.command(
+    "feedback",
+    cls=Command,
+    short_help="Score an interaction: 1/0 for thumbs up/down, 1-5 for quality.",
+)
 @click.argument("request_id")
 @click.option("--score", "-s", type=float, required=True, help="The score (any number).")
 @click.option("--comment", "-c", default=None, help="Why (redacted like any logged text).")
@@ -42,13 +45,18 @@ def feedback(ctx: click.Context, /, request_id: str, score: float, comment: str 
     sink = RecordingSink(store_url(ctx))
     pipeline = Pipeline(settings, [sink], user_processors(settings))
     try:
-        pipeline.submit(FEEDBACK, orjson.dumps({"request_id": rid, "score": score,
-                                                "comment": comment,
-                                                "timestamp": time.time()}), None)
+        pipeline.submit(
+            FEEDBACK,
+            orjson.dumps(
+                {"request_id": rid, "score": score, "comment": comment, "timestamp": time.time()}
+            ),
+            None,
+        )
     finally:
         pipeline.close(10.0)
     sink.raise_if_failed()
     if not sink.written:
-        raise click.ClickException("the feedback was dropped by a processor (see the "
-                                   "warning above)")
+        raise click.ClickException(
+            "the feedback was dropped by a processor (see the warning above)"
+        )
     click.echo(f"scored {rid}: {score:g}" + (f" ({comment})" if comment else ""))

@@ -48,12 +48,21 @@ def _lines(stream: IO[bytes], name: str) -> Iterator[tuple[int, bytes]]:
         raise InputError(f"cannot read {name}: {exc}") from None
 
 
-@click.command("import", cls=Command,
-               short_help="Import llmlog JSON lines and classic-snippet log files (gzip too).")
-@click.argument("files", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("--batch-size", default=2000, show_default=True, type=click.IntRange(min=1),
-              help="Interactions written per transaction.")
+@click.command(
+    "import",
+    cls=Command,
+    short_help="Import llmlog JSON lines and classic-snippet log files (gzip too).",
+)
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True)
+)
+@click.option(
+    "--batch-size",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Interactions written per transaction.",
+)
 @click.pass_context
 def import_(ctx: click.Context, /, files: tuple[str, ...], batch_size: int) -> None:
     """Import interactions from FILE... (- for stdin); gzip is detected.
@@ -144,8 +153,11 @@ def _import_feedback(url: str, pipeline: Any, items: list[dict[str, Any]], kind:
     unique = list({(f["request_id"], f["timestamp"], f["score"]): f for f in items}.values())
     try:
         with open_store_url(url) as store:
-            new = [f for f in unique if not store.has_feedback(f["request_id"], f["timestamp"],
-                                                               f["score"])]
+            new = [
+                f
+                for f in unique
+                if not store.has_feedback(f["request_id"], f["timestamp"], f["score"])
+            ]
     except StoreNotFoundError:
         new = unique
     for f in new:
@@ -153,8 +165,7 @@ def _import_feedback(url: str, pipeline: Any, items: list[dict[str, Any]], kind:
     return len(new)
 
 
-def _report(counts: Counter[str], added: int, malformed: list[str],
-            others: Counter[str]) -> None:
+def _report(counts: Counter[str], added: int, malformed: list[str], others: Counter[str]) -> None:
     found = counts["interactions"]
     dropped = found - counts["processed"]
     dupes = max(0, counts["processed"] - added)
@@ -177,4 +188,3 @@ def _report(counts: Counter[str], added: int, malformed: list[str],
             click.echo(f"  {item}", err=True)
         if n_bad > len(malformed):
             click.echo(f"  ... and {n_bad - len(malformed):,} more", err=True)
-

@@ -20,18 +20,36 @@ from llmlog.cli._render import print_rows
 __all__ = ["search"]
 
 
-@click.command("search", cls=Command,
-               short_help="Find interactions by text and filters, newest first.")
+@click.command(
+    "search", cls=Command, short_help="Find interactions by text and filters, newest first."
+)
 @click.argument("text", required=False, metavar="[QUERY]")
 @query_options
-@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(min=1),
-              help="How many interactions to show.")
-@click.option("--cursor", default=None, metavar="TOKEN",
-              help="Continue after a previous page (the token it printed).")
+@click.option(
+    "-n",
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many interactions to show.",
+)
+@click.option(
+    "--cursor",
+    default=None,
+    metavar="TOKEN",
+    help="Continue after a previous page (the token it printed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One record per line (JSON lines).")
 @click.pass_context
-def search(ctx: click.Context, /, text: str | None, limit: int, cursor: str | None,
-           as_json: bool, **filters: Any) -> None:
+def search(
+    ctx: click.Context,
+    /,
+    text: str | None,
+    limit: int,
+    cursor: str | None,
+    as_json: bool,
+    **filters: Any,
+) -> None:
     """Find interactions, newest first.
 
     QUERY searches prompts (the new turns of each call), outputs, tool calls and

@@ -11,8 +11,7 @@ from llmlog.query import AmbiguousIdError, InteractionNotFoundError
 __all__ = ["show"]
 
 
-@click.command("show", cls=Command,
-               short_help="Show one interaction as a readable conversation.")
+@click.command("show", cls=Command, short_help="Show one interaction as a readable conversation.")
 @click.argument("request_id")
 @click.option("--json", "as_json", is_flag=True, help="The record as one JSON line.")
 @click.pass_context

@@ -25,8 +25,18 @@ from llmlog.query import StatsRow
 __all__ = ["stats"]
 
 _BY = ("model", "provider", "tag", "status", "user", "day", "hour")
-_COLUMNS = ("requests", "errors", "error %", "p50", "p95", "p99", "ttft p50", "in tokens",
-            "out tokens", "cost")
+_COLUMNS = (
+    "requests",
+    "errors",
+    "error %",
+    "p50",
+    "p95",
+    "p99",
+    "ttft p50",
+    "in tokens",
+    "out tokens",
+    "cost",
+)
 
 
 def _period(row: StatsRow, by: str) -> str:
@@ -37,17 +47,29 @@ def _period(row: StatsRow, by: str) -> str:
 
 
 def _cells(row: StatsRow) -> list[str]:
-    return [fmt_int(row.count), fmt_int(row.errors),
-            f"{row.error_rate * 100:.1f}%" if row.count else "-",
-            fmt_ms(row.latency_p50_ms), fmt_ms(row.latency_p95_ms), fmt_ms(row.latency_p99_ms),
-            fmt_ms(row.ttft_p50_ms), fmt_int(row.input_tokens), fmt_int(row.output_tokens),
-            fmt_cost(row.cost_usd)]
+    return [
+        fmt_int(row.count),
+        fmt_int(row.errors),
+        f"{row.error_rate * 100:.1f}%" if row.count else "-",
+        fmt_ms(row.latency_p50_ms),
+        fmt_ms(row.latency_p95_ms),
+        fmt_ms(row.latency_p99_ms),
+        fmt_ms(row.ttft_p50_ms),
+        fmt_int(row.input_tokens),
+        fmt_int(row.output_tokens),
+        fmt_cost(row.cost_usd),
+    ]
 
 
-@click.command("stats", cls=Command,
-               short_help="Requests, errors, latency p50/p95/p99, TTFT, tokens and cost.")
-@click.option("--by", type=click.Choice(_BY), default=None,
-              help="One row per model, provider, tag, status, user, or local day/hour.")
+@click.command(
+    "stats", cls=Command, short_help="Requests, errors, latency p50/p95/p99, TTFT, tokens and cost."
+)
+@click.option(
+    "--by",
+    type=click.Choice(_BY),
+    default=None,
+    help="One row per model, provider, tag, status, user, or local day/hour.",
+)
 @query_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
 @click.pass_context
@@ -88,8 +110,7 @@ def stats(ctx: click.Context, /, by: str | None, as_json: bool, **filters: Any) 
         label = _period(row, bucket) if bucket else (row.group if row.group is not None else "-")
         table.append([label if by else "all", *_cells(row)])
     footer = ["total", *_cells(total)] if total is not None and len(rows) > 1 else None
-    render_table([head, *_COLUMNS], table, right=_COLUMNS, footer=footer,
-                 styles={head: "magenta"})
+    render_table([head, *_COLUMNS], table, right=_COLUMNS, footer=footer, styles={head: "magenta"})
     if any(r.approximate for r in rows):
         hint("percentiles from the hourly rollup are within 4.4%")
 

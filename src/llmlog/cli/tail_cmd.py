@@ -13,18 +13,32 @@ from llmlog.cli._render import row_line
 __all__ = ["tail"]
 
 
-@click.command("tail", cls=Command,
-               short_help="Print the latest interactions; -f follows new ones live.")
+@click.command(
+    "tail", cls=Command, short_help="Print the latest interactions; -f follows new ones live."
+)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing interactions as they arrive.")
-@click.option("-n", "--lines", "limit", default=10, show_default=True,
-              type=click.IntRange(min=0), help="How many of the latest to print first.")
-@click.option("--interval", default=0.5, show_default=True, type=click.FloatRange(min=0.05),
-              help="Seconds between polls with --follow.")
+@click.option(
+    "-n",
+    "--lines",
+    "limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many of the latest to print first.",
+)
+@click.option(
+    "--interval",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds between polls with --follow.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One record per line (JSON lines).")
 @query_options
 @click.pass_context
-def tail(ctx: click.Context, /, follow: bool, limit: int, interval: float, as_json: bool,
-         **filters: Any) -> None:
+def tail(
+    ctx: click.Context, /, follow: bool, limit: int, interval: float, as_json: bool, **filters: Any
+) -> None:
     """Print the latest interactions (in the order they were written); -f to follow.
 
     Following polls the store for rows after the last one seen (an index lookup,

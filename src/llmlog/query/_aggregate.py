@@ -49,8 +49,11 @@ def bucket_start(ts: float, bucket: str) -> float:
         return float(hour * 3600)
     day = _day_cache.get(hour)
     if day is None:
-        day = datetime.fromtimestamp(hour * 3600).replace(
-            hour=0, minute=0, second=0, microsecond=0).timestamp()
+        day = (
+            datetime.fromtimestamp(hour * 3600)
+            .replace(hour=0, minute=0, second=0, microsecond=0)
+            .timestamp()
+        )
         if len(_day_cache) > 100_000:
             _day_cache.clear()
         _day_cache[hour] = day
@@ -60,8 +63,22 @@ def bucket_start(ts: float, bucket: str) -> float:
 class Acc:
     """Accumulate interactions (rows) or rollup sums for one group/bucket."""
 
-    __slots__ = ("cost_n", "cost_sum", "count", "dur", "dur_n", "dur_sum", "errors", "hist",
-                 "tin", "tout", "ttft", "ttft_n", "ttft_sum", "ttot")
+    __slots__ = (
+        "cost_n",
+        "cost_sum",
+        "count",
+        "dur",
+        "dur_n",
+        "dur_sum",
+        "errors",
+        "hist",
+        "tin",
+        "tout",
+        "ttft",
+        "ttft_n",
+        "ttft_sum",
+        "ttot",
+    )
 
     def __init__(self, *, histogram: bool) -> None:
         self.count = self.errors = self.dur_n = self.ttft_n = 0
@@ -71,9 +88,16 @@ class Acc:
         self.dur: list[float] = []
         self.ttft: list[float] = []
 
-    def add_row(self, status: str | None, dur: float | None, ttft: float | None,
-                tin: int | None, tout: int | None, ttot: int | None,
-                cost: float | None) -> None:
+    def add_row(
+        self,
+        status: str | None,
+        dur: float | None,
+        ttft: float | None,
+        tin: int | None,
+        tout: int | None,
+        ttot: int | None,
+        cost: float | None,
+    ) -> None:
         """Add one interaction's columns."""
         self.count += 1
         if status == "error":
@@ -105,9 +129,20 @@ class Acc:
             self.cost_n += 1
             self.cost_sum += cost
 
-    def add_rollup(self, n: int, errors: int, dur_n: int, dur_sum: float, ttft_n: int,
-                   ttft_sum: float, tin: int, tout: int, ttot: int, cost_n: int,
-                   cost_sum: float) -> None:
+    def add_rollup(
+        self,
+        n: int,
+        errors: int,
+        dur_n: int,
+        dur_sum: float,
+        ttft_n: int,
+        ttft_sum: float,
+        tin: int,
+        tout: int,
+        ttot: int,
+        cost_n: int,
+        cost_sum: float,
+    ) -> None:
         """Add one per-hour rollup row's sums."""
         self.count += n
         self.errors += errors
@@ -139,21 +174,35 @@ class Acc:
             p50, p95, p99 = (_hist_percentile(dh, self.dur_n, p) for p in (50, 95, 99))
             t50, t95 = (_hist_percentile(th, self.ttft_n, p) for p in (50, 95))
         return StatsRow(
-            group=group, bucket=bucket, count=self.count, errors=self.errors,
+            group=group,
+            bucket=bucket,
+            count=self.count,
+            errors=self.errors,
             latency_count=self.dur_n,
             latency_avg_ms=self.dur_sum / self.dur_n if self.dur_n else None,
-            latency_p50_ms=p50, latency_p95_ms=p95, latency_p99_ms=p99,
+            latency_p50_ms=p50,
+            latency_p95_ms=p95,
+            latency_p99_ms=p99,
             ttft_count=self.ttft_n,
             ttft_avg_ms=self.ttft_sum / self.ttft_n if self.ttft_n else None,
-            ttft_p50_ms=t50, ttft_p95_ms=t95,
-            input_tokens=self.tin, output_tokens=self.tout, total_tokens=self.ttot,
-            cost_count=self.cost_n, cost_usd=round(self.cost_sum, 10) if self.cost_n else None,
+            ttft_p50_ms=t50,
+            ttft_p95_ms=t95,
+            input_tokens=self.tin,
+            output_tokens=self.tout,
+            total_tokens=self.ttot,
+            cost_count=self.cost_n,
+            cost_usd=round(self.cost_sum, 10) if self.cost_n else None,
             approximate=self.hist is not None,
         )
 
 
-def finish_rows(accs: dict[tuple[float | None, str | None], Acc], *, grouped: bool,
-                bucketed: bool, histogram: bool) -> list[StatsRow]:
+def finish_rows(
+    accs: dict[tuple[float | None, str | None], Acc],
+    *,
+    grouped: bool,
+    bucketed: bool,
+    histogram: bool,
+) -> list[StatsRow]:
     """Return the finished rows: by bucket (oldest first), then by count (largest first).
 
     Without grouping or bucketing there is always exactly one row, zero when empty.

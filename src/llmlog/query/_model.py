@@ -148,13 +148,23 @@ class Query:
         set_(self, "metadata", tuple(meta))
 
     @classmethod
-    def parse(cls, *, text: str | None = None, since: str | None = None,
-              until: str | None = None, model: Iterable[str] | str = (),
-              provider: Iterable[str] | str = (), status: str | None = None,
-              session: str | None = None, user: str | None = None,
-              tag: Iterable[str] | str = (), meta: Iterable[str] | str = (),
-              min_score: str | float | None = None,
-              max_score: str | float | None = None, now: float | None = None) -> Query:
+    def parse(
+        cls,
+        *,
+        text: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        model: Iterable[str] | str = (),
+        provider: Iterable[str] | str = (),
+        status: str | None = None,
+        session: str | None = None,
+        user: str | None = None,
+        tag: Iterable[str] | str = (),
+        meta: Iterable[str] | str = (),
+        min_score: str | float | None = None,
+        max_score: str | float | None = None,
+        now: float | None = None,
+    ) -> Query:
         """Build a Query from values as a user types them (CLI options, URL parameters).
 
         ``since``/``until`` go through :func:`parse_time` (``2h``, ``2026-11-01``);
@@ -164,6 +174,7 @@ class Query:
         Raises:
             ValueError: naming the option whose value is invalid.
         """
+
         def when(name: str, value: str | None) -> float | None:
             if value is None or value == "":
                 return None
@@ -192,11 +203,20 @@ class Query:
             if not key.strip():
                 raise ValueError(f"meta: expected key=value, got {item!r}")
             pairs.append((key.strip(), value if sep else None))
-        return cls(text=text or None, since=when("since", since), until=when("until", until),
-                   models=many(model), providers=many(provider), status=status or None,
-                   session_id=session or None, user_id=user or None, tags=many(tag),
-                   metadata=tuple(pairs), min_score=score("min_score", min_score),
-                   max_score=score("max_score", max_score))
+        return cls(
+            text=text or None,
+            since=when("since", since),
+            until=when("until", until),
+            models=many(model),
+            providers=many(provider),
+            status=status or None,
+            session_id=session or None,
+            user_id=user or None,
+            tags=many(tag),
+            metadata=tuple(pairs),
+            min_score=score("min_score", min_score),
+            max_score=score("max_score", max_score),
+        )
 
     def replace(self, **changes: Any) -> Query:
         """Return a copy with some filters changed."""

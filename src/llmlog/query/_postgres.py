@@ -100,8 +100,10 @@ LATE_WINDOW = 100_000
 _MAX_PENDING = 1000
 _PRUNE_CHUNK = 5000
 _VERIFY_CHUNK = 50_000
-_TEXT_COLS = ("i.record -> 'prompt_messages', i.record -> 'parsed_output',"
-              " i.record -> 'tool_calls', i.record -> 'error'")
+_TEXT_COLS = (
+    "i.record -> 'prompt_messages', i.record -> 'parsed_output',"
+    " i.record -> 'tool_calls', i.record -> 'error'"
+)
 _AGGREGATES = (
     "count(*), count(*) FILTER (WHERE i.status = 'error'),"
     " count(i.duration_ms), avg(i.duration_ms),"
@@ -109,9 +111,15 @@ _AGGREGATES = (
     " count(i.ttft_ms), avg(i.ttft_ms),"
     " percentile_disc(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY i.ttft_ms),"
     " coalesce(sum(i.input_tokens), 0)::bigint, coalesce(sum(i.output_tokens), 0)::bigint,"
-    " coalesce(sum(i.total_tokens), 0)::bigint, count(i.cost_usd), sum(i.cost_usd)")
-_GROUP_COL = {"model": "i.model", "provider": "i.provider", "status": "i.status",
-              "user": "i.user_id", "tag": "g.tag"}
+    " coalesce(sum(i.total_tokens), 0)::bigint, count(i.cost_usd), sum(i.cost_usd)"
+)
+_GROUP_COL = {
+    "model": "i.model",
+    "provider": "i.provider",
+    "status": "i.status",
+    "user": "i.user_id",
+    "tag": "g.tag",
+}
 _FIELD_RANK = {name: n for n, name in enumerate(RECORD_FIELDS)}
 _FEEDBACK_FIELDS = tuple(Feedback.__annotations__)
 _TERM = re.compile(r'"([^"]*)"(\*?)')
@@ -135,23 +143,27 @@ def _one_line(exc: BaseException) -> str:
 
 def _guard(fn: Callable[P, R]) -> Callable[P, R]:
     """Raise PostgreSQL errors from ``fn`` as StoreError, with a one-line message."""
+
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL error: {_one_line(exc)}") from exc
+
     return wrapper
 
 
 def _guard_iter(fn: Callable[P, Iterator[R]]) -> Callable[P, Iterator[R]]:
     """Like :func:`_guard`, for a generator function."""
+
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
         try:
             yield from fn(*args, **kwargs)
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL error: {_one_line(exc)}") from exc
+
     return wrapper
 
 
@@ -259,8 +271,14 @@ _Change = tuple[dict[str, Any], dict[str, Any]]
 class _Rewrite:
     """Transform records for :meth:`PostgresStore.rewrite` and keep its totals."""
 
-    def __init__(self, transform: RecordTransform, order: Callable[[Any], Any], key: str,
-                 totals: dict[str, int], counts: dict[str, int]) -> None:
+    def __init__(
+        self,
+        transform: RecordTransform,
+        order: Callable[[Any], Any],
+        key: str,
+        totals: dict[str, int],
+        counts: dict[str, int],
+    ) -> None:
         self.transform = transform
         self.order = order
         self.key = key
@@ -314,11 +332,13 @@ class PostgresStore:
         self.schema = schema
         self.where = _where(url, schema)
         try:
-            db: Conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10,
-                                       application_name="llmlog")
+            db: Conn = psycopg.connect(
+                conninfo, autocommit=True, connect_timeout=10, application_name="llmlog"
+            )
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to PostgreSQL at {self.where}: "
-                             f"{_one_line(exc)}") from None
+            raise StoreError(
+                f"cannot connect to PostgreSQL at {self.where}: {_one_line(exc)}"
+            ) from None
         try:
             self._standby = self._check(db)
             set_json_loads(orjson.loads, db)
@@ -350,29 +370,37 @@ class PostgresStore:
         """Check that the schema holds a store, migrate it if needed; return True on a standby."""
         s = f'"{self.schema}"'
         try:
-            found = db.execute("SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL,"
-                               " pg_is_in_recovery(), current_setting('server_version_num')::int",
-                               (f"{s}.interactions", f"{s}._llmlog_migrations")).fetchone()
+            found = db.execute(
+                "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL,"
+                " pg_is_in_recovery(), current_setting('server_version_num')::int",
+                (f"{s}.interactions", f"{s}._llmlog_migrations"),
+            ).fetchone()
             assert found is not None
             table, migrations, standby, version = found
             if not table:
                 raise StoreNotFoundError(f"no llmlog store at {self.where}")
             if not migrations:
-                raise StoreError(f"{self.where} is not an llmlog store (an interactions table "
-                                 "without llmlog's migrations)")
+                raise StoreError(
+                    f"{self.where} is not an llmlog store (an interactions table "
+                    "without llmlog's migrations)"
+                )
             if version < 130000:
                 raise StoreError(f"reading {self.where} needs PostgreSQL 13 or later")
             applied = {r[0] for r in db.execute(f"SELECT name FROM {s}._llmlog_migrations")}
             if any(m.__name__ not in applied for m in MIGRATIONS):
                 if standby:
-                    raise StoreError(f"{self.where} needs an upgrade: open it once on the "
-                                     "primary server (any llmlog command does it)")
+                    raise StoreError(
+                        f"{self.where} needs an upgrade: open it once on the "
+                        "primary server (any llmlog command does it)"
+                    )
                 try:
                     migrate(db, self.schema)
                 except psycopg.errors.InsufficientPrivilege:
-                    raise StoreError(f"{self.where} needs an upgrade that this user may not "
-                                     "apply: open it once as its owner (any llmlog command "
-                                     "does it)") from None
+                    raise StoreError(
+                        f"{self.where} needs an upgrade that this user may not "
+                        "apply: open it once as its owner (any llmlog command "
+                        "does it)"
+                    ) from None
         except psycopg.Error as exc:
             raise StoreError(f"cannot read {self.where}: {_one_line(exc)}") from None
         return bool(standby)
@@ -386,8 +414,12 @@ class PostgresStore:
     def __enter__(self) -> PostgresStore:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     @contextlib.contextmanager
@@ -434,9 +466,10 @@ class PostgresStore:
             return cached
         terms = _TERM.findall(tq.match)
         rows = self._db.execute(
-            f"SELECT t.n, tsvector_to_array(\"{self.schema}\".search_words("
+            f'SELECT t.n, tsvector_to_array("{self.schema}".search_words('
             "to_tsvector('simple', t.w))) FROM unnest(%s::text[]) WITH ORDINALITY AS t(w, n)",
-            ([w for w, _ in terms],)).fetchall()
+            ([w for w, _ in terms],),
+        ).fetchall()
         parts: list[str] = []
         for n, lexemes in sorted(rows):
             star = ":*" if terms[n - 1][1] else ""
@@ -476,12 +509,15 @@ class PostgresStore:
             if num is not None:
                 alts.append(orjson.dumps({key: num}).decode())
             if value in ("true", "false", "null"):
-                alts.append(f'{{{orjson.dumps(key).decode()}: {value}}}')
+                alts.append(f"{{{orjson.dumps(key).decode()}: {value}}}")
             c.add("(" + " OR ".join([f"{meta} @> %s::jsonb"] * len(alts)) + ")", *alts)
         for op, score in ((">=", q.min_score), ("<=", q.max_score)):
             if score is not None:
-                c.add(f"(SELECT f.score FROM {self._f} f WHERE f.request_id = i.request_id"
-                      f" ORDER BY f.ts DESC, f.id DESC LIMIT 1) {op} %s", score)
+                c.add(
+                    f"(SELECT f.score FROM {self._f} f WHERE f.request_id = i.request_id"
+                    f" ORDER BY f.ts DESC, f.id DESC LIMIT 1) {op} %s",
+                    score,
+                )
         if q.text is not None:
             tq = compile_text(q.text)
             tsq = self._tsquery(tq)
@@ -500,9 +536,13 @@ class PostgresStore:
         tq = c.post
         assert tq is not None
         with self._read():
-            ids = [r[0] for r in self._stream(
-                f"SELECT i.id, {_TEXT_COLS} FROM {self._t} i{c.sql()}", c.params)
-                if tq.matches(_record_text(r[1:]))]
+            ids = [
+                r[0]
+                for r in self._stream(
+                    f"SELECT i.id, {_TEXT_COLS} FROM {self._t} i{c.sql()}", c.params
+                )
+                if tq.matches(_record_text(r[1:]))
+            ]
         c.where = ["i.id = ANY(%s)"]
         c.params = [ids]
         c.post = None
@@ -511,32 +551,43 @@ class PostgresStore:
         """Return the records of these row ids (those that still exist)."""
         if not ids:
             return {}
-        return {r[0]: _ordered(r[1]) for r in self._db.execute(
-            f"SELECT id, record FROM {self._t} WHERE id = ANY(%s)", (list(ids),))}
+        return {
+            r[0]: _ordered(r[1])
+            for r in self._db.execute(
+                f"SELECT id, record FROM {self._t} WHERE id = ANY(%s)", (list(ids),)
+            )
+        }
 
     # -- lists -------------------------------------------------------------------------------
 
-    def _rows(self, q: Query, *, limit: int, after: tuple[float, int] | None,
-              order: Order) -> list[tuple[int, float, LLMRecord]]:
+    def _rows(
+        self, q: Query, *, limit: int, after: tuple[float, int] | None, order: Order
+    ) -> list[tuple[int, float, LLMRecord]]:
         """Return up to ``limit`` (id, ts, record) after the keyset position, in order."""
         c = self._conds(q, materialize=False)
         desc = order == "newest"
         if after is not None:
             cmp = "<" if desc else ">"
-            c.add(f"i.ts {cmp}= %s AND (i.ts {cmp} %s OR i.id {cmp} %s)",
-                  after[0], after[0], after[1])
+            c.add(
+                f"i.ts {cmp}= %s AND (i.ts {cmp} %s OR i.id {cmp} %s)", after[0], after[0], after[1]
+            )
         d = "DESC" if desc else "ASC"
         ordering = f" ORDER BY i.ts {d}, i.id {d}"
         if c.post is None:
-            return [(r[0], r[1], _ordered(r[2])) for r in self._db.execute(
-                f"SELECT i.id, i.ts, i.record FROM {self._t} i{c.sql()}{ordering} LIMIT %s",
-                [*c.params, limit])]
+            return [
+                (r[0], r[1], _ordered(r[2]))
+                for r in self._db.execute(
+                    f"SELECT i.id, i.ts, i.record FROM {self._t} i{c.sql()}{ordering} LIMIT %s",
+                    [*c.params, limit],
+                )
+            ]
         # phrases: read the candidates' text in order, keep the first `limit` that match
         tq = c.post
         keep: list[tuple[int, float]] = []
         with self._read():
-            for r in self._stream(f"SELECT i.id, i.ts, {_TEXT_COLS} FROM {self._t} i"
-                                  f"{c.sql()}{ordering}", c.params):
+            for r in self._stream(
+                f"SELECT i.id, i.ts, {_TEXT_COLS} FROM {self._t} i{c.sql()}{ordering}", c.params
+            ):
                 if tq.matches(_record_text(r[2:])):
                     keep.append((r[0], r[1]))
                     if len(keep) >= limit:
@@ -545,8 +596,14 @@ class PostgresStore:
         return [(rid, ts, records[rid]) for rid, ts in keep if rid in records]
 
     @_guard
-    def search(self, query: Query | None = None, *, limit: int = 50,
-               cursor: str | None = None, order: Order = "newest") -> Page:
+    def search(
+        self,
+        query: Query | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        order: Order = "newest",
+    ) -> Page:
         """Return one page of matching records, newest first, and the next page's cursor."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
@@ -567,8 +624,9 @@ class PostgresStore:
         return Page([r[2] for r in rows], nxt)
 
     @_guard_iter
-    def iter_records(self, query: Query | None = None, *, order: Order = "oldest",
-                     batch_size: int = 1000) -> Iterator[LLMRecord]:
+    def iter_records(
+        self, query: Query | None = None, *, order: Order = "oldest", batch_size: int = 1000
+    ) -> Iterator[LLMRecord]:
         """Yield every matching record in order, ``batch_size`` per read.
 
         Without text, each batch is one keyset query (no transaction stays open
@@ -588,18 +646,29 @@ class PostgresStore:
         c = self._conds(q, materialize=False)
         post = c.post
         d = "DESC" if order == "newest" else "ASC"
-        keys = [r[0] for r in self._db.execute(
-            f"SELECT i.id FROM {self._t} i{c.sql()} ORDER BY i.ts {d}, i.id {d}", c.params)]
+        keys = [
+            r[0]
+            for r in self._db.execute(
+                f"SELECT i.id FROM {self._t} i{c.sql()} ORDER BY i.ts {d}, i.id {d}", c.params
+            )
+        ]
         for n in range(0, len(keys), batch_size):
-            ids = keys[n:n + batch_size]
+            ids = keys[n : n + batch_size]
             found = self._records(ids)
             for rowid in ids:
                 rec = found.get(rowid)
                 if rec is None:
                     continue  # pruned meanwhile
-                if post is None or post.matches(_record_text(
-                        [rec.get("prompt_messages"), rec.get("parsed_output"),
-                         rec.get("tool_calls"), rec.get("error")])):
+                if post is None or post.matches(
+                    _record_text(
+                        [
+                            rec.get("prompt_messages"),
+                            rec.get("parsed_output"),
+                            rec.get("tool_calls"),
+                            rec.get("error"),
+                        ]
+                    )
+                ):
                     yield rec
 
     @_guard
@@ -617,27 +686,34 @@ class PostgresStore:
         if not rid:
             raise InteractionNotFoundError("no request id given")
         db = self._db
-        row = db.execute(f"SELECT record FROM {self._t} WHERE request_id = %s",
-                         (rid,)).fetchone()
+        row = db.execute(f"SELECT record FROM {self._t} WHERE request_id = %s", (rid,)).fetchone()
         if row is not None:
             return _ordered(row[0])
         pattern = rid.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = db.execute(f"SELECT request_id, record FROM {self._t} WHERE request_id LIKE %s"
-                          " ORDER BY request_id LIMIT 3", (pattern,)).fetchall()
+        rows = db.execute(
+            f"SELECT request_id, record FROM {self._t} WHERE request_id LIKE %s"
+            " ORDER BY request_id LIMIT 3",
+            (pattern,),
+        ).fetchall()
         if not rows:
             raise InteractionNotFoundError(f"no interaction with request id {rid!r}")
         if len(rows) > 1:
             listed = ", ".join(r[0] for r in rows[:2]) + (", ..." if len(rows) > 2 else "")
-            raise AmbiguousIdError(f"request id prefix {rid!r} matches several interactions "
-                                   f"({listed}): give more of the id")
+            raise AmbiguousIdError(
+                f"request id prefix {rid!r} matches several interactions "
+                f"({listed}): give more of the id"
+            )
         return _ordered(rows[0][1])
 
     @_guard
     def feedback(self, request_id: str) -> list[Feedback]:
         """Return the feedback records for a request id, oldest first."""
-        return [_ordered_feedback(r[0]) for r in self._db.execute(
-            f"SELECT record FROM {self._f} WHERE request_id = %s ORDER BY ts, id",
-            (request_id,))]
+        return [
+            _ordered_feedback(r[0])
+            for r in self._db.execute(
+                f"SELECT record FROM {self._f} WHERE request_id = %s ORDER BY ts, id", (request_id,)
+            )
+        ]
 
     @_guard
     def latest_scores(self, request_ids: Sequence[str]) -> dict[str, float]:
@@ -645,16 +721,25 @@ class PostgresStore:
         ids = list(dict.fromkeys(request_ids))
         if not ids:
             return {}
-        return {r[0]: r[1] for r in self._db.execute(
-            f"SELECT DISTINCT ON (request_id) request_id, score FROM {self._f}"
-            " WHERE request_id = ANY(%s) ORDER BY request_id, ts DESC, id DESC", (ids,))}
+        return {
+            r[0]: r[1]
+            for r in self._db.execute(
+                f"SELECT DISTINCT ON (request_id) request_id, score FROM {self._f}"
+                " WHERE request_id = ANY(%s) ORDER BY request_id, ts DESC, id DESC",
+                (ids,),
+            )
+        }
 
     @_guard
     def has_feedback(self, request_id: str, timestamp: float, score: float) -> bool:
         """Return True if this exact feedback (request id, time, score) is stored."""
-        return self._db.execute(
-            f"SELECT 1 FROM {self._f} WHERE request_id = %s AND ts = %s AND score = %s LIMIT 1",
-            (request_id, timestamp, score)).fetchone() is not None
+        return (
+            self._db.execute(
+                f"SELECT 1 FROM {self._f} WHERE request_id = %s AND ts = %s AND score = %s LIMIT 1",
+                (request_id, timestamp, score),
+            ).fetchone()
+            is not None
+        )
 
     # -- tail --------------------------------------------------------------------------------
 
@@ -673,7 +758,9 @@ class PostgresStore:
             "   ON t.virtualtransaction = r.virtualtransaction AND t.locktype = 'transactionid'"
             "   WHERE r.locktype = 'relation' AND r.relation = %s::regclass"
             "   AND r.mode = 'RowExclusiveLock'))"
-            " FROM pg_snapshot_xip(pg_current_snapshot()) AS x", (self._t,)).fetchall()
+            " FROM pg_snapshot_xip(pg_current_snapshot()) AS x",
+            (self._t,),
+        ).fetchall()
         return [int(x) for x, running, writer in rows if self._standby or writer or not running]
 
     def _last(self, q: Query, limit: int, top: int) -> list[LLMRecord]:
@@ -681,13 +768,16 @@ class PostgresStore:
         c = self._conds(q, materialize=False)
         c.add("i.id <= %s", top)
         if c.post is None:
-            rows = self._db.execute(f"SELECT i.record FROM {self._t} i{c.sql()}"
-                                    " ORDER BY i.id DESC LIMIT %s", [*c.params, limit]).fetchall()
+            rows = self._db.execute(
+                f"SELECT i.record FROM {self._t} i{c.sql()} ORDER BY i.id DESC LIMIT %s",
+                [*c.params, limit],
+            ).fetchall()
             return [_ordered(r[0]) for r in reversed(rows)]
         tq = c.post
         keep: list[int] = []
-        for r in self._stream(f"SELECT i.id, {_TEXT_COLS} FROM {self._t} i{c.sql()}"
-                              " ORDER BY i.id DESC", c.params):
+        for r in self._stream(
+            f"SELECT i.id, {_TEXT_COLS} FROM {self._t} i{c.sql()} ORDER BY i.id DESC", c.params
+        ):
             if tq.matches(_record_text(r[1:])):
                 keep.append(r[0])
                 if len(keep) >= limit:
@@ -695,20 +785,26 @@ class PostgresStore:
         records = self._records(keep)
         return [records[i] for i in reversed(keep) if i in records]
 
-    def _matching(self, c: _Conds, extra: str, params: Sequence[Any],
-                  limit: int | None = None) -> list[tuple[int, LLMRecord]]:
+    def _matching(
+        self, c: _Conds, extra: str, params: Sequence[Any], limit: int | None = None
+    ) -> list[tuple[int, LLMRecord]]:
         """Return (id, record) of the rows matching ``c`` and ``extra``, by id."""
         c = c.copy()
         c.add(extra, *params)
         tail = "" if limit is None else " LIMIT %s"
         args = [*c.params] + ([] if limit is None else [limit])
-        rows = [(r[0], _ordered(r[1])) for r in self._db.execute(
-            f"SELECT i.id, i.record FROM {self._t} i{c.sql()} ORDER BY i.id{tail}", args)]
+        rows = [
+            (r[0], _ordered(r[1]))
+            for r in self._db.execute(
+                f"SELECT i.id, i.record FROM {self._t} i{c.sql()} ORDER BY i.id{tail}", args
+            )
+        ]
         return rows
 
     @_guard
-    def tail(self, query: Query | None = None, *, cursor: str | None = None,
-             limit: int = 100) -> TailBatch:
+    def tail(
+        self, query: Query | None = None, *, cursor: str | None = None, limit: int = 100
+    ) -> TailBatch:
         """Return interactions committed since ``cursor`` (oldest first) and the next cursor.
 
         The cursor holds the last id read and the transactions that were still
@@ -744,16 +840,28 @@ class PostgresStore:
                 late: list[tuple[int, LLMRecord]] = []
                 if done:
                     late = self._matching(
-                        c, "i.id > %s AND i.id <= %s AND i.xmin = ANY(%s::text[]::xid[])",
-                        (min(lo for _, lo in done), top_prev,
-                         [str(x % 2**32) for x, _ in done]))
+                        c,
+                        "i.id > %s AND i.id <= %s AND i.xmin = ANY(%s::text[]::xid[])",
+                        (min(lo for _, lo in done), top_prev, [str(x % 2**32) for x, _ in done]),
+                    )
                 new = self._matching(c, "i.id > %s AND i.id <= %s", (top_prev, top), limit)
                 new_top = new[-1][0] if len(new) == limit else max(top, top_prev)
                 recs = [r for _, r in late + new]
                 if post is not None:
-                    recs = [r for r in recs if post.matches(_record_text(
-                        [r.get("prompt_messages"), r.get("parsed_output"),
-                         r.get("tool_calls"), r.get("error")]))]
+                    recs = [
+                        r
+                        for r in recs
+                        if post.matches(
+                            _record_text(
+                                [
+                                    r.get("prompt_messages"),
+                                    r.get("parsed_output"),
+                                    r.get("tool_calls"),
+                                    r.get("error"),
+                                ]
+                            )
+                        )
+                    ]
                 lo = top_prev
         known = {x for x, _ in still}
         nxt = still + [(x, lo) for x in flight if x not in known]
@@ -763,8 +871,9 @@ class PostgresStore:
     # -- sessions ----------------------------------------------------------------------------
 
     @_guard
-    def sessions(self, query: Query | None = None, *, limit: int = 50,
-                 cursor: str | None = None) -> SessionPage:
+    def sessions(
+        self, query: Query | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> SessionPage:
         """Return sessions with matching interactions, most recently active first."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
@@ -778,8 +887,9 @@ class PostgresStore:
                     last = float(ts)
                 except ValueError:
                     raise ValueError(f"invalid cursor {cursor!r}") from None
-                having = (' HAVING max(i.ts) < %s OR (max(i.ts) = %s'
-                          ' AND i.session_id COLLATE "C" < %s)')
+                having = (
+                    ' HAVING max(i.ts) < %s OR (max(i.ts) = %s AND i.session_id COLLATE "C" < %s)'
+                )
                 hparams = [last, last, sid]
             rows = db.execute(
                 "SELECT i.session_id, min(i.ts), max(i.ts), count(*),"
@@ -789,20 +899,31 @@ class PostgresStore:
                 " array_agg(DISTINCT i.user_id) FILTER (WHERE i.user_id IS NOT NULL)"
                 f" FROM {self._t} i{c.sql()} GROUP BY i.session_id{having}"
                 ' ORDER BY max(i.ts) DESC, i.session_id COLLATE "C" DESC LIMIT %s',
-                [*c.params, *hparams, limit + 1]).fetchall()
-        out = [SessionSummary(session_id=r[0], first_ts=r[1], last_ts=r[2], count=r[3],
-                              errors=r[4], total_tokens=r[5], cost_usd=r[6],
-                              models=tuple(sorted(r[7] or ())),
-                              user_ids=tuple(sorted(r[8] or ())))
-               for r in rows[:limit]]
+                [*c.params, *hparams, limit + 1],
+            ).fetchall()
+        out = [
+            SessionSummary(
+                session_id=r[0],
+                first_ts=r[1],
+                last_ts=r[2],
+                count=r[3],
+                errors=r[4],
+                total_tokens=r[5],
+                cost_usd=r[6],
+                models=tuple(sorted(r[7] or ())),
+                user_ids=tuple(sorted(r[8] or ())),
+            )
+            for r in rows[:limit]
+        ]
         nxt = encode_cursor(out[-1].last_ts, out[-1].session_id) if len(rows) > limit else None
         return SessionPage(out, nxt)
 
     # -- aggregates --------------------------------------------------------------------------
 
     @_guard
-    def stats(self, query: Query | None = None, *, by: GroupBy | None = None,
-              bucket: Bucket | None = None) -> list[StatsRow]:
+    def stats(
+        self, query: Query | None = None, *, by: GroupBy | None = None, bucket: Bucket | None = None
+    ) -> list[StatsRow]:
         """Return aggregates per group and/or time bucket (see :meth:`Store.stats`).
 
         One ``GROUP BY`` over the matching rows; percentiles are exact
@@ -816,8 +937,11 @@ class PostgresStore:
         with self._read() as db:
             c = self._conds(q)
             gcol = _GROUP_COL[by] if by else "NULL::text"
-            join = (" CROSS JOIN LATERAL (SELECT DISTINCT unnest(i.tags) AS tag) g"
-                    if by == "tag" else "")
+            join = (
+                " CROSS JOIN LATERAL (SELECT DISTINCT unnest(i.tags) AS tag) g"
+                if by == "tag"
+                else ""
+            )
             bparams: list[Any] = []
             starts: list[float] = []
             if bucket == "hour":
@@ -834,8 +958,10 @@ class PostgresStore:
             else:
                 bcol = "NULL::float8"
             group = " GROUP BY 1, 2" if by or bucket else ""
-            rows = db.execute(f"SELECT {gcol}, {bcol}, {_AGGREGATES} FROM {self._t} i{join}"
-                              f"{c.sql()}{group}", [*bparams, *c.params]).fetchall()
+            rows = db.execute(
+                f"SELECT {gcol}, {bcol}, {_AGGREGATES} FROM {self._t} i{join}{c.sql()}{group}",
+                [*bparams, *c.params],
+            ).fetchall()
         out: list[StatsRow] = []
         for r in rows:
             if not r[2]:
@@ -845,13 +971,28 @@ class PostgresStore:
                 b = starts[max(0, int(b) - 1)]
             dur = r[6] or (None, None, None)
             ttft = r[9] or (None, None)
-            out.append(StatsRow(
-                group=r[0], bucket=None if b is None else float(b), count=r[2], errors=r[3],
-                latency_count=r[4], latency_avg_ms=r[5], latency_p50_ms=dur[0],
-                latency_p95_ms=dur[1], latency_p99_ms=dur[2], ttft_count=r[7],
-                ttft_avg_ms=r[8], ttft_p50_ms=ttft[0], ttft_p95_ms=ttft[1],
-                input_tokens=r[10], output_tokens=r[11], total_tokens=r[12], cost_count=r[13],
-                cost_usd=round(r[14], 10) if r[13] else None))
+            out.append(
+                StatsRow(
+                    group=r[0],
+                    bucket=None if b is None else float(b),
+                    count=r[2],
+                    errors=r[3],
+                    latency_count=r[4],
+                    latency_avg_ms=r[5],
+                    latency_p50_ms=dur[0],
+                    latency_p95_ms=dur[1],
+                    latency_p99_ms=dur[2],
+                    ttft_count=r[7],
+                    ttft_avg_ms=r[8],
+                    ttft_p50_ms=ttft[0],
+                    ttft_p95_ms=ttft[1],
+                    input_tokens=r[10],
+                    output_tokens=r[11],
+                    total_tokens=r[12],
+                    cost_count=r[13],
+                    cost_usd=round(r[14], 10) if r[13] else None,
+                )
+            )
         if not out and not by and not bucket:
             return finish_rows({}, grouped=False, bucketed=False, histogram=False)
         out.sort(key=lambda s: (s.bucket or 0.0, -s.count, s.group or ""))
@@ -876,10 +1017,12 @@ class PostgresStore:
                     f"DELETE FROM {self._t} i WHERE i.id IN (SELECT id FROM {self._t}"
                     " WHERE ts < %s ORDER BY ts LIMIT %s FOR UPDATE SKIP LOCKED)"
                     " RETURNING i.request_id, (SELECT count(DISTINCT t) FROM unnest(i.tags) t)",
-                    (before, _PRUNE_CHUNK)).fetchall()
+                    (before, _PRUNE_CHUNK),
+                ).fetchall()
                 if rows:
-                    cur = db.execute(f"DELETE FROM {self._f} WHERE request_id = ANY(%s)",
-                                     ([r[0] for r in rows],))
+                    cur = db.execute(
+                        f"DELETE FROM {self._f} WHERE request_id = ANY(%s)", ([r[0] for r in rows],)
+                    )
                     n_feedback += max(0, cur.rowcount)
             if not rows:
                 break
@@ -901,8 +1044,14 @@ class PostgresStore:
         self._db.execute(f"VACUUM (ANALYZE) {self._t}, {self._f}")
 
     @_guard
-    def rewrite(self, transform: RecordTransform, *, batch_size: int = 200,
-                dry_run: bool = False, progress: Progress | None = None) -> RewriteResult:
+    def rewrite(
+        self,
+        transform: RecordTransform,
+        *,
+        batch_size: int = 200,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> RewriteResult:
         """Pass every record through ``transform`` and store what it changes (see :class:`Store`).
 
         Batches of ``batch_size`` rows are read and transformed outside any
@@ -923,13 +1072,19 @@ class PostgresStore:
         totals = {"interactions": 0, "changed": 0, "feedback": 0, "feedback_changed": 0}
         counts: dict[str, int] = {}
         for table, key in ((self._t, "interactions"), (self._f, "feedback")):
-            change = _Rewrite(transform, _ordered if key == "interactions" else _ordered_feedback,
-                              "changed" if key == "interactions" else "feedback_changed",
-                              totals, counts)
+            change = _Rewrite(
+                transform,
+                _ordered if key == "interactions" else _ordered_feedback,
+                "changed" if key == "interactions" else "feedback_changed",
+                totals,
+                counts,
+            )
             last = 0
             while True:
-                rows = db.execute(f"SELECT id, record::text FROM {table} WHERE id > %s"
-                                  " ORDER BY id LIMIT %s", (last, batch_size)).fetchall()
+                rows = db.execute(
+                    f"SELECT id, record::text FROM {table} WHERE id > %s ORDER BY id LIMIT %s",
+                    (last, batch_size),
+                ).fetchall()
                 if not rows:
                     break
                 last = rows[-1][0]
@@ -942,22 +1097,28 @@ class PostgresStore:
                     self._rewrite_batch(table, planned, change)
                 if progress is not None and key == "interactions":
                     progress(len(rows))
-        return RewriteResult(interactions=totals["interactions"], changed=totals["changed"],
-                             feedback=totals["feedback"],
-                             feedback_changed=totals["feedback_changed"],
-                             counts=dict(sorted(counts.items())),
-                             purged=not dry_run and not totals["changed"]
-                             and not totals["feedback_changed"])
+        return RewriteResult(
+            interactions=totals["interactions"],
+            changed=totals["changed"],
+            feedback=totals["feedback"],
+            feedback_changed=totals["feedback_changed"],
+            counts=dict(sorted(counts.items())),
+            purged=not dry_run and not totals["changed"] and not totals["feedback_changed"],
+        )
 
-    def _rewrite_batch(self, table: str, planned: dict[int, tuple[str, _Change]],
-                       change: _Rewrite) -> None:
+    def _rewrite_batch(
+        self, table: str, planned: dict[int, tuple[str, _Change]], change: _Rewrite
+    ) -> None:
         """Store one batch of changed records in one transaction (see :meth:`rewrite`)."""
         db = self._db
         interactions = table == self._t
         with db.transaction():
-            current: dict[int, str] = dict(db.execute(
-                f"SELECT id, record::text FROM {table} WHERE id = ANY(%s) FOR UPDATE",
-                (list(planned),)).fetchall())
+            current: dict[int, str] = dict(
+                db.execute(
+                    f"SELECT id, record::text FROM {table} WHERE id = ANY(%s) FOR UPDATE",
+                    (list(planned),),
+                ).fetchall()
+            )
             updates: list[tuple[Any, ...]] = []
             for rowid, (text, planned_change) in planned.items():
                 now = current.get(rowid)
@@ -971,31 +1132,49 @@ class PostgresStore:
                 old, new = planned_change
                 if interactions:
                     err = new.get("error")
-                    updates.append((
-                        _json_text(new), _clean(new.get("session_id")),
-                        _clean(new.get("user_id")),
-                        _clean(err.get("type")) if isinstance(err, dict) else None,
-                        _tags(new),
-                        _clean(search_text(new.get("prompt_messages"), new.get("parsed_output"),
-                                           new.get("tool_calls"), err)),
-                        rowid))
+                    updates.append(
+                        (
+                            _json_text(new),
+                            _clean(new.get("session_id")),
+                            _clean(new.get("user_id")),
+                            _clean(err.get("type")) if isinstance(err, dict) else None,
+                            _tags(new),
+                            _clean(
+                                search_text(
+                                    new.get("prompt_messages"),
+                                    new.get("parsed_output"),
+                                    new.get("tool_calls"),
+                                    err,
+                                )
+                            ),
+                            rowid,
+                        )
+                    )
                 else:
                     comment = new.get("comment")
-                    updates.append((_json_text(new),
-                                    _clean(comment) if isinstance(comment, str) else None,
-                                    rowid))
+                    updates.append(
+                        (
+                            _json_text(new),
+                            _clean(comment) if isinstance(comment, str) else None,
+                            rowid,
+                        )
+                    )
                 change.count(old, new)
             if not updates:
                 return
             with db.cursor() as cur:
                 if interactions:
-                    cur.executemany(f"UPDATE {table} SET record = %s::jsonb, session_id = %s,"
-                                    " user_id = %s, error_type = %s, tags = %s::text[],"
-                                    " search = to_tsvector('simple', %s) WHERE id = %s",
-                                    updates)
+                    cur.executemany(
+                        f"UPDATE {table} SET record = %s::jsonb, session_id = %s,"
+                        " user_id = %s, error_type = %s, tags = %s::text[],"
+                        " search = to_tsvector('simple', %s) WHERE id = %s",
+                        updates,
+                    )
                 else:
-                    cur.executemany(f"UPDATE {table} SET record = %s::jsonb, comment = %s"
-                                    " WHERE id = %s", updates)
+                    cur.executemany(
+                        f"UPDATE {table} SET record = %s::jsonb, comment = %s WHERE id = %s",
+                        updates,
+                    )
 
     @_guard
     def verify(self, *, repair: bool = False, progress: Progress | None = None) -> VerifyReport:
@@ -1012,46 +1191,87 @@ class PostgresStore:
         db = self._db
         checks: list[Check] = []
         version = db.execute("SELECT current_setting('server_version')").fetchone()
-        checks.append(Check("server", True, f"PostgreSQL {version[0] if version else '?'}, "
-                            f"{self.where}" + (" (standby, read-only)" if self._standby else "")))
-        applied = {r[0] for r in db.execute(
-            f'SELECT name FROM "{self.schema}"._llmlog_migrations')}
+        checks.append(
+            Check(
+                "server",
+                True,
+                f"PostgreSQL {version[0] if version else '?'}, "
+                f"{self.where}" + (" (standby, read-only)" if self._standby else ""),
+            )
+        )
+        applied = {r[0] for r in db.execute(f'SELECT name FROM "{self.schema}"._llmlog_migrations')}
         missing = [m.__name__ for m in MIGRATIONS if m.__name__ not in applied]
-        checks.append(Check("migrations", not missing,
-                            f"not applied: {', '.join(missing)}" if missing else
-                            f"{len(applied)} applied"))
+        checks.append(
+            Check(
+                "migrations",
+                not missing,
+                f"not applied: {', '.join(missing)}" if missing else f"{len(applied)} applied",
+            )
+        )
 
-        invalid = [r[0] for r in db.execute(
-            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = ANY(ARRAY["
-            "%s::regclass, %s::regclass]) AND NOT (indisvalid AND indisready)",
-            (self._t, self._f))]
+        invalid = [
+            r[0]
+            for r in db.execute(
+                "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = ANY(ARRAY["
+                "%s::regclass, %s::regclass]) AND NOT (indisvalid AND indisready)",
+                (self._t, self._f),
+            )
+        ]
         fixed = False
         if invalid and repair:
             for name in invalid:
                 db.execute(f"REINDEX INDEX {name}")
             fixed = True
-        checks.append(Check("indexes", not invalid, f"invalid: {', '.join(invalid)}" if invalid
-                            else "all valid", repaired=fixed))
+        checks.append(
+            Check(
+                "indexes",
+                not invalid,
+                f"invalid: {', '.join(invalid)}" if invalid else "all valid",
+                repaired=fixed,
+            )
+        )
 
-        unindexed = [r[0] for r in db.execute(
-            f"SELECT id FROM {self._t} WHERE search IS NULL ORDER BY id")]
+        unindexed = [
+            r[0] for r in db.execute(f"SELECT id FROM {self._t} WHERE search IS NULL ORDER BY id")
+        ]
         fixed = False
         if unindexed and repair:
             for n in range(0, len(unindexed), 1000):
-                chunk = self._records(unindexed[n:n + 1000])
+                chunk = self._records(unindexed[n : n + 1000])
                 with db.transaction(), db.cursor() as cur:
                     cur.executemany(
                         f"UPDATE {self._t} SET search = to_tsvector('simple', %s) WHERE id = %s",
-                        [(_clean(search_text(r.get("prompt_messages"), r.get("parsed_output"),
-                                             r.get("tool_calls"), r.get("error"))), i)
-                         for i, r in chunk.items()])
+                        [
+                            (
+                                _clean(
+                                    search_text(
+                                        r.get("prompt_messages"),
+                                        r.get("parsed_output"),
+                                        r.get("tool_calls"),
+                                        r.get("error"),
+                                    )
+                                ),
+                                i,
+                            )
+                            for i, r in chunk.items()
+                        ],
+                    )
             fixed = True
-        checks.append(Check("full-text index", not unindexed,
-                            f"{len(unindexed)} interaction(s) without a search vector"
-                            if unindexed else "every interaction indexed", repaired=fixed))
+        checks.append(
+            Check(
+                "full-text index",
+                not unindexed,
+                f"{len(unindexed)} interaction(s) without a search vector"
+                if unindexed
+                else "every interaction indexed",
+                repaired=fixed,
+            )
+        )
 
-        record_tags = ("CASE WHEN jsonb_typeof(i.record -> 'tags') = 'array' THEN ARRAY(SELECT"
-                       " jsonb_array_elements_text(i.record -> 'tags')) ELSE '{}' END")
+        record_tags = (
+            "CASE WHEN jsonb_typeof(i.record -> 'tags') = 'array' THEN ARRAY(SELECT"
+            " jsonb_array_elements_text(i.record -> 'tags')) ELSE '{}' END"
+        )
         bad_record = (
             "CASE WHEN jsonb_typeof(i.record) <> 'object' THEN 'not a JSON object'"
             " WHEN i.record ->> 'request_id' IS DISTINCT FROM i.request_id"
@@ -1060,52 +1280,79 @@ class PostgresStore:
             "  THEN (i.record ->> 'timestamp')::float8 <> i.ts ELSE true END"
             "  THEN 'timestamp differs from its column'"
             " WHEN coalesce(i.record ->> 'event', 'llm_interaction') <> 'llm_interaction'"
-            "  THEN 'event is ' || (i.record ->> 'event') END")
+            "  THEN 'event is ' || (i.record ->> 'event') END"
+        )
         bad: list[str] = []
         n_bad = checked = 0
         mistagged: list[int] = []
-        bounds = db.execute(f"SELECT coalesce(min(id), 0), coalesce(max(id), 0)"
-                            f" FROM {self._t}").fetchone()
+        bounds = db.execute(
+            f"SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM {self._t}"
+        ).fetchone()
         lo_id, hi_id = bounds if bounds else (0, 0)
         for start in range(lo_id, hi_id + 1, _VERIFY_CHUNK):
             end = start + _VERIFY_CHUNK
-            row = db.execute(f"SELECT count(*) FROM {self._t} WHERE id >= %s AND id < %s",
-                             (start, end)).fetchone()
+            row = db.execute(
+                f"SELECT count(*) FROM {self._t} WHERE id >= %s AND id < %s", (start, end)
+            ).fetchone()
             n = int(row[0]) if row else 0
             for rowid, rid, why in db.execute(
-                    f"SELECT i.id, i.request_id, {bad_record} FROM {self._t} i"
-                    f" WHERE i.id >= %s AND i.id < %s AND ({bad_record}) IS NOT NULL"
-                    " ORDER BY i.id", (start, end)):
+                f"SELECT i.id, i.request_id, {bad_record} FROM {self._t} i"
+                f" WHERE i.id >= %s AND i.id < %s AND ({bad_record}) IS NOT NULL"
+                " ORDER BY i.id",
+                (start, end),
+            ):
                 n_bad += 1
                 if len(bad) < 5:
                     bad.append(f"row {rowid} ({rid}): {why}")
-            mistagged += [r[0] for r in db.execute(
-                f"SELECT i.id FROM {self._t} i WHERE i.id >= %s AND i.id < %s"
-                f" AND jsonb_typeof(i.record) = 'object' AND i.tags IS DISTINCT FROM"
-                f" {record_tags}", (start, end))]
+            mistagged += [
+                r[0]
+                for r in db.execute(
+                    f"SELECT i.id FROM {self._t} i WHERE i.id >= %s AND i.id < %s"
+                    f" AND jsonb_typeof(i.record) = 'object' AND i.tags IS DISTINCT FROM"
+                    f" {record_tags}",
+                    (start, end),
+                )
+            ]
             checked += n
             if progress is not None and n:
                 progress(n)
-        checks.append(Check("records parse", not n_bad,
-                            f"{n_bad} bad record(s): " + "; ".join(bad) if n_bad else
-                            f"{checked:,} records"))
+        checks.append(
+            Check(
+                "records parse",
+                not n_bad,
+                f"{n_bad} bad record(s): " + "; ".join(bad) if n_bad else f"{checked:,} records",
+            )
+        )
         fixed = False
         if mistagged and repair:
             with db.transaction():
-                db.execute(f"UPDATE {self._t} i SET tags = {record_tags}"
-                           " WHERE i.id = ANY(%s)", (mistagged,))
+                db.execute(
+                    f"UPDATE {self._t} i SET tags = {record_tags} WHERE i.id = ANY(%s)",
+                    (mistagged,),
+                )
             fixed = True
         counts: dict[str, int] = {}
         for name, sql in (
-                ("interactions", f"SELECT count(*) FROM {self._t}"),
-                ("tags", f"SELECT coalesce(sum(cardinality(tags)), 0) FROM {self._t}"),
-                ("feedback", f"SELECT count(*) FROM {self._f}"),
-                ("orphan_feedback", f"SELECT count(*) FROM {self._f} f WHERE NOT EXISTS"
-                                    f" (SELECT 1 FROM {self._t} i"
-                                    " WHERE i.request_id = f.request_id)")):
+            ("interactions", f"SELECT count(*) FROM {self._t}"),
+            ("tags", f"SELECT coalesce(sum(cardinality(tags)), 0) FROM {self._t}"),
+            ("feedback", f"SELECT count(*) FROM {self._f}"),
+            (
+                "orphan_feedback",
+                f"SELECT count(*) FROM {self._f} f WHERE NOT EXISTS"
+                f" (SELECT 1 FROM {self._t} i"
+                " WHERE i.request_id = f.request_id)",
+            ),
+        ):
             row = db.execute(sql).fetchone()
             counts[name] = int(row[0]) if row else 0
-        checks.append(Check("tags", not mistagged,
-                            f"{len(mistagged)} interaction(s) whose tags differ from the record"
-                            if mistagged else f"{counts['tags']:,} tags", repaired=fixed))
+        checks.append(
+            Check(
+                "tags",
+                not mistagged,
+                f"{len(mistagged)} interaction(s) whose tags differ from the record"
+                if mistagged
+                else f"{counts['tags']:,} tags",
+                repaired=fixed,
+            )
+        )
         return VerifyReport(checks, counts)

@@ -63,13 +63,22 @@ from llmlog.sinks.sqlite import BUSY_TIMEOUT_MS, connect
 
 __all__ = ["SQLiteStore"]
 
-_GROUP_COL = {"model": "i.model", "provider": "i.provider", "status": "i.status",
-              "user": "i.user_id", "tag": "g.tag"}
+_GROUP_COL = {
+    "model": "i.model",
+    "provider": "i.provider",
+    "status": "i.status",
+    "user": "i.user_id",
+    "tag": "g.tag",
+}
 _ROLLUP_GROUPS = ("model", "provider", "status", "tag")
-_ROW_COLS = ("i.ts, i.status, i.duration_ms, i.ttft_ms, i.input_tokens, i.output_tokens,"
-             " i.total_tokens, i.cost_usd")
-_SUMS = ("sum(n), sum(errors), sum(duration_n), sum(duration_sum), sum(ttft_n), sum(ttft_sum),"
-         " sum(input_tokens), sum(output_tokens), sum(total_tokens), sum(cost_n), sum(cost_usd)")
+_ROW_COLS = (
+    "i.ts, i.status, i.duration_ms, i.ttft_ms, i.input_tokens, i.output_tokens,"
+    " i.total_tokens, i.cost_usd"
+)
+_SUMS = (
+    "sum(n), sum(errors), sum(duration_n), sum(duration_sum), sum(ttft_n), sum(ttft_sum),"
+    " sum(input_tokens), sum(output_tokens), sum(total_tokens), sum(cost_n), sum(cost_usd)"
+)
 _PRUNE_CHUNK = 2000
 EXACT_ROWS = 20_000
 """Aggregates over at most this many interactions are computed from the rows (exact)."""
@@ -99,27 +108,33 @@ def _open(p: Path) -> sqlite3.Connection:
     try:
         probe = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            tables = {r[0] for r in probe.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = {
+                r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
         finally:
             probe.close()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{p} is not an llmlog store ({exc})") from None
     if tables and "interactions" not in tables:
-        raise StoreError(f"{p} is not an llmlog store (an SQLite database without "
-                         "llmlog's tables)")
+        raise StoreError(f"{p} is not an llmlog store (an SQLite database without llmlog's tables)")
     try:
         db = connect(p, create=False)
     except sqlite3.OperationalError as exc:
         if "readonly" not in str(exc) and "read-only" not in str(exc):
             raise StoreError(f"cannot open {p}: {exc}") from None
-        db = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True,
-                             isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(
+            f"{p.resolve().as_uri()}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
         applied = {r[0] for r in db.execute("SELECT name FROM _llmlog_migrations")}
         if any(m.__name__ not in applied for m in MIGRATIONS):
             db.close()
-            raise StoreError(f"{p} is read-only and needs an upgrade: open it once with "
-                             "write access (any llmlog command does it)") from None
+            raise StoreError(
+                f"{p} is read-only and needs an upgrade: open it once with "
+                "write access (any llmlog command does it)"
+            ) from None
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{p} is not an llmlog store ({exc})") from None
     db.execute("PRAGMA cache_size = -65536")
@@ -177,8 +192,12 @@ class SQLiteStore:
     def __enter__(self) -> SQLiteStore:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     @contextlib.contextmanager
@@ -218,8 +237,11 @@ class SQLiteStore:
         if q.user_id is not None:
             c.add("i.user_id = ?", q.user_id)
         for tag in q.tags:
-            c.add("EXISTS (SELECT 1 FROM interaction_tags t WHERE t.tag = ?"
-                  " AND t.interaction_id = i.id)", tag)
+            c.add(
+                "EXISTS (SELECT 1 FROM interaction_tags t WHERE t.tag = ?"
+                " AND t.interaction_id = i.id)",
+                tag,
+            )
         for key, value in q.metadata:
             path = f'$.metadata."{key}"'
             if value is None:
@@ -229,8 +251,10 @@ class SQLiteStore:
             params: list[Any] = [path, path, value]
             num = _number(value)
             if num is not None:
-                alts.append("(json_type(i.record, ?) IN ('integer', 'real')"
-                            " AND json_extract(i.record, ?) = ?)")
+                alts.append(
+                    "(json_type(i.record, ?) IN ('integer', 'real')"
+                    " AND json_extract(i.record, ?) = ?)"
+                )
                 params += [path, path, num]
             if value in ("true", "false", "null"):
                 alts.append("json_type(i.record, ?) = ?")
@@ -238,12 +262,17 @@ class SQLiteStore:
             c.add("(" + " OR ".join(alts) + ")", *params)
         for op, score in ((">=", q.min_score), ("<=", q.max_score)):
             if score is not None:
-                c.add("(SELECT f.score FROM feedback f WHERE f.request_id = i.request_id"
-                      f" ORDER BY f.ts DESC, f.id DESC LIMIT 1) {op} ?", score)
+                c.add(
+                    "(SELECT f.score FROM feedback f WHERE f.request_id = i.request_id"
+                    f" ORDER BY f.ts DESC, f.id DESC LIMIT 1) {op} ?",
+                    score,
+                )
         if q.text is not None:
             tq = compile_text(q.text)
-            c.add("i.id IN (SELECT rowid FROM interactions_fts WHERE interactions_fts MATCH ?)",
-                  tq.match)
+            c.add(
+                "i.id IN (SELECT rowid FROM interactions_fts WHERE interactions_fts MATCH ?)",
+                tq.match,
+            )
             if tq.phrases:
                 c.post = tq
                 if materialize:
@@ -261,16 +290,19 @@ class SQLiteStore:
         db.execute("DELETE FROM temp.llmlog_ids")
         cur = db.execute(f"SELECT i.id, i.record FROM interactions i{c.sql()}", c.params)
         while rows := cur.fetchmany(1000):
-            db.executemany("INSERT INTO temp.llmlog_ids (id) VALUES (?)",
-                           [(r[0],) for r in rows if tq.matches(record_text(_loads(r[1])))])
+            db.executemany(
+                "INSERT INTO temp.llmlog_ids (id) VALUES (?)",
+                [(r[0],) for r in rows if tq.matches(record_text(_loads(r[1])))],
+            )
         c.where = ["i.id IN (SELECT id FROM temp.llmlog_ids)"]
         c.params = []
         c.post = None
 
     # -- lists -------------------------------------------------------------------------------
 
-    def _rows(self, q: Query, *, limit: int, after: tuple[float, int] | None,
-              order: Order) -> list[tuple[int, float, LLMRecord]]:
+    def _rows(
+        self, q: Query, *, limit: int, after: tuple[float, int] | None, order: Order
+    ) -> list[tuple[int, float, LLMRecord]]:
         """Return up to ``limit`` (id, ts, record) after the keyset position, in order."""
         if q.text is not None:
             return self._text_rows(q, limit=limit, after=after, order=order)
@@ -278,15 +310,17 @@ class SQLiteStore:
         desc = order == "newest"
         if after is not None:
             cmp = "<" if desc else ">"
-            c.add(f"i.ts {cmp}= ? AND (i.ts {cmp} ? OR i.id {cmp} ?)",
-                  after[0], after[0], after[1])
+            c.add(f"i.ts {cmp}= ? AND (i.ts {cmp} ? OR i.id {cmp} ?)", after[0], after[0], after[1])
         direction = "DESC" if desc else "ASC"
-        sql = (f"SELECT i.id, i.ts, i.record FROM interactions i{c.sql()}"
-               f" ORDER BY i.ts {direction}, i.id {direction} LIMIT ?")
+        sql = (
+            f"SELECT i.id, i.ts, i.record FROM interactions i{c.sql()}"
+            f" ORDER BY i.ts {direction}, i.id {direction} LIMIT ?"
+        )
         return [(r[0], r[1], _loads(r[2])) for r in self._db.execute(sql, [*c.params, limit])]
 
-    def _text_rows(self, q: Query, *, limit: int, after: tuple[float, int] | None,
-                   order: Order) -> list[tuple[int, float, LLMRecord]]:
+    def _text_rows(
+        self, q: Query, *, limit: int, after: tuple[float, int] | None, order: Order
+    ) -> list[tuple[int, float, LLMRecord]]:
         """The first ``limit`` matches of a full-text query in time order, cheaply.
 
         Neither obvious plan works for every word: driving from the index's
@@ -306,8 +340,9 @@ class SQLiteStore:
         desc = order == "newest"
         cmp = "<" if desc else ">"
         if after is not None:
-            base.add(f"i.ts {cmp}= ? AND (i.ts {cmp} ? OR i.id {cmp} ?)",
-                     after[0], after[0], after[1])
+            base.add(
+                f"i.ts {cmp}= ? AND (i.ts {cmp} ? OR i.id {cmp} ?)", after[0], after[0], after[1]
+            )
         extra = "".join(f" AND {w}" for w in base.where)
         sign = 1 if desc else -1
         best: list[tuple[float, int, int, float]] = []  # (sign*ts, sign*id, id, ts), worst first
@@ -321,21 +356,28 @@ class SQLiteStore:
             if last is not None:
                 sql += f" AND rowid {cmp} ?"
                 params.append(last)
-            ids = [r[0] for r in db.execute(f"{sql} ORDER BY rowid {direction} LIMIT ?",
-                                            [*params, chunk])]
+            ids = [
+                r[0]
+                for r in db.execute(f"{sql} ORDER BY rowid {direction} LIMIT ?", [*params, chunk])
+            ]
             if not ids:
                 break
             last = ids[-1]
-            found = db.execute("SELECT i.id, i.ts FROM interactions i WHERE i.id IN (SELECT"
-                               f" value FROM json_each(?)){extra}",
-                               [orjson.dumps(ids).decode(), *base.params]).fetchall()
+            found = db.execute(
+                "SELECT i.id, i.ts FROM interactions i WHERE i.id IN (SELECT"
+                f" value FROM json_each(?)){extra}",
+                [orjson.dumps(ids).decode(), *base.params],
+            ).fetchall()
             for rowid, ts in found:
                 key = (sign * ts, sign * rowid)
                 if len(best) >= limit and key <= best[0][:2]:
                     continue
                 if tq.phrases:
-                    rec = _loads(db.execute("SELECT record FROM interactions WHERE id = ?",
-                                            (rowid,)).fetchone()[0])
+                    rec = _loads(
+                        db.execute(
+                            "SELECT record FROM interactions WHERE id = ?", (rowid,)
+                        ).fetchone()[0]
+                    )
                     if not tq.matches(record_text(rec)):
                         continue
                     records[rowid] = rec
@@ -347,25 +389,34 @@ class SQLiteStore:
             chunk = min(chunk * 2, 8192)
             if len(best) >= limit:
                 _, _, worst_id, worst_ts = best[0]
-                better = (f"i.ts {'>' if desc else '<'}= ? AND (i.ts {'>' if desc else '<'} ?"
-                          f" OR i.id {'>' if desc else '<'} ?)")
-                unread = db.execute(f"SELECT 1 FROM interactions i WHERE i.id {cmp} ? AND"
-                                    f" {better}{extra} LIMIT 1",
-                                    [last, worst_ts, worst_ts, worst_id, *base.params]
-                                    ).fetchone()
+                better = (
+                    f"i.ts {'>' if desc else '<'}= ? AND (i.ts {'>' if desc else '<'} ?"
+                    f" OR i.id {'>' if desc else '<'} ?)"
+                )
+                unread = db.execute(
+                    f"SELECT 1 FROM interactions i WHERE i.id {cmp} ? AND {better}{extra} LIMIT 1",
+                    [last, worst_ts, worst_ts, worst_id, *base.params],
+                ).fetchone()
                 if unread is None:
                     break
         chosen = sorted(best, reverse=True)
         missing = [b[2] for b in chosen if b[2] not in records]
         if missing:
-            for rowid, data in db.execute("SELECT id, record FROM interactions WHERE id IN"
-                                          " (SELECT value FROM json_each(?))",
-                                          (orjson.dumps(missing).decode(),)):
+            for rowid, data in db.execute(
+                "SELECT id, record FROM interactions WHERE id IN (SELECT value FROM json_each(?))",
+                (orjson.dumps(missing).decode(),),
+            ):
                 records[rowid] = _loads(data)
         return [(b[2], b[3], records[b[2]]) for b in chosen]
 
-    def search(self, query: Query | None = None, *, limit: int = 50,
-               cursor: str | None = None, order: Order = "newest") -> Page:
+    def search(
+        self,
+        query: Query | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        order: Order = "newest",
+    ) -> Page:
         """Return one page of matching records, newest first, and the next page's cursor."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
@@ -385,8 +436,9 @@ class SQLiteStore:
         nxt = encode_cursor(rows[-1][1], rows[-1][0]) if more and rows else None
         return Page([r[2] for r in rows], nxt)
 
-    def iter_records(self, query: Query | None = None, *, order: Order = "oldest",
-                     batch_size: int = 1000) -> Iterator[LLMRecord]:
+    def iter_records(
+        self, query: Query | None = None, *, order: Order = "oldest", batch_size: int = 1000
+    ) -> Iterator[LLMRecord]:
         """Yield every matching record in order, ``batch_size`` per read."""
         q = query or Query()
         if q.text is not None:
@@ -405,13 +457,22 @@ class SQLiteStore:
         """Every full-text match in order: the matches' (ts, id) sorted once, then records."""
         c = self._conds(q, materialize=False)
         post = c.post
-        keys = sorted(self._db.execute(f"SELECT i.ts, i.id FROM interactions i{c.sql()}",
-                                       c.params).fetchall(), reverse=order == "newest")
+        keys = sorted(
+            self._db.execute(
+                f"SELECT i.ts, i.id FROM interactions i{c.sql()}", c.params
+            ).fetchall(),
+            reverse=order == "newest",
+        )
         for i in range(0, len(keys), batch_size):
-            ids = [k[1] for k in keys[i:i + batch_size]]
-            found = {r[0]: r[1] for r in self._db.execute(
-                "SELECT id, record FROM interactions WHERE id IN (SELECT value FROM"
-                " json_each(?))", (orjson.dumps(ids).decode(),))}
+            ids = [k[1] for k in keys[i : i + batch_size]]
+            found = {
+                r[0]: r[1]
+                for r in self._db.execute(
+                    "SELECT id, record FROM interactions WHERE id IN (SELECT value FROM"
+                    " json_each(?))",
+                    (orjson.dumps(ids).decode(),),
+                )
+            }
             for rowid in ids:
                 data = found.get(rowid)
                 if data is None:
@@ -427,8 +488,9 @@ class SQLiteStore:
             return self.stats(q)[0].count
         with self._read() as db:
             c = self._conds(q)
-            return int(db.execute(f"SELECT count(*) FROM interactions i{c.sql()}",
-                                  c.params).fetchone()[0])
+            return int(
+                db.execute(f"SELECT count(*) FROM interactions i{c.sql()}", c.params).fetchone()[0]
+            )
 
     def get(self, request_id: str) -> LLMRecord:
         """Return the record with this request id, or the only one starting with it."""
@@ -436,50 +498,64 @@ class SQLiteStore:
         if not rid:
             raise InteractionNotFoundError("no request id given")
         db = self._db
-        row = db.execute("SELECT record FROM interactions WHERE request_id = ?",
-                         (rid,)).fetchone()
+        row = db.execute("SELECT record FROM interactions WHERE request_id = ?", (rid,)).fetchone()
         if row is not None:
             return _loads(row[0])
         try:
             hi = rid[:-1] + chr(ord(rid[-1]) + 1)
         except ValueError:
             hi = rid + "\U0010ffff"
-        rows = db.execute("SELECT request_id, record FROM interactions WHERE request_id >= ?"
-                          " AND request_id < ? ORDER BY request_id LIMIT 3",
-                          (rid, hi)).fetchall()
+        rows = db.execute(
+            "SELECT request_id, record FROM interactions WHERE request_id >= ?"
+            " AND request_id < ? ORDER BY request_id LIMIT 3",
+            (rid, hi),
+        ).fetchall()
         if not rows:
             raise InteractionNotFoundError(f"no interaction with request id {rid!r}")
         if len(rows) > 1:
             listed = ", ".join(r[0] for r in rows[:2]) + (", ..." if len(rows) > 2 else "")
-            raise AmbiguousIdError(f"request id prefix {rid!r} matches several interactions "
-                                   f"({listed}): give more of the id")
+            raise AmbiguousIdError(
+                f"request id prefix {rid!r} matches several interactions "
+                f"({listed}): give more of the id"
+            )
         return _loads(rows[0][1])
 
     def feedback(self, request_id: str) -> list[Feedback]:
         """Return the feedback records for a request id, oldest first."""
-        return [cast(Feedback, orjson.loads(r[0])) for r in self._db.execute(
-            "SELECT record FROM feedback WHERE request_id = ? ORDER BY ts, id", (request_id,))]
+        return [
+            cast(Feedback, orjson.loads(r[0]))
+            for r in self._db.execute(
+                "SELECT record FROM feedback WHERE request_id = ? ORDER BY ts, id", (request_id,)
+            )
+        ]
 
     def latest_scores(self, request_ids: Sequence[str]) -> dict[str, float]:
         """Return the latest feedback score of each request id that has one."""
         out: dict[str, float] = {}
         ids = list(dict.fromkeys(request_ids))
         for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
+            chunk = ids[i : i + 500]
             for rid, score in self._db.execute(
-                    f"SELECT request_id, score FROM feedback WHERE request_id IN {_in(chunk)}"
-                    " ORDER BY ts, id", chunk):
+                f"SELECT request_id, score FROM feedback WHERE request_id IN {_in(chunk)}"
+                " ORDER BY ts, id",
+                chunk,
+            ):
                 out[rid] = score
         return out
 
     def has_feedback(self, request_id: str, timestamp: float, score: float) -> bool:
         """Return True if this exact feedback (request id, time, score) is stored."""
-        return self._db.execute(
-            "SELECT 1 FROM feedback WHERE request_id = ? AND ts = ? AND score = ? LIMIT 1",
-            (request_id, timestamp, score)).fetchone() is not None
+        return (
+            self._db.execute(
+                "SELECT 1 FROM feedback WHERE request_id = ? AND ts = ? AND score = ? LIMIT 1",
+                (request_id, timestamp, score),
+            ).fetchone()
+            is not None
+        )
 
-    def tail(self, query: Query | None = None, *, cursor: str | None = None,
-             limit: int = 100) -> TailBatch:
+    def tail(
+        self, query: Query | None = None, *, cursor: str | None = None, limit: int = 100
+    ) -> TailBatch:
         """Return interactions written after ``cursor`` (oldest first) and the next cursor."""
         q = query or Query()
         with self._read() as db:
@@ -489,8 +565,9 @@ class SQLiteStore:
             if cursor is None:
                 if q.text is not None:
                     return TailBatch(self._last_text_matches(q, limit), encode_cursor(top))
-                sql = (f"SELECT i.id, i.record FROM interactions i{c.sql()}"
-                       " ORDER BY i.id DESC LIMIT ?")
+                sql = (
+                    f"SELECT i.id, i.record FROM interactions i{c.sql()} ORDER BY i.id DESC LIMIT ?"
+                )
                 rows_ = db.execute(sql, [*c.params, limit]).fetchall()[::-1]
                 return TailBatch([_loads(r[1]) for r in rows_], encode_cursor(top))
             try:
@@ -499,12 +576,18 @@ class SQLiteStore:
                 raise ValueError(f"invalid cursor {cursor!r}") from None
             if q.text is not None:  # only the new rows: a range of the index, not all matches
                 c = self._conds(q.replace(text=None), materialize=False)
-                c.add("i.id IN (SELECT rowid FROM interactions_fts WHERE interactions_fts"
-                      " MATCH ? AND rowid > ? AND rowid <= ?)",
-                      compile_text(q.text).match, after, top)
+                c.add(
+                    "i.id IN (SELECT rowid FROM interactions_fts WHERE interactions_fts"
+                    " MATCH ? AND rowid > ? AND rowid <= ?)",
+                    compile_text(q.text).match,
+                    after,
+                    top,
+                )
             c.add("i.id > ? AND i.id <= ?", after, top)
-            found = db.execute(f"SELECT i.id, i.record FROM interactions i{c.sql()}"
-                               " ORDER BY i.id LIMIT ?", [*c.params, limit]).fetchall()
+            found = db.execute(
+                f"SELECT i.id, i.record FROM interactions i{c.sql()} ORDER BY i.id LIMIT ?",
+                [*c.params, limit],
+            ).fetchall()
             nxt = found[-1][0] if len(found) == limit else max(top, after)
             recs = [_loads(r[1]) for r in found]
             if post is not None:
@@ -530,15 +613,15 @@ class SQLiteStore:
             if last is not None:
                 sql += " AND rowid < ?"
                 params.append(last)
-            ids = [r[0] for r in db.execute(f"{sql} ORDER BY rowid DESC LIMIT ?",
-                                            [*params, chunk])]
+            ids = [r[0] for r in db.execute(f"{sql} ORDER BY rowid DESC LIMIT ?", [*params, chunk])]
             if not ids:
                 break
             last = ids[-1]
             for rowid, data in db.execute(
-                    "SELECT i.id, i.record FROM interactions i WHERE i.id IN (SELECT value FROM"
-                    f" json_each(?)){extra} ORDER BY i.id DESC",
-                    [orjson.dumps(ids).decode(), *base.params]):
+                "SELECT i.id, i.record FROM interactions i WHERE i.id IN (SELECT value FROM"
+                f" json_each(?)){extra} ORDER BY i.id DESC",
+                [orjson.dumps(ids).decode(), *base.params],
+            ):
                 rec = _loads(data)
                 if tq.phrases and not tq.matches(record_text(rec)):
                     continue
@@ -551,8 +634,9 @@ class SQLiteStore:
         out.sort(key=lambda r: r[0])
         return [r[1] for r in out]
 
-    def sessions(self, query: Query | None = None, *, limit: int = 50,
-                 cursor: str | None = None) -> SessionPage:
+    def sessions(
+        self, query: Query | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> SessionPage:
         """Return sessions with matching interactions, most recently active first."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
@@ -574,12 +658,22 @@ class SQLiteStore:
                 " group_concat(DISTINCT i.model), group_concat(DISTINCT i.user_id)"
                 f" FROM interactions i{c.sql()} GROUP BY i.session_id{having}"
                 " ORDER BY max(i.ts) DESC, i.session_id DESC LIMIT ?",
-                [*c.params, *hparams, limit + 1]).fetchall()
-        out = [SessionSummary(session_id=r[0], first_ts=r[1], last_ts=r[2], count=r[3],
-                              errors=r[4], total_tokens=r[5], cost_usd=r[6],
-                              models=tuple(sorted(r[7].split(","))) if r[7] else (),
-                              user_ids=tuple(sorted(r[8].split(","))) if r[8] else ())
-               for r in rows[:limit]]
+                [*c.params, *hparams, limit + 1],
+            ).fetchall()
+        out = [
+            SessionSummary(
+                session_id=r[0],
+                first_ts=r[1],
+                last_ts=r[2],
+                count=r[3],
+                errors=r[4],
+                total_tokens=r[5],
+                cost_usd=r[6],
+                models=tuple(sorted(r[7].split(","))) if r[7] else (),
+                user_ids=tuple(sorted(r[8].split(","))) if r[8] else (),
+            )
+            for r in rows[:limit]
+        ]
         nxt = encode_cursor(out[-1].last_ts, out[-1].session_id) if len(rows) > limit else None
         return SessionPage(out, nxt)
 
@@ -587,13 +681,21 @@ class SQLiteStore:
 
     @staticmethod
     def _rollup_ok(q: Query, by: str | None) -> bool:
-        return (q.text is None and q.session_id is None and q.user_id is None
-                and not q.metadata and q.min_score is None and q.max_score is None
-                and len(q.tags) <= 1 and (by is None or by in _ROLLUP_GROUPS)
-                and not (by == "tag" and q.tags))
+        return (
+            q.text is None
+            and q.session_id is None
+            and q.user_id is None
+            and not q.metadata
+            and q.min_score is None
+            and q.max_score is None
+            and len(q.tags) <= 1
+            and (by is None or by in _ROLLUP_GROUPS)
+            and not (by == "tag" and q.tags)
+        )
 
-    def stats(self, query: Query | None = None, *, by: GroupBy | None = None,
-              bucket: Bucket | None = None) -> list[StatsRow]:
+    def stats(
+        self, query: Query | None = None, *, by: GroupBy | None = None, bucket: Bucket | None = None
+    ) -> list[StatsRow]:
         """Return aggregates per group and/or time bucket (see :meth:`Store.stats`)."""
         if by is not None and by not in GROUP_BYS:
             raise ValueError(f"cannot group by {by!r}: use one of {', '.join(GROUP_BYS)}")
@@ -611,20 +713,28 @@ class SQLiteStore:
                     self._accumulate_rows(q, by, bucket, accs, histogram=False)
             else:
                 self._accumulate_rows(q, by, bucket, accs, histogram=False)
-        return finish_rows(accs, grouped=by is not None, bucketed=bucket is not None,
-                           histogram=histogram)
+        return finish_rows(
+            accs, grouped=by is not None, bucketed=bucket is not None, histogram=histogram
+        )
 
-    def _accumulate_rows(self, q: Query, by: str | None, bucket: str | None,
-                         accs: dict[tuple[float | None, str | None], Acc], *,
-                         histogram: bool, extra: Sequence[tuple[str, Sequence[Any]]] = ()
-                         ) -> None:
+    def _accumulate_rows(
+        self,
+        q: Query,
+        by: str | None,
+        bucket: str | None,
+        accs: dict[tuple[float | None, str | None], Acc],
+        *,
+        histogram: bool,
+        extra: Sequence[tuple[str, Sequence[Any]]] = (),
+    ) -> None:
         c = self._conds(q)
         for sql, params in extra:
             c.add(sql, *params)
         join = " JOIN interaction_tags g ON g.interaction_id = i.id" if by == "tag" else ""
         gcol = _GROUP_COL[by] if by else "NULL"
-        cur = self._db.execute(f"SELECT {gcol}, {_ROW_COLS} FROM interactions i{join}{c.sql()}",
-                               c.params)
+        cur = self._db.execute(
+            f"SELECT {gcol}, {_ROW_COLS} FROM interactions i{join}{c.sql()}", c.params
+        )
         get = accs.get
         while rows := cur.fetchmany(5000):
             for r in rows:
@@ -634,8 +744,13 @@ class SQLiteStore:
                     acc = accs[key] = Acc(histogram=histogram)
                 acc.add_row(r[2], r[3], r[4], r[5], r[6], r[7], r[8])
 
-    def _stats_rollup(self, q: Query, by: str | None, bucket: str | None,
-                      accs: dict[tuple[float | None, str | None], Acc]) -> bool:
+    def _stats_rollup(
+        self,
+        q: Query,
+        by: str | None,
+        bucket: str | None,
+        accs: dict[tuple[float | None, str | None], Acc],
+    ) -> bool:
         """Aggregate from the rollups plus edge rows; return False if only rows were used.
 
         Sums come from the hourly rollup for the whole hours of the window, and
@@ -685,8 +800,9 @@ class SQLiteStore:
         db = self._db
         select = f"{'hour' if bucket else 'NULL'}, {by or 'NULL'}"
         cond, cparams = span("hour", h_lo, h_hi)
-        for r in db.execute(f"SELECT {select}, {_SUMS} FROM rollup_hourly WHERE {cond}{group}",
-                            cparams):
+        for r in db.execute(
+            f"SELECT {select}, {_SUMS} FROM rollup_hourly WHERE {cond}{group}", cparams
+        ):
             if r[2] is None:  # an aggregate without GROUP BY over no rows
                 continue
             k = key(r[0], r[1])
@@ -708,17 +824,33 @@ class SQLiteStore:
             spans.append(("rollup_latency", "hour", h_lo, h_hi))
         for table, column, lo, hi in spans:
             cond, cparams = span(column, lo, hi)
-            for r in db.execute(f"SELECT {select}, metric, bucket, sum(n) FROM {table}"
-                                f" WHERE {cond}{lgroup}", cparams):
+            for r in db.execute(
+                f"SELECT {select}, metric, bucket, sum(n) FROM {table} WHERE {cond}{lgroup}",
+                cparams,
+            ):
                 acc = accs.get(key(r[0], r[1]))
                 if acc is not None:
                     acc.add_hist(r[2], r[3], r[4])
         if h_lo is not None:
-            self._accumulate_rows(q, by, bucket, accs, histogram=True, extra=[
-                ("i.ts < ? AND CAST(i.ts / 3600 AS INTEGER) < ?", (h_lo * 3600 + 1, h_lo))])
+            self._accumulate_rows(
+                q,
+                by,
+                bucket,
+                accs,
+                histogram=True,
+                extra=[("i.ts < ? AND CAST(i.ts / 3600 AS INTEGER) < ?", (h_lo * 3600 + 1, h_lo))],
+            )
         if h_hi is not None:
-            self._accumulate_rows(q, by, bucket, accs, histogram=True, extra=[
-                ("i.ts >= ? AND CAST(i.ts / 3600 AS INTEGER) >= ?", (h_hi * 3600 - 1, h_hi))])
+            self._accumulate_rows(
+                q,
+                by,
+                bucket,
+                accs,
+                histogram=True,
+                extra=[
+                    ("i.ts >= ? AND CAST(i.ts / 3600 AS INTEGER) >= ?", (h_hi * 3600 - 1, h_hi))
+                ],
+            )
         return True
 
     # -- maintenance -------------------------------------------------------------------------
@@ -735,9 +867,11 @@ class SQLiteStore:
         while True:
             db.execute("BEGIN IMMEDIATE")
             try:
-                rows = db.execute(f"SELECT i.id, i.request_id, i.record, {cols} FROM"
-                                  " interactions i WHERE i.ts < ? ORDER BY i.ts LIMIT ?",
-                                  (before, _PRUNE_CHUNK)).fetchall()
+                rows = db.execute(
+                    f"SELECT i.id, i.request_id, i.record, {cols} FROM"
+                    " interactions i WHERE i.ts < ? ORDER BY i.ts LIMIT ?",
+                    (before, _PRUNE_CHUNK),
+                ).fetchall()
                 if not rows:
                     db.execute("COMMIT")
                     break
@@ -752,14 +886,18 @@ class SQLiteStore:
                         facts.append((tag, fact))
                 ids = [r[0] for r in rows]
                 rids = [r[1] for r in rows]
-                db.executemany("INSERT INTO interactions_fts (interactions_fts, rowid, text)"
-                               " VALUES (?, ?, ?)", texts)
+                db.executemany(
+                    "INSERT INTO interactions_fts (interactions_fts, rowid, text) VALUES (?, ?, ?)",
+                    texts,
+                )
                 before_changes = db.total_changes
-                db.executemany("DELETE FROM interaction_tags WHERE tag = ?"
-                               " AND interaction_id = ?", tags)
+                db.executemany(
+                    "DELETE FROM interaction_tags WHERE tag = ? AND interaction_id = ?", tags
+                )
                 n_tags += db.total_changes - before_changes
-                n_feedback += db.execute(f"DELETE FROM feedback WHERE request_id IN {_in(rids)}",
-                                         rids).rowcount
+                n_feedback += db.execute(
+                    f"DELETE FROM feedback WHERE request_id IN {_in(rids)}", rids
+                ).rowcount
                 db.execute(f"DELETE FROM interactions WHERE id IN {_in(ids)}", ids)
                 apply(db, facts, sign=-1)
                 db.execute("COMMIT")
@@ -771,8 +909,14 @@ class SQLiteStore:
                 progress(len(rows))
         return PruneResult(interactions=n_rows, tags=n_tags, feedback=n_feedback)
 
-    def rewrite(self, transform: RecordTransform, *, batch_size: int = 200,
-                dry_run: bool = False, progress: Progress | None = None) -> RewriteResult:
+    def rewrite(
+        self,
+        transform: RecordTransform,
+        *,
+        batch_size: int = 200,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> RewriteResult:
         """Pass every record through ``transform`` and store what it changes (see :class:`Store`).
 
         How a batch of interactions is rewritten: the batch (the next
@@ -803,8 +947,10 @@ class SQLiteStore:
         try:
             last = 0
             while True:
-                rows = db.execute("SELECT id, record FROM interactions WHERE id > ?"
-                                  " ORDER BY id LIMIT ?", (last, batch_size)).fetchall()
+                rows = db.execute(
+                    "SELECT id, record FROM interactions WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, batch_size),
+                ).fetchall()
                 if not rows:
                     break
                 last = rows[-1][0]
@@ -819,8 +965,10 @@ class SQLiteStore:
                     progress(len(rows))
             last = 0
             while True:
-                rows = db.execute("SELECT id, record FROM feedback WHERE id > ?"
-                                  " ORDER BY id LIMIT ?", (last, batch_size)).fetchall()
+                rows = db.execute(
+                    "SELECT id, record FROM feedback WHERE id > ? ORDER BY id LIMIT ?",
+                    (last, batch_size),
+                ).fetchall()
                 if not rows:
                     break
                 last = rows[-1][0]
@@ -845,9 +993,14 @@ class SQLiteStore:
         finally:
             if not dry_run:
                 db.execute(f"PRAGMA secure_delete = {int(secure)}")
-        return RewriteResult(interactions=state.interactions, changed=state.changed,
-                             feedback=state.feedback, feedback_changed=state.feedback_changed,
-                             counts=dict(sorted(state.counts.items())), purged=purged)
+        return RewriteResult(
+            interactions=state.interactions,
+            changed=state.changed,
+            feedback=state.feedback,
+            feedback_changed=state.feedback_changed,
+            counts=dict(sorted(state.counts.items())),
+            purged=purged,
+        )
 
     def _rewrite_interactions(self, planned: list[_Change], state: _Rewrite) -> None:
         """Store one batch of changed interactions in one write transaction."""
@@ -855,10 +1008,14 @@ class SQLiteStore:
         facts = ", ".join(FACT_COLUMNS)
         db.execute("BEGIN IMMEDIATE")
         try:
-            current = {r[0]: (r[1], r[2:]) for r in db.execute(
-                f"SELECT id, record, {facts} FROM interactions WHERE id IN"
-                " (SELECT value FROM json_each(?))",
-                (orjson.dumps([c.rowid for c in planned]).decode(),))}
+            current = {
+                r[0]: (r[1], r[2:])
+                for r in db.execute(
+                    f"SELECT id, record, {facts} FROM interactions WHERE id IN"
+                    " (SELECT value FROM json_each(?))",
+                    (orjson.dumps([c.rowid for c in planned]).decode(),),
+                )
+            }
             updates: list[tuple[Any, ...]] = []
             fts: list[tuple[Any, ...]] = []
             tag_del: list[tuple[str, int]] = []
@@ -876,8 +1033,15 @@ class SQLiteStore:
                     c = again
                 new = c.new
                 err = new.get("error")
-                updates.append((c.new_data, new.get("session_id"), new.get("user_id"),
-                                err.get("type") if isinstance(err, dict) else None, c.rowid))
+                updates.append(
+                    (
+                        c.new_data,
+                        new.get("session_id"),
+                        new.get("user_id"),
+                        err.get("type") if isinstance(err, dict) else None,
+                        c.rowid,
+                    )
+                )
                 new_text = record_text(new)
                 if new_text != c.old_text:
                     fts.append(("delete", c.rowid, c.old_text))
@@ -894,19 +1058,27 @@ class SQLiteStore:
                             tag_add.append((tag, c.rowid))
                             roll_add.append((tag, fact))
                 state.count(c)
-            db.executemany("UPDATE interactions SET record = ?, session_id = ?, user_id = ?,"
-                           " error_type = ? WHERE id = ?", updates)
+            db.executemany(
+                "UPDATE interactions SET record = ?, session_id = ?, user_id = ?,"
+                " error_type = ? WHERE id = ?",
+                updates,
+            )
             if fts:
                 state.fts_changed = True
-                db.executemany("INSERT INTO interactions_fts (interactions_fts, rowid, text)"
-                               " VALUES (?, ?, ?)", fts)
+                db.executemany(
+                    "INSERT INTO interactions_fts (interactions_fts, rowid, text) VALUES (?, ?, ?)",
+                    fts,
+                )
             if tag_del:
-                db.executemany("DELETE FROM interaction_tags WHERE tag = ?"
-                               " AND interaction_id = ?", tag_del)
+                db.executemany(
+                    "DELETE FROM interaction_tags WHERE tag = ? AND interaction_id = ?", tag_del
+                )
                 apply(db, roll_del, sign=-1)
             if tag_add:
-                db.executemany("INSERT OR IGNORE INTO interaction_tags (tag, interaction_id)"
-                               " VALUES (?, ?)", tag_add)
+                db.executemany(
+                    "INSERT OR IGNORE INTO interaction_tags (tag, interaction_id) VALUES (?, ?)",
+                    tag_add,
+                )
                 apply(db, roll_add)
             db.execute("COMMIT")
         except BaseException:
@@ -918,9 +1090,12 @@ class SQLiteStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            current = dict(db.execute(
-                "SELECT id, record FROM feedback WHERE id IN (SELECT value FROM json_each(?))",
-                (orjson.dumps([c.rowid for c in planned]).decode(),)).fetchall())
+            current = dict(
+                db.execute(
+                    "SELECT id, record FROM feedback WHERE id IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps([c.rowid for c in planned]).decode(),),
+                ).fetchall()
+            )
             updates: list[tuple[Any, ...]] = []
             for c in planned:
                 now = current.get(c.rowid)
@@ -932,8 +1107,7 @@ class SQLiteStore:
                         continue
                     c = again
                 comment = c.new.get("comment")
-                updates.append((c.new_data, comment if isinstance(comment, str) else None,
-                                c.rowid))
+                updates.append((c.new_data, comment if isinstance(comment, str) else None, c.rowid))
                 state.count(c, feedback=True)
             db.executemany("UPDATE feedback SET record = ?, comment = ? WHERE id = ?", updates)
             db.execute("COMMIT")
@@ -952,8 +1126,9 @@ class SQLiteStore:
         db = self._db
         while True:
             before = db.total_changes
-            db.execute("INSERT INTO interactions_fts (interactions_fts, rank)"
-                       " VALUES ('merge', -256)")
+            db.execute(
+                "INSERT INTO interactions_fts (interactions_fts, rank) VALUES ('merge', -256)"
+            )
             if db.total_changes - before < 2:
                 break
 
@@ -969,13 +1144,22 @@ class SQLiteStore:
         db = self._db
         checks: list[Check] = []
         problems = [r[0] for r in db.execute("PRAGMA integrity_check")]
-        checks.append(Check("sqlite integrity", problems == ["ok"],
-                            "" if problems == ["ok"] else "; ".join(problems[:5])))
+        checks.append(
+            Check(
+                "sqlite integrity",
+                problems == ["ok"],
+                "" if problems == ["ok"] else "; ".join(problems[:5]),
+            )
+        )
         applied = {r[0] for r in db.execute("SELECT name FROM _llmlog_migrations")}
         missing = [m.__name__ for m in MIGRATIONS if m.__name__ not in applied]
-        checks.append(Check("migrations", not missing,
-                            f"not applied: {', '.join(missing)}" if missing else
-                            f"{len(applied)} applied"))
+        checks.append(
+            Check(
+                "migrations",
+                not missing,
+                f"not applied: {', '.join(missing)}" if missing else f"{len(applied)} applied",
+            )
+        )
         try:
             db.execute("INSERT INTO interactions_fts (interactions_fts) VALUES ('integrity-check')")
             fts_ok, fts_detail = True, ""
@@ -985,23 +1169,36 @@ class SQLiteStore:
             "interactions": db.execute("SELECT count(*) FROM interactions").fetchone()[0],
             "tags": db.execute("SELECT count(*) FROM interaction_tags").fetchone()[0],
             "feedback": db.execute("SELECT count(*) FROM feedback").fetchone()[0],
-            "fts_documents": db.execute("SELECT count(*) FROM interactions_fts_docsize"
-                                        ).fetchone()[0],
+            "fts_documents": db.execute("SELECT count(*) FROM interactions_fts_docsize").fetchone()[
+                0
+            ],
         }
-        unindexed = db.execute("SELECT count(*) FROM interactions i WHERE NOT EXISTS (SELECT 1"
-                               " FROM interactions_fts_docsize d WHERE d.id = i.id)").fetchone()[0]
-        stale = db.execute("SELECT count(*) FROM interactions_fts_docsize d WHERE NOT EXISTS"
-                           " (SELECT 1 FROM interactions i WHERE i.id = d.id)").fetchone()[0]
+        unindexed = db.execute(
+            "SELECT count(*) FROM interactions i WHERE NOT EXISTS (SELECT 1"
+            " FROM interactions_fts_docsize d WHERE d.id = i.id)"
+        ).fetchone()[0]
+        stale = db.execute(
+            "SELECT count(*) FROM interactions_fts_docsize d WHERE NOT EXISTS"
+            " (SELECT 1 FROM interactions i WHERE i.id = d.id)"
+        ).fetchone()[0]
         fts_ok = fts_ok and not unindexed and not stale
         if unindexed or stale:
-            fts_detail = (f"{unindexed} interaction(s) missing from the index, {stale} index "
-                          "entr(ies) without an interaction")
+            fts_detail = (
+                f"{unindexed} interaction(s) missing from the index, {stale} index "
+                "entr(ies) without an interaction"
+            )
         fixed = False
         if not fts_ok and repair:
             self._rebuild_fts()
             fixed = True
-        checks.append(Check("full-text index", fts_ok, fts_detail or
-                            f"{counts['fts_documents']:,} documents", repaired=fixed))
+        checks.append(
+            Check(
+                "full-text index",
+                fts_ok,
+                fts_detail or f"{counts['fts_documents']:,} documents",
+                repaired=fixed,
+            )
+        )
 
         bad: list[str] = []
         n_bad = 0
@@ -1017,20 +1214,35 @@ class SQLiteStore:
             checked += len(rows)
             if progress is not None:
                 progress(len(rows))
-        checks.append(Check("records parse", not n_bad,
-                            f"{n_bad} bad record(s): " + "; ".join(bad) if n_bad else
-                            f"{checked:,} records"))
+        checks.append(
+            Check(
+                "records parse",
+                not n_bad,
+                f"{n_bad} bad record(s): " + "; ".join(bad) if n_bad else f"{checked:,} records",
+            )
+        )
 
-        orphans = db.execute("SELECT count(*) FROM interaction_tags t WHERE NOT EXISTS"
-                             " (SELECT 1 FROM interactions i WHERE i.id = t.interaction_id)"
-                             ).fetchone()[0]
+        orphans = db.execute(
+            "SELECT count(*) FROM interaction_tags t WHERE NOT EXISTS"
+            " (SELECT 1 FROM interactions i WHERE i.id = t.interaction_id)"
+        ).fetchone()[0]
         fixed = False
         if orphans and repair:
-            db.execute("DELETE FROM interaction_tags WHERE NOT EXISTS (SELECT 1 FROM"
-                       " interactions i WHERE i.id = interaction_tags.interaction_id)")
+            db.execute(
+                "DELETE FROM interaction_tags WHERE NOT EXISTS (SELECT 1 FROM"
+                " interactions i WHERE i.id = interaction_tags.interaction_id)"
+            )
             fixed = True
-        checks.append(Check("tags", not orphans, f"{orphans} tag(s) of deleted interactions"
-                            if orphans else f"{counts['tags']:,} tags", repaired=fixed))
+        checks.append(
+            Check(
+                "tags",
+                not orphans,
+                f"{orphans} tag(s) of deleted interactions"
+                if orphans
+                else f"{counts['tags']:,} tags",
+                repaired=fixed,
+            )
+        )
 
         diff = self._rollup_diff()
         fixed = False
@@ -1043,11 +1255,11 @@ class SQLiteStore:
                 db.execute("ROLLBACK")
                 raise
             fixed = True
-        checks.append(Check("rollups", not diff, diff or "in step with the rows",
-                            repaired=fixed))
+        checks.append(Check("rollups", not diff, diff or "in step with the rows", repaired=fixed))
         counts["orphan_feedback"] = db.execute(
             "SELECT count(*) FROM feedback f WHERE NOT EXISTS (SELECT 1 FROM interactions i"
-            " WHERE i.request_id = f.request_id)").fetchone()[0]
+            " WHERE i.request_id = f.request_id)"
+        ).fetchone()[0]
         return VerifyReport(checks, counts)
 
     def _rollup_diff(self) -> str:
@@ -1055,22 +1267,35 @@ class SQLiteStore:
         db = self._db
         hour = "CAST(i.ts / 3600 AS INTEGER)"
         key = f"{hour}, coalesce(i.provider, ''), coalesce(i.model, ''), i.status"
-        rows = {tuple(r[:4]): r[4:] for r in db.execute(
-            f"SELECT {key}, count(*), sum(i.status = 'error'), count(i.duration_ms),"
-            " count(i.cost_usd) FROM interactions i GROUP BY 1, 2, 3, 4")}
-        roll = {tuple(r[:4]): r[4:] for r in db.execute(
-            "SELECT hour, provider, model, status, n, errors, duration_n, cost_n"
-            " FROM rollup_hourly WHERE tag = ''")}
-        tag_rows = db.execute("SELECT count(*) FROM interaction_tags t JOIN interactions i"
-                              " ON i.id = t.interaction_id").fetchone()[0]
-        tag_roll = db.execute("SELECT coalesce(sum(n), 0) FROM rollup_hourly WHERE tag > ''"
-                              ).fetchone()[0]
-        lat_rows = db.execute("SELECT count(i.duration_ms) + count(i.ttft_ms) FROM"
-                              " interactions i").fetchone()[0]
-        lat_roll = db.execute("SELECT coalesce(sum(n), 0) FROM rollup_latency WHERE tag = ''"
-                              ).fetchone()[0]
-        daily_roll = db.execute("SELECT coalesce(sum(n), 0) FROM rollup_latency_daily"
-                                " WHERE tag = ''").fetchone()[0]
+        rows = {
+            tuple(r[:4]): r[4:]
+            for r in db.execute(
+                f"SELECT {key}, count(*), sum(i.status = 'error'), count(i.duration_ms),"
+                " count(i.cost_usd) FROM interactions i GROUP BY 1, 2, 3, 4"
+            )
+        }
+        roll = {
+            tuple(r[:4]): r[4:]
+            for r in db.execute(
+                "SELECT hour, provider, model, status, n, errors, duration_n, cost_n"
+                " FROM rollup_hourly WHERE tag = ''"
+            )
+        }
+        tag_rows = db.execute(
+            "SELECT count(*) FROM interaction_tags t JOIN interactions i ON i.id = t.interaction_id"
+        ).fetchone()[0]
+        tag_roll = db.execute(
+            "SELECT coalesce(sum(n), 0) FROM rollup_hourly WHERE tag > ''"
+        ).fetchone()[0]
+        lat_rows = db.execute(
+            "SELECT count(i.duration_ms) + count(i.ttft_ms) FROM interactions i"
+        ).fetchone()[0]
+        lat_roll = db.execute(
+            "SELECT coalesce(sum(n), 0) FROM rollup_latency WHERE tag = ''"
+        ).fetchone()[0]
+        daily_roll = db.execute(
+            "SELECT coalesce(sum(n), 0) FROM rollup_latency_daily WHERE tag = ''"
+        ).fetchone()[0]
         wrong = sum(1 for k in rows.keys() | roll.keys() if rows.get(k) != roll.get(k))
         parts = []
         if wrong:
@@ -1078,8 +1303,10 @@ class SQLiteStore:
         if tag_rows != tag_roll:
             parts.append(f"tag rollups count {tag_roll}, the rows {tag_rows}")
         if lat_rows != lat_roll or lat_rows != daily_roll:
-            parts.append(f"latency histograms hold {lat_roll} (hourly) and {daily_roll} (daily)"
-                         f" values, the rows {lat_rows}")
+            parts.append(
+                f"latency histograms hold {lat_roll} (hourly) and {daily_roll} (daily)"
+                f" values, the rows {lat_rows}"
+            )
         return "; ".join(parts)
 
     def _rebuild_fts(self) -> None:
@@ -1089,8 +1316,10 @@ class SQLiteStore:
             db.execute("INSERT INTO interactions_fts (interactions_fts) VALUES ('delete-all')")
             cur = db.execute("SELECT id, record FROM interactions")
             while rows := cur.fetchmany(5000):
-                db.executemany("INSERT INTO interactions_fts (rowid, text) VALUES (?, ?)",
-                               [(r[0], record_text(orjson.loads(r[1]))) for r in rows])
+                db.executemany(
+                    "INSERT INTO interactions_fts (rowid, text) VALUES (?, ?)",
+                    [(r[0], record_text(orjson.loads(r[1]))) for r in rows],
+                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -55,8 +55,14 @@ class Store(Protocol):
 
     url: str
 
-    def search(self, query: Query | None = None, *, limit: int = 50,
-               cursor: str | None = None, order: Order = "newest") -> Page:
+    def search(
+        self,
+        query: Query | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        order: Order = "newest",
+    ) -> Page:
         """Return one page of matching records and the cursor of the next page.
 
         Pagination is by keyset ``(timestamp, row)``: stable while new
@@ -67,8 +73,9 @@ class Store(Protocol):
         """
         ...
 
-    def iter_records(self, query: Query | None = None, *, order: Order = "oldest",
-                     batch_size: int = 1000) -> Iterator[LLMRecord]:
+    def iter_records(
+        self, query: Query | None = None, *, order: Order = "oldest", batch_size: int = 1000
+    ) -> Iterator[LLMRecord]:
         """Yield every matching record (for exports), reading ``batch_size`` at a time."""
         ...
 
@@ -97,8 +104,9 @@ class Store(Protocol):
         """Return True if this exact feedback is stored (import idempotency)."""
         ...
 
-    def stats(self, query: Query | None = None, *, by: GroupBy | None = None,
-              bucket: Bucket | None = None) -> list[StatsRow]:
+    def stats(
+        self, query: Query | None = None, *, by: GroupBy | None = None, bucket: Bucket | None = None
+    ) -> list[StatsRow]:
         """Return aggregates of matching interactions, per group and/or time bucket.
 
         Without ``by`` and ``bucket`` the list has exactly one row (zeros when
@@ -108,13 +116,15 @@ class Store(Protocol):
         """
         ...
 
-    def sessions(self, query: Query | None = None, *, limit: int = 50,
-                 cursor: str | None = None) -> SessionPage:
+    def sessions(
+        self, query: Query | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> SessionPage:
         """Return sessions that have matching interactions, most recently active first."""
         ...
 
-    def tail(self, query: Query | None = None, *, cursor: str | None = None,
-             limit: int = 100) -> TailBatch:
+    def tail(
+        self, query: Query | None = None, *, cursor: str | None = None, limit: int = 100
+    ) -> TailBatch:
         """Return interactions written after ``cursor``, oldest first.
 
         With no cursor: the last ``limit`` written. Poll with the returned
@@ -126,8 +136,14 @@ class Store(Protocol):
         """Delete interactions older than ``before`` with their tags, feedback and index entries."""
         ...
 
-    def rewrite(self, transform: RecordTransform, *, batch_size: int = 200,
-                dry_run: bool = False, progress: Progress | None = None) -> RewriteResult:
+    def rewrite(
+        self,
+        transform: RecordTransform,
+        *,
+        batch_size: int = 200,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> RewriteResult:
         """Pass every stored record (interactions, then feedback) through ``transform``.
 
         Each changed record replaces the stored one together with everything
@@ -156,12 +172,14 @@ class Store(Protocol):
         """Release the connection."""
         ...
 
-    def __enter__(self) -> Store:
-        ...
+    def __enter__(self) -> Store: ...
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
 
 
 def open_store(url: str | os.PathLike[str]) -> Store:

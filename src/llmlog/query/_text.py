@@ -80,5 +80,9 @@ def compile_text(text: str) -> TextQuery:
 
 def record_text(rec: Mapping[str, Any]) -> str:
     """Return the text the full-text index holds for a record (what the sink indexed)."""
-    return search_text(rec.get("prompt_messages"), rec.get("parsed_output"),
-                       rec.get("tool_calls"), rec.get("error"))
+    return search_text(
+        rec.get("prompt_messages"),
+        rec.get("parsed_output"),
+        rec.get("tool_calls"),
+        rec.get("error"),
+    )

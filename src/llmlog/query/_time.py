@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 
 __all__ = ["parse_duration", "parse_time"]
 
-_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
-          "w": 7 * 86400}
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|w)\s*$", re.IGNORECASE)
 _HINT = "use a duration like 30m, 2h, 7d or a date like 2026-11-01 or 2026-11-01T14:30"
 

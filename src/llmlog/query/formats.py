@@ -41,11 +41,36 @@ __all__ = [
 ]
 
 FLAT_COLUMNS: tuple[str, ...] = (
-    "time", "timestamp", "request_id", "provider", "operation", "model", "response_model",
-    "status", "duration_ms", "ttft_ms", "input_tokens", "output_tokens", "total_tokens",
-    "cached_input_tokens", "reasoning_tokens", "tokens_estimated", "cost_usd", "session_id",
-    "user_id", "tags", "error_type", "error_message", "prompt", "output", "tool_calls",
-    "prompt_messages", "params", "metadata", "trace_id", "span_id",
+    "time",
+    "timestamp",
+    "request_id",
+    "provider",
+    "operation",
+    "model",
+    "response_model",
+    "status",
+    "duration_ms",
+    "ttft_ms",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cached_input_tokens",
+    "reasoning_tokens",
+    "tokens_estimated",
+    "cost_usd",
+    "session_id",
+    "user_id",
+    "tags",
+    "error_type",
+    "error_message",
+    "prompt",
+    "output",
+    "tool_calls",
+    "prompt_messages",
+    "params",
+    "metadata",
+    "trace_id",
+    "span_id",
 )
 """The columns of a CSV or Parquet export, in order."""
 
@@ -92,7 +117,7 @@ def preview(rec: Mapping[str, Any], width: int = 80) -> str:
     if not out and isinstance(err, Mapping):
         out = f"{err.get('type')}: {err.get('message')}"
     text = f"{prompt} → {out}" if prompt and out else prompt or out
-    return text if len(text) <= width else text[:max(0, width - 1)] + "…"
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 def flat_row(rec: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,8 +178,11 @@ def _content(value: Any) -> Any:
         for part in value:
             if isinstance(part, str):
                 parts.append({"type": "text", "text": part})
-            elif isinstance(part, Mapping) and part.get("type") in ("text", "input_text",
-                                                                     "output_text"):
+            elif isinstance(part, Mapping) and part.get("type") in (
+                "text",
+                "input_text",
+                "output_text",
+            ):
                 parts.append({"type": "text", "text": str(part.get("text", ""))})
             elif isinstance(part, Mapping) and part.get("type") == "image_url":
                 parts.append(dict(part))
@@ -172,8 +200,7 @@ def _tool_call(tc: Mapping[str, Any]) -> dict[str, Any]:
     args = fn.get("arguments") if fn else tc.get("arguments")
     if not isinstance(args, str):
         args = orjson.dumps(args if args is not None else {}).decode()
-    return {"id": tc.get("id"), "type": "function",
-            "function": {"name": name, "arguments": args}}
+    return {"id": tc.get("id"), "type": "function", "function": {"name": name, "arguments": args}}
 
 
 def _message(m: Any) -> dict[str, Any]:
@@ -212,8 +239,11 @@ def chat_example(rec: Mapping[str, Any]) -> dict[str, Any]:
             messages.insert(0, {"role": "system", "content": _content(system)})
         reply: dict[str, Any] = {"role": "assistant"}
         out = rec.get("parsed_output")
-        text = out if isinstance(out, str) else (
-            None if out is None else text_of(out) or orjson.dumps(out).decode())
+        text = (
+            out
+            if isinstance(out, str)
+            else (None if out is None else text_of(out) or orjson.dumps(out).decode())
+        )
         calls = [_tool_call(tc) for tc in rec.get("tool_calls") or () if isinstance(tc, Mapping)]
         if not text and not calls:
             raise _Skip("no assistant reply")
@@ -253,8 +283,9 @@ class ChatExamples:
         except ValueError as why:
             self.skipped[str(why)] += 1
             return None
-        digest = hashlib.blake2b(orjson.dumps(ex, option=orjson.OPT_SORT_KEYS),
-                                 digest_size=16).digest()
+        digest = hashlib.blake2b(
+            orjson.dumps(ex, option=orjson.OPT_SORT_KEYS), digest_size=16
+        ).digest()
         if digest in self._seen:
             self.skipped["duplicate"] += 1
             return None
@@ -311,8 +342,7 @@ def _timestamp(value: Any) -> float | None:
         except ValueError:
             pass
         try:
-            return datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith("Z") else s
-                                          ).timestamp()
+            return datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith("Z") else s).timestamp()
         except ValueError:
             return None
     return None
@@ -349,15 +379,25 @@ def parse_line(line: bytes) -> ParsedLine:
     event = obj.get("event")
     if event == "llm_feedback":
         rid, score, ts = obj.get("request_id"), obj.get("score"), _timestamp(obj.get("timestamp"))
-        if not isinstance(rid, str) or isinstance(score, bool) \
-                or not isinstance(score, (int, float)):
+        if (
+            not isinstance(rid, str)
+            or isinstance(score, bool)
+            or not isinstance(score, (int, float))
+        ):
             return ParsedLine("malformed", reason="feedback without request_id or score")
         if ts is None:
             ts = _prefix_time(text[:start])
         if ts is None:
             return ParsedLine("malformed", reason="feedback without timestamp")
-        return ParsedLine("feedback", {"request_id": rid, "score": float(score),
-                                       "comment": obj.get("comment"), "timestamp": ts})
+        return ParsedLine(
+            "feedback",
+            {
+                "request_id": rid,
+                "score": float(score),
+                "comment": obj.get("comment"),
+                "timestamp": ts,
+            },
+        )
     if event not in (None, "llm_interaction"):
         return ParsedLine("other", reason=f"event {event!r}")
     if not any(k in obj for k in _CONTENT_KEYS):

@@ -102,9 +102,14 @@ def redact_text(text: str) -> str:
     return default_redactor().redact_text(text)
 
 
-def build_processors(*, redact: bool, redact_key: str | None, capture_content: str,
-                     rules: RedactRules | None = None, operator: str | None = None
-                     ) -> list[Callable[[dict[str, Any]], dict[str, Any]]]:
+def build_processors(
+    *,
+    redact: bool,
+    redact_key: str | None,
+    capture_content: str,
+    rules: RedactRules | None = None,
+    operator: str | None = None,
+) -> list[Callable[[dict[str, Any]], dict[str, Any]]]:
     """Return the record processors for the user's settings, in the order they must run.
 
     Args:
@@ -129,8 +134,9 @@ def build_processors(*, redact: bool, redact_key: str | None, capture_content: s
     .. versionadded:: 0.1
     """
     if capture_content not in CONTENT_MODES:
-        raise ValueError(f"capture_content must be one of {', '.join(CONTENT_MODES)}, "
-                         f"got {capture_content!r}")
+        raise ValueError(
+            f"capture_content must be one of {', '.join(CONTENT_MODES)}, got {capture_content!r}"
+        )
     procs: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
     if capture_content != "full":
         procs.append(ContentFilter(capture_content, key=redact_key))

@@ -26,16 +26,52 @@ __all__ = ["CONTENT_MODES", "ContentFilter"]
 CONTENT_MODES: tuple[str, ...] = ("full", "metadata", "off")
 
 _CONTENT_FIELDS = ("prompt_messages", "llm_raw_response", "parsed_output", "tool_calls")
-_EMPTY: dict[str, Any] = {"prompt_messages": [], "llm_raw_response": None,
-                          "parsed_output": None, "tool_calls": []}
-_CONTENT_PARAMS = frozenset(["system", "instructions", "input", "prompt", "messages",
-                             "contents", "content", "text", "suffix", "documents", "query"])
+_EMPTY: dict[str, Any] = {
+    "prompt_messages": [],
+    "llm_raw_response": None,
+    "parsed_output": None,
+    "tool_calls": [],
+}
+_CONTENT_PARAMS = frozenset(
+    [
+        "system",
+        "instructions",
+        "input",
+        "prompt",
+        "messages",
+        "contents",
+        "content",
+        "text",
+        "suffix",
+        "documents",
+        "query",
+    ]
+)
 # Values under these keys describe structure, not content, and are kept as they are.
-_STRUCTURAL_KEYS = frozenset([
-    "role", "type", "id", "tool_call_id", "tool_use_id", "call_id", "name", "model", "object",
-    "finish_reason", "stop_reason", "status", "index", "media_type", "mime_type", "detail",
-    "format", "system_fingerprint", "service_tier", "stop_sequence",
-])
+_STRUCTURAL_KEYS = frozenset(
+    [
+        "role",
+        "type",
+        "id",
+        "tool_call_id",
+        "tool_use_id",
+        "call_id",
+        "name",
+        "model",
+        "object",
+        "finish_reason",
+        "stop_reason",
+        "status",
+        "index",
+        "media_type",
+        "mime_type",
+        "detail",
+        "format",
+        "system_fingerprint",
+        "service_tier",
+        "stop_sequence",
+    ]
+)
 
 
 class ContentFilter:

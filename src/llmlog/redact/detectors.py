@@ -83,11 +83,25 @@ Finder = Callable[[str, list[Finding], Collection[str]], None]
 """A detector: appends the findings of the enabled types to the list."""
 
 PII_TYPES: tuple[str, ...] = (
-    "EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "US_SSN", "IP_ADDRESS",
+    "EMAIL",
+    "PHONE",
+    "CREDIT_CARD",
+    "IBAN",
+    "US_SSN",
+    "IP_ADDRESS",
 )
 SECRET_TYPES: tuple[str, ...] = (
-    "OPENAI_KEY", "ANTHROPIC_KEY", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "GITHUB_TOKEN",
-    "SLACK_TOKEN", "STRIPE_KEY", "GOOGLE_API_KEY", "JWT", "PRIVATE_KEY", "BEARER_TOKEN",
+    "OPENAI_KEY",
+    "ANTHROPIC_KEY",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "GITHUB_TOKEN",
+    "SLACK_TOKEN",
+    "STRIPE_KEY",
+    "GOOGLE_API_KEY",
+    "JWT",
+    "PRIVATE_KEY",
+    "BEARER_TOKEN",
     "URL_CREDENTIALS",
 )
 BUILTIN_TYPES: tuple[str, ...] = PII_TYPES + SECRET_TYPES
@@ -124,12 +138,15 @@ def _left_ok(text: str, i: int, chars: frozenset[str] = _TOKEN_CHARS) -> bool:
 # engine's cheapest operations: a single-character class repeated (one tight loop) rather
 # than a repeated group (an engine frame per repetition), unrolled and possessive.
 _SIX_MORE = rb"(?:[\x20\-/().\xc2\xa0\xe2\x80\x93]{0,3}+0)" * 6
-_NUM = re.compile(rb"""
+_NUM = re.compile(
+    rb"""
 0(?<!00)
 # cheap tests first: six digits or separators next (one tight loop, where most numbers
 # fail), then six more digits close by, or the shape of an IPv4 address
 (?=[\x20\-/().\xc2\xa0\xe2\x80\x930]{6})
-(?=""" + _SIX_MORE + rb"""|0{0,2}+\.0{1,3}+\.0{1,3}+\.0)
+(?="""
+    + _SIX_MORE
+    + rb"""|0{0,2}+\.0{1,3}+\.0{1,3}+\.0)
 (?:(?<![A-Za-z_.\-#$]0)|(?<=\\[ntr]0))
 (?<!\xc2[\xa3\xa5]0)(?<!\xe2\x82\xac0)   # after a currency sign
 (?<![A-Za-z0-9_)]\+0)
@@ -145,45 +162,181 @@ _NUM = re.compile(rb"""
     (?<![/@]0)
     (?P<run>(?:(?:(?:[\x20\-/()]|\xc2\xa0|\xe2\x80\x93){1,3}|\.)?0){6,40})
 )
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 # IBAN candidates: two capitals and two digits ("AA00" in the same copy, where every
 # capital letter is "A" too)
 _IBAN_TRIGGER = re.compile(rb"AA00(?<![A-Za-z0-9]AA00)")
-_BYTE_DIGIT_TO_ZERO = bytes.maketrans(b"123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-                                      b"000000000AAAAAAAAAAAAAAAAAAAAAAAAAA")
+_BYTE_DIGIT_TO_ZERO = bytes.maketrans(
+    b"123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"000000000AAAAAAAAAAAAAAAAAAAAAAAAAA"
+)
 _SPLIT = re.compile(r"([^0-9]+)")
 
 # Context words: the closest one before a number decides an ambiguous case. Words are
 # looked up in sets (a 40-character window has a handful of them); scripts written without
 # spaces are searched as substrings.
-_CTX_PHONE_WORDS = frozenset([
-    "phone", "phones", "tel", "tele", "telephone", "mobile", "mob", "mobil", "cell", "cellphone",
-    "call", "calls", "called", "calling", "fax", "whatsapp", "sms", "text", "contact", "dial",
-    "hotline", "line", "ph", "tlf", "tfn", "reach", "reached", "ring", "telefon", "telefonnummer",
-    "téléphone", "teléfono", "telefono", "telefone", "portable", "handy", "móvil", "movil",
-    "celular", "número", "numero", "numéro", "nummer", "rufnummer", "tél", "тел", "телефон", "моб",
-    "мобильный",
-])
-_CTX_NOT_PHONE_WORDS = frozenset([
-    "order", "orders", "invoice", "inv", "tracking", "track", "shipment", "parcel", "package",
-    "ticket", "account", "acct", "ref", "usps", "ups", "fedex", "dhl", "reference", "id", "ids",
-    "isbn", "issn", "sku", "serial", "transaction", "txn", "po", "case", "batch", "lot", "part",
-    "build", "version", "timestamp", "epoch", "ts", "doi", "pid", "uid", "gid", "pr", "issue",
-    "commit", "item", "product", "customer", "policy", "claim", "ext", "extension", "bestellung",
-    "rechnung", "commande", "facture", "pedido", "factura", "заказ", "счет",
-])
-_CTX_PHONE_CJK = ("\u7535\u8bdd", "\u624b\u673a", "\u62e8\u6253", "\u81f4\u7535",
-                  "\u8054\u7cfb", "\u96fb\u8a71", "\u643a\u5e2f", "\uc5f0\ub77d",
-                  "\uc804\ud654", "\ud734\ub300\ud3f0")
-_CTX_NOT_PHONE_CJK = ("\u8ba2\u5355", "\u6ce8\u6587", "\u5355\u53f7", "\u7f16\u53f7",
-                      "\uc8fc\ubb38")
-_CTX_CARD_WORDS = frozenset([
-    "card", "cards", "credit", "debit", "visa", "mastercard", "amex", "discover", "jcb", "paid",
-    "pay", "payment", "charge", "charged", "cc", "pan", "kreditkarte", "karte", "carte", "tarjeta",
-    "cartão", "carta",
-])
-_CTX_CARD_CJK = ("\u30ab\u30fc\u30c9", "\u4fe1\u7528\u5361", "\u5361\u53f7",
-                 "\uce74\ub4dc")
+_CTX_PHONE_WORDS = frozenset(
+    [
+        "phone",
+        "phones",
+        "tel",
+        "tele",
+        "telephone",
+        "mobile",
+        "mob",
+        "mobil",
+        "cell",
+        "cellphone",
+        "call",
+        "calls",
+        "called",
+        "calling",
+        "fax",
+        "whatsapp",
+        "sms",
+        "text",
+        "contact",
+        "dial",
+        "hotline",
+        "line",
+        "ph",
+        "tlf",
+        "tfn",
+        "reach",
+        "reached",
+        "ring",
+        "telefon",
+        "telefonnummer",
+        "téléphone",
+        "teléfono",
+        "telefono",
+        "telefone",
+        "portable",
+        "handy",
+        "móvil",
+        "movil",
+        "celular",
+        "número",
+        "numero",
+        "numéro",
+        "nummer",
+        "rufnummer",
+        "tél",
+        "тел",
+        "телефон",
+        "моб",
+        "мобильный",
+    ]
+)
+_CTX_NOT_PHONE_WORDS = frozenset(
+    [
+        "order",
+        "orders",
+        "invoice",
+        "inv",
+        "tracking",
+        "track",
+        "shipment",
+        "parcel",
+        "package",
+        "ticket",
+        "account",
+        "acct",
+        "ref",
+        "usps",
+        "ups",
+        "fedex",
+        "dhl",
+        "reference",
+        "id",
+        "ids",
+        "isbn",
+        "issn",
+        "sku",
+        "serial",
+        "transaction",
+        "txn",
+        "po",
+        "case",
+        "batch",
+        "lot",
+        "part",
+        "build",
+        "version",
+        "timestamp",
+        "epoch",
+        "ts",
+        "doi",
+        "pid",
+        "uid",
+        "gid",
+        "pr",
+        "issue",
+        "commit",
+        "item",
+        "product",
+        "customer",
+        "policy",
+        "claim",
+        "ext",
+        "extension",
+        "bestellung",
+        "rechnung",
+        "commande",
+        "facture",
+        "pedido",
+        "factura",
+        "заказ",
+        "счет",
+    ]
+)
+_CTX_PHONE_CJK = (
+    "\u7535\u8bdd",
+    "\u624b\u673a",
+    "\u62e8\u6253",
+    "\u81f4\u7535",
+    "\u8054\u7cfb",
+    "\u96fb\u8a71",
+    "\u643a\u5e2f",
+    "\uc5f0\ub77d",
+    "\uc804\ud654",
+    "\ud734\ub300\ud3f0",
+)
+_CTX_NOT_PHONE_CJK = (
+    "\u8ba2\u5355",
+    "\u6ce8\u6587",
+    "\u5355\u53f7",
+    "\u7f16\u53f7",
+    "\uc8fc\ubb38",
+)
+_CTX_CARD_WORDS = frozenset(
+    [
+        "card",
+        "cards",
+        "credit",
+        "debit",
+        "visa",
+        "mastercard",
+        "amex",
+        "discover",
+        "jcb",
+        "paid",
+        "pay",
+        "payment",
+        "charge",
+        "charged",
+        "cc",
+        "pan",
+        "kreditkarte",
+        "karte",
+        "carte",
+        "tarjeta",
+        "cartão",
+        "carta",
+    ]
+)
+_CTX_CARD_CJK = ("\u30ab\u30fc\u30c9", "\u4fe1\u7528\u5361", "\u5361\u53f7", "\uce74\ub4dc")
 _WORD = re.compile(r"[^\W\d_]+")
 _PLACEHOLDER = re.compile(r"\[[a-z_]+(?::[0-9a-f]{6})?\]")
 _CTX_SSN = re.compile(r"ssn|social security|soc\.? ?sec|ss#|ss no|\btin\b|taxpayer")
@@ -197,19 +350,31 @@ _BOUNDARY = re.compile(r"[\n\u3002\uff1b;!?\uff01\uff1f|]|\.\s")
 _ABBREV = ("tel", "ph", "no", "nr", "t\u00e9l", "tlf", "mob", "fax", "num", "ext")
 
 
-def _context(text: str, start: int, pos_words: frozenset[str] = _CTX_PHONE_WORDS,
-             pos_cjk: tuple[str, ...] = _CTX_PHONE_CJK) -> int:
+def _context(
+    text: str,
+    start: int,
+    pos_words: frozenset[str] = _CTX_PHONE_WORDS,
+    pos_cjk: tuple[str, ...] = _CTX_PHONE_CJK,
+) -> int:
     """Return +1 (phone words), -1 (id/order words) or 0 for the words just before ``start``.
 
     Only the current sentence counts: the window stops at a line break or a sentence end
     (``Tel. 030 ...`` keeps its abbreviation). The closest keyword wins.
     """
-    window = text[max(0, start - 40):start].lower()
+    window = text[max(0, start - 40) : start].lower()
     if "[" in window:  # our own placeholders ("[PHONE]") are not context
         window = _PLACEHOLDER.sub(" ", window)
     if window.isascii():  # the common case, kept cheap: a few rfinds and set lookups
-        cut = max(window.rfind("\n"), window.rfind(";"), window.rfind("!"), window.rfind("?"),
-                  window.rfind("|")) + 1
+        cut = (
+            max(
+                window.rfind("\n"),
+                window.rfind(";"),
+                window.rfind("!"),
+                window.rfind("?"),
+                window.rfind("|"),
+            )
+            + 1
+        )
         d = window.rfind(". ")
         while d >= cut and window[:d].endswith(_ABBREV):
             d = window.rfind(". ", 0, d)
@@ -226,7 +391,7 @@ def _context(text: str, start: int, pos_words: frozenset[str] = _CTX_PHONE_WORDS
         return 0
     cut = 0
     for m in _BOUNDARY.finditer(window):
-        if m.group()[0] == "." and window[:m.start()].endswith(_ABBREV):
+        if m.group()[0] == "." and window[: m.start()].endswith(_ABBREV):
             continue
         cut = m.end()
     if cut:
@@ -252,10 +417,15 @@ def _context(text: str, start: int, pos_words: frozenset[str] = _CTX_PHONE_WORDS
     return verdict
 
 
-_POST_PHONE = re.compile(r"[ \t]*[(\[]?(?:cell|mobile|mob|home|work|office|fax|tel|phone|"
-                         r"whatsapp|landline)\b", re.IGNORECASE)
-_DATE_START = re.compile(r"(?:[0-9]{1,2}[./-][0-9]{1,2}[./-](?:19|20)[0-9]{2}|"
-                         r"(?:19|20)[0-9]{2}[./-][0-9]{1,2}[./-][0-9]{1,2})(?![0-9])")
+_POST_PHONE = re.compile(
+    r"[ \t]*[(\[]?(?:cell|mobile|mob|home|work|office|fax|tel|phone|"
+    r"whatsapp|landline)\b",
+    re.IGNORECASE,
+)
+_DATE_START = re.compile(
+    r"(?:[0-9]{1,2}[./-][0-9]{1,2}[./-](?:19|20)[0-9]{2}|"
+    r"(?:19|20)[0-9]{2}[./-][0-9]{1,2}[./-][0-9]{1,2})(?![0-9])"
+)
 
 
 def _post_context(text: str, end: int) -> bool:
@@ -274,23 +444,32 @@ def _card_ok(groups: list[str], seps: list[str]) -> bool:
         if sep not in (" ", "-", ".", "\u00a0") or seps.count(sep) != ng - 1:
             return False
         lens = [len(g) for g in groups]
-        if not ((lens[:-1].count(4) == ng - 1 and 1 <= lens[-1] <= 4)
-                or lens in ([4, 6, 5], [4, 6, 4])):
+        if not (
+            (lens[:-1].count(4) == ng - 1 and 1 <= lens[-1] <= 4) or lens in ([4, 6, 5], [4, 6, 4])
+        ):
             return False
     return luhn_ok(digits)
 
 
 def _ssn_shape(groups: list[str], seps: list[str]) -> bool:
-    return (len(groups) == 3 and len(groups[0]) == 3 and len(groups[1]) == 2
-            and len(groups[2]) == 4 and seps[0] == seps[1] and seps[0] in ("-", " "))
+    return (
+        len(groups) == 3
+        and len(groups[0]) == 3
+        and len(groups[1]) == 2
+        and len(groups[2]) == 4
+        and seps[0] == seps[1]
+        and seps[0] in ("-", " ")
+    )
 
 
-_PHONE_SEPS = frozenset(["-", ".", " ", "/", ") ", ")", " (", "(", ")-", " - ", "\u00a0",
-                         "\u2013", " / ", "-(", ") - "])
+_PHONE_SEPS = frozenset(
+    ["-", ".", " ", "/", ") ", ")", " (", "(", ")-", " - ", "\u00a0", "\u2013", " / ", "-(", ") - "]
+)
 
 
-def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
-              ctx: Callable[[], int], run: str) -> bool:
+def _phone_ok(
+    groups: list[str], seps: list[str], plus: bool, paren: bool, ctx: Callable[[], int], run: str
+) -> bool:
     """Decide whether digit groups form a phone number (see the module docstring of tests)."""
     for s in seps:
         if s not in _PHONE_SEPS:
@@ -322,8 +501,12 @@ def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
             return n == 11
         return 8 <= n <= 15
     lens = [len(g) for g in groups]
-    thousands = ng >= 2 and lens[0] <= 3 and lens.count(3) - (lens[0] == 3) == ng - 1 and (
-        dots or seps.count(" ") == ng - 1)
+    thousands = (
+        ng >= 2
+        and lens[0] <= 3
+        and lens.count(3) - (lens[0] == 3) == ng - 1
+        and (dots or seps.count(" ") == ng - 1)
+    )
     if thousands:  # "912 345 678" is a number unless a phone word says otherwise
         return 9 <= n <= 12 and ctx() > 0
     c: int | None = None
@@ -332,13 +515,18 @@ def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
         g, glens = groups[1:], lens[1:]
     else:
         g, glens = groups, lens
-    if (glens == [3, 3, 4] and g[0][0] not in "01" and g[1][0] not in "01"
-            and g[0][1:] != "11"):
+    if glens == [3, 3, 4] and g[0][0] not in "01" and g[1][0] not in "01" and g[0][1:] != "11":
         c = ctx()
         return c >= 0
     # national numbers with a trunk 0: 020 7946 0958, 030 901820, 06 12 34 56 78, 03-1234-5678
-    if (digits[0] == "0" and digits[1:2] != "0" and 9 <= n <= 12 and ng >= 2
-            and lens[0] <= 6 and min(lens) >= 2):
+    if (
+        digits[0] == "0"
+        and digits[1:2] != "0"
+        and 9 <= n <= 12
+        and ng >= 2
+        and lens[0] <= 6
+        and min(lens) >= 2
+    ):
         c = ctx()
         return c >= 0
     # Chinese mobile: 138 0013 8000, 138-0013-8000
@@ -356,9 +544,17 @@ def _phone_ok(groups: list[str], seps: list[str], plus: bool, paren: bool,
     return False
 
 
-def _classify(text: str, groups: list[str], seps: list[str], plus: bool, paren: bool,
-              start: int, on: Collection[str], end: int,
-              contexts: dict[int, int] | None = None) -> str | None:
+def _classify(
+    text: str,
+    groups: list[str],
+    seps: list[str],
+    plus: bool,
+    paren: bool,
+    start: int,
+    on: Collection[str],
+    end: int,
+    contexts: dict[int, int] | None = None,
+) -> str | None:
     """Return the type of the digit groups at ``text[start:end]``, or None.
 
     ``contexts`` caches :func:`_context` by start position across the calls for
@@ -380,8 +576,12 @@ def _classify(text: str, groups: list[str], seps: list[str], plus: bool, paren: 
         return ctx_cache[0]
 
     ng = len(groups)
-    if "CREDIT_CARD" in on and not plus and _card_ok(groups, seps) and (
-            ng > 1 or _context(text, start, _CTX_CARD_WORDS, _CTX_CARD_CJK) >= 0):
+    if (
+        "CREDIT_CARD" in on
+        and not plus
+        and _card_ok(groups, seps)
+        and (ng > 1 or _context(text, start, _CTX_CARD_WORDS, _CTX_CARD_CJK) >= 0)
+    ):
         return "CREDIT_CARD"
     if "US_SSN" in on and not plus:
         if _ssn_shape(groups, seps):
@@ -390,7 +590,7 @@ def _classify(text: str, groups: list[str], seps: list[str], plus: bool, paren: 
             return None
         if ng == 1 and len(groups[0]) == 9:
             d = groups[0]
-            window = text[max(0, start - 32):start].lower()
+            window = text[max(0, start - 32) : start].lower()
             if _CTX_SSN.search(window) and ssn_ok(d[:3], d[3:5], d[5:]):
                 return "US_SSN"
     if "PHONE" in on and _phone_ok(groups, seps, plus, paren, ctx, text[start:end]):
@@ -478,11 +678,14 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
     usual: str | None = max(seps, key=seps.count)
     if seps.count(usual) < 2:
         usual = None
-    ends = sorted({i + 1 for i, sp in enumerate(seps) if " " in sp or "/" in sp
-                   or "\u00a0" in sp} | {n})
-    starts = [0] + [i + 1 for i, sp in enumerate(seps)
-                    if (" " in sp or "\u00a0" in sp)
-                    and (sp != usual or "/" in sp or sp.count(" ") >= 2)]
+    ends = sorted(
+        {i + 1 for i, sp in enumerate(seps) if " " in sp or "/" in sp or "\u00a0" in sp} | {n}
+    )
+    starts = [0] + [
+        i + 1
+        for i, sp in enumerate(seps)
+        if (" " in sp or "\u00a0" in sp) and (sp != usual or "/" in sp or sp.count(" ") >= 2)
+    ]
     covered = 0
     contexts: dict[int, int] = {}
     for i in starts:
@@ -493,8 +696,17 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
                 continue
             st = spans[i][0]
             sub_paren = (i > 0 and seps[i - 1].endswith("(")) or (paren and i == 0)
-            kind = _classify(text, groups[i:j], seps[i:j - 1], plus and i == 0, sub_paren, st, on,
-                             spans[j - 1][1], contexts)
+            kind = _classify(
+                text,
+                groups[i:j],
+                seps[i : j - 1],
+                plus and i == 0,
+                sub_paren,
+                st,
+                on,
+                spans[j - 1][1],
+                contexts,
+            )
             if kind is not None:
                 if i == 0:
                     st = k
@@ -572,12 +784,17 @@ def _inside(s: int, e: int, spans: list[Finding]) -> bool:
     return any(a <= s and e <= b for a, b, _ in spans)
 
 
-def _number(text: str, s: int, e: int, kind: str | None, on: Collection[str],
-            out: list[Finding]) -> None:
+def _number(
+    text: str, s: int, e: int, kind: str | None, on: Collection[str], out: list[Finding]
+) -> None:
     if kind == "run":
         _split_run(text, s, e, on, out)
-    elif kind == "ip" and "IP_ADDRESS" in on and ipv4_ok(text[s:e]) and not _CTX_VERSION.search(
-            text[max(0, s - 16):s].lower()):
+    elif (
+        kind == "ip"
+        and "IP_ADDRESS" in on
+        and ipv4_ok(text[s:e])
+        and not _CTX_VERSION.search(text[max(0, s - 16) : s].lower())
+    ):
         out.append((s, e, "IP_ADDRESS"))
 
 
@@ -585,8 +802,10 @@ def _number(text: str, s: int, e: int, kind: str | None, on: Collection[str],
 # EMAIL
 # =================================================================================================
 
-_IDN = ("\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u0e00-\u0eff"
-        "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af")
+_IDN = (
+    "\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u0e00-\u0eff"
+    "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+)
 _LOCAL_CLASS = "A-Za-z0-9._%+\\-\u00c0-\u024f"
 _LOCAL_REV = re.compile(f"[{_LOCAL_CLASS}]{{1,64}}")
 _LBL = f"[A-Za-z0-9{_IDN}](?:[A-Za-z0-9{_IDN}\\-]{{0,61}}[A-Za-z0-9{_IDN}])?"
@@ -596,7 +815,8 @@ _DOMAIN = re.compile(
 )
 # an "@" between a local-part character and a domain label that has a dot after it
 _AT_PLAIN = re.compile(
-    f"@(?<=[{_LOCAL_CLASS}]@)(?=[A-Za-z0-9{_IDN}\\-]{{1,63}}(?:\\.|\\s?[\\[({{<]))")
+    f"@(?<=[{_LOCAL_CLASS}]@)(?=[A-Za-z0-9{_IDN}\\-]{{1,63}}(?:\\.|\\s?[\\[({{<]))"
+)
 _AT_OBF = re.compile(r"at\s?[\])}>]")
 _AT_OBF_UP = re.compile(r"AT\s?[\])}>]")
 _PCT = re.compile(r"%(?![2][Bb])[0-9A-Fa-f]{2}")
@@ -612,9 +832,8 @@ def _email_at(text: str, at_s: int, at_e: int, encoded: bool, out: list[Finding]
         return 0
     ls = at_s - m.end()
     # an apostrophe between letters belongs to the name: sean.o'brien@corp.ie
-    while (ls >= 2 and text[ls - 1] == "'" and text[ls - 2].isalpha()
-           and at_s - ls < 64):
-        more = _LOCAL_REV.match(text[max(0, ls - 64):ls - 1][::-1])
+    while ls >= 2 and text[ls - 1] == "'" and text[ls - 2].isalpha() and at_s - ls < 64:
+        more = _LOCAL_REV.match(text[max(0, ls - 64) : ls - 1][::-1])
         if more is None:
             break
         ls -= 1 + more.end()
@@ -651,7 +870,7 @@ def _email_at(text: str, at_s: int, at_e: int, encoded: bool, out: list[Finding]
     if ls >= 1 and text[ls - 1] in ":/":
         j = text.rfind("://", max(0, ls - 200), ls)
         if j >= 0:
-            seg = text[j + 3:ls]
+            seg = text[j + 3 : ls]
             if "/" not in seg and not any(c.isspace() or c in "\"'<>" for c in seg):
                 return 0
     out.append((ls, end, "EMAIL"))
@@ -722,8 +941,9 @@ _V6_TRIGGER = re.compile(
     r":(?::(?:[0-9A-Fa-f]{1,4}(?![0-9A-Za-z_])|(?![0-9A-Za-z_]))"
     r"|(?<=[0-9A-Fa-f]{4}:)(?=(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]))"
 )
-_V6_HINT = re.compile(r":(?=:(?:[0-9A-Fa-f]{1,4}(?![0-9A-Za-z_])|(?![0-9A-Za-z_]))|"
-                      + r"[0-9A-Fa-f]{1,4}+:" * 6 + ")")
+_V6_HINT = re.compile(
+    r":(?=:(?:[0-9A-Fa-f]{1,4}(?![0-9A-Za-z_])|(?![0-9A-Za-z_]))|" + r"[0-9A-Fa-f]{1,4}+:" * 6 + ")"
+)
 _V6_CHARS = frozenset("0123456789abcdefABCDEF:.")
 _V6 = re.compile(
     r"(?<![0-9A-Za-z_:.])"
@@ -803,9 +1023,27 @@ _URL_CRED = re.compile(
     r"://(?P<user>[^\s:/@?#\"'<>\\\[\]]{0,128}):(?P<pw>[^\s/?#\"'<>\\]{1,256})@"
     r"(?=[A-Za-z0-9\[])"
 )
-_PW_PLACEHOLDERS = frozenset(["password", "pass", "passwd", "pwd", "pw", "secret", "changeme",
-                              "mypassword", "yourpassword", "your_password", "your-password",
-                              "user", "username", "pass123", "token", "apikey", "api_key"])
+_PW_PLACEHOLDERS = frozenset(
+    [
+        "password",
+        "pass",
+        "passwd",
+        "pwd",
+        "pw",
+        "secret",
+        "changeme",
+        "mypassword",
+        "yourpassword",
+        "your_password",
+        "your-password",
+        "user",
+        "username",
+        "pass123",
+        "token",
+        "apikey",
+        "api_key",
+    ]
+)
 
 
 def _pw_is_placeholder(pw: str) -> bool:
@@ -819,7 +1057,7 @@ def _aws_secret_near(text: str, s: int, e: int, out: list[Finding]) -> None:
     """Find the secret access key written next to the access key id at ``text[s:e]``."""
     for m in _AWS_SECRET.finditer(text, max(0, s - 160), min(len(text), e + 240)):
         v = m.group()
-        before = text[max(0, m.start() - 12):m.start()].lower()
+        before = text[max(0, m.start() - 12) : m.start()].lower()
         if "bearer" in before or "token" in before:
             continue  # a 40-character bearer token that happens to sit nearby
         if _aws_secret_value_ok(v):
@@ -852,18 +1090,19 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                 body = m.group()[3:]
                 a = _SK_ANT.match(body)
                 if body.startswith("ant-"):
-                    rest = body[a.end():] if a else body[4:]
+                    rest = body[a.end() :] if a else body[4:]
                     if "ANTHROPIC_KEY" in on and looks_random(rest, min_len=20):
                         out.append((s, m.end(), "ANTHROPIC_KEY"))
                     continue
                 sub = _SK_SUB.match(body)
-                rest = body[sub.end():] if sub else body
+                rest = body[sub.end() :] if sub else body
                 if "OPENAI_KEY" in on and looks_random(rest, min_len=20):
                     out.append((s, m.end(), "OPENAI_KEY"))
         if "xox" in text and "SLACK_TOKEN" in on:
             for m in _XOX.finditer(text):
-                if _left_ok(text, m.start()) and looks_random(m.group()[5:].replace("-", ""),
-                                                               min_len=16):
+                if _left_ok(text, m.start()) and looks_random(
+                    m.group()[5:].replace("-", ""), min_len=16
+                ):
                     out.append((m.start(), m.end(), "SLACK_TOKEN"))
         if "-----BEGIN " in text and "PRIVATE_KEY" in on:
             _find_pem(text, out)
@@ -871,16 +1110,19 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
         if "STRIPE_KEY" in on and ("k_live_" in text or "k_test_" in text):
             for m in _STRIPE.finditer(text):
                 s = m.start() - 1
-                if s >= 0 and text[s] in "rs" and _left_ok(text, s) and looks_random(
-                        m.group()[7:], min_len=10):
+                if (
+                    s >= 0
+                    and text[s] in "rs"
+                    and _left_ok(text, s)
+                    and looks_random(m.group()[7:], min_len=10)
+                ):
                     out.append((s, m.end(), "STRIPE_KEY"))
         if "GITHUB_TOKEN" in on:
             for rx, skip in ((_GH, 4), (_GH_PAT, 11)):
                 for m in rx.finditer(text):
                     if _left_ok(text, m.start()) and looks_random(m.group()[skip:], min_len=20):
                         out.append((m.start(), m.end(), "GITHUB_TOKEN"))
-    if "A" in text and ("AWS_ACCESS_KEY" in on or "GOOGLE_API_KEY" in on
-                        or "AWS_SECRET_KEY" in on):
+    if "A" in text and ("AWS_ACCESS_KEY" in on or "GOOGLE_API_KEY" in on or "AWS_SECRET_KEY" in on):
         key = _A_KEYS.search(text)
         while key is not None:
             s, e = key.start(), key.end()
@@ -902,9 +1144,10 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
             while i >= 0:
                 kw = _AWS_SECRET_KW.match(text, i + 5)
                 if kw is not None:
-                    head = text[max(0, i - 12):i + 5].lower()
-                    if ("aws" in head or "access" in kw.group().lower()) and \
-                            _aws_secret_value_ok(kw.group("v")):
+                    head = text[max(0, i - 12) : i + 5].lower()
+                    if ("aws" in head or "access" in kw.group().lower()) and _aws_secret_value_ok(
+                        kw.group("v")
+                    ):
                         out.append((kw.start("v"), kw.end("v"), "AWS_SECRET_KEY"))
                 i = text.find(word, i + 5)
     if "J" in text and "eyJ" in text and "JWT" in on:
@@ -919,14 +1162,20 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                 continue
             tok = m.group("tok")
             if looks_random(tok.rstrip("="), min_len=12) and not (
-                    tok.isupper() or tok.startswith(("sk-...", "YOUR"))):
+                tok.isupper() or tok.startswith(("sk-...", "YOUR"))
+            ):
                 out.append((m.start("tok"), m.end("tok"), "BEARER_TOKEN"))
     if "URL_CREDENTIALS" in on and "@" in text and "://" in text:
         for m in _URL_CRED.finditer(text):
             pw = m.group("pw")
             if not _pw_is_placeholder(pw):
-                out.append((m.start("user") if m.group("user") else m.start("pw"),
-                            m.end("pw"), "URL_CREDENTIALS"))
+                out.append(
+                    (
+                        m.start("user") if m.group("user") else m.start("pw"),
+                        m.end("pw"),
+                        "URL_CREDENTIALS",
+                    )
+                )
 
 
 # =================================================================================================

@@ -54,10 +54,24 @@ _DATA_B64 = re.compile(r"base64,[A-Za-z0-9+/=]{64,}")
 
 # Overlapping findings merge into one span labelled with the higher-priority type.
 _PRIORITY: dict[str, int] = {
-    "PRIVATE_KEY": 100, "JWT": 90, "OPENAI_KEY": 85, "ANTHROPIC_KEY": 85,
-    "AWS_ACCESS_KEY": 85, "GITHUB_TOKEN": 85, "SLACK_TOKEN": 85, "STRIPE_KEY": 85,
-    "GOOGLE_API_KEY": 85, "AWS_SECRET_KEY": 80, "URL_CREDENTIALS": 75, "BEARER_TOKEN": 70,
-    DENY_TERM: 60, "EMAIL": 50, "IBAN": 45, "CREDIT_CARD": 40, "US_SSN": 35, "PHONE": 30,
+    "PRIVATE_KEY": 100,
+    "JWT": 90,
+    "OPENAI_KEY": 85,
+    "ANTHROPIC_KEY": 85,
+    "AWS_ACCESS_KEY": 85,
+    "GITHUB_TOKEN": 85,
+    "SLACK_TOKEN": 85,
+    "STRIPE_KEY": 85,
+    "GOOGLE_API_KEY": 85,
+    "AWS_SECRET_KEY": 80,
+    "URL_CREDENTIALS": 75,
+    "BEARER_TOKEN": 70,
+    DENY_TERM: 60,
+    "EMAIL": 50,
+    "IBAN": 45,
+    "CREDIT_CARD": 40,
+    "US_SSN": 35,
+    "PHONE": 30,
     "IP_ADDRESS": 20,
 }
 _RULE_PRIORITY = 65
@@ -131,8 +145,20 @@ class Redactor:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("_allow", "_allow_fold", "_builtin", "_cache", "_default_op", "_deny",
-                 "_deny_terms", "_keys", "_min_len", "_on", "_ops", "_rules")
+    __slots__ = (
+        "_allow",
+        "_allow_fold",
+        "_builtin",
+        "_cache",
+        "_default_op",
+        "_deny",
+        "_deny_terms",
+        "_keys",
+        "_min_len",
+        "_on",
+        "_ops",
+        "_rules",
+    )
 
     def __init__(
         self,
@@ -152,8 +178,10 @@ class Redactor:
             on = frozenset(types)
             unknown = on - set(BUILTIN_TYPES)
             if unknown:
-                raise ValueError(f"unknown redaction type(s) {', '.join(sorted(unknown))}; "
-                                 f"known: {', '.join(BUILTIN_TYPES)}")
+                raise ValueError(
+                    f"unknown redaction type(s) {', '.join(sorted(unknown))}; "
+                    f"known: {', '.join(BUILTIN_TYPES)}"
+                )
         self._on = on
         self._builtin = bool(on)
 
@@ -163,8 +191,10 @@ class Redactor:
                 raise ValueError(f"a rule is a (TYPE, regex) pair, got {rule!r}")
             name, pattern = rule
             if not isinstance(name, str) or not _TYPE_NAME.fullmatch(name):
-                raise ValueError(f"rule type must be an upper-case name like 'EMPLOYEE_ID', "
-                                 f"got {name!r} (rules are (TYPE, regex) pairs)")
+                raise ValueError(
+                    f"rule type must be an upper-case name like 'EMPLOYEE_ID', "
+                    f"got {name!r} (rules are (TYPE, regex) pairs)"
+                )
             try:
                 rx = re.compile(pattern)
             except (re.error, TypeError) as exc:
@@ -186,8 +216,9 @@ class Redactor:
         default: Operator = placeholder
         for type_, spec in (operators or {}).items():
             if type_ not in known:
-                raise ValueError(f"operators: unknown type {type_!r}; known: "
-                                 f"{', '.join(sorted(known))}")
+                raise ValueError(
+                    f"operators: unknown type {type_!r}; known: {', '.join(sorted(known))}"
+                )
             op = self._operator(spec, type_)
             if type_ == "*":
                 default = op
@@ -210,8 +241,10 @@ class Redactor:
             return mask
         if spec == "drop":
             return DROP
-        raise ValueError(f"operators[{type_!r}]: unknown operator {spec!r}; use one of "
-                         f"{', '.join(OPERATOR_NAMES)} or a function (value, type) -> str")
+        raise ValueError(
+            f"operators[{type_!r}]: unknown operator {spec!r}; use one of "
+            f"{', '.join(OPERATOR_NAMES)} or a function (value, type) -> str"
+        )
 
     @property
     def types(self) -> frozenset[str]:
@@ -233,8 +266,10 @@ class Redactor:
             pos = 0
             for m in _DATA_B64.finditer(text):
                 if m.start() > pos:
-                    found.extend((s + pos, e + pos, t)
-                                 for s, e, t in self._find_raw(text[pos:m.start() + 7]))
+                    found.extend(
+                        (s + pos, e + pos, t)
+                        for s, e, t in self._find_raw(text[pos : m.start() + 7])
+                    )
                 pos = m.end()
             found.extend((s + pos, e + pos, t) for s, e, t in self._find_raw(text[pos:]))
         else:
@@ -243,8 +278,11 @@ class Redactor:
             return found
         if self._allow:
             allow, fold = self._allow, self._allow_fold
-            found = [f for f in found
-                     if text[f[0]:f[1]] not in allow and text[f[0]:f[1]].casefold() not in fold]
+            found = [
+                f
+                for f in found
+                if text[f[0] : f[1]] not in allow and text[f[0] : f[1]].casefold() not in fold
+            ]
             if not found:
                 return found
         return _resolve(found)

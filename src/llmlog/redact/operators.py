@@ -166,8 +166,11 @@ def _load_or_create(path: Path) -> bytes:
             else:
                 key = None
         except OSError as exc:
-            _log.warning("llmlog: cannot use the pseudonym key file (%s); pseudonyms of this "
-                         "process will not match other processes'. Set LLMLOG_REDACT_KEY.", exc)
+            _log.warning(
+                "llmlog: cannot use the pseudonym key file (%s); pseudonyms of this "
+                "process will not match other processes'. Set LLMLOG_REDACT_KEY.",
+                exc,
+            )
             key = None
         if key is None:
             key = os.urandom(32)
@@ -203,8 +206,9 @@ class KeySource:
 
     def digest(self, data: str) -> str:
         """Return the hex HMAC-SHA256 of ``data`` under this key."""
-        return hmac.new(self.get(), data.encode("utf-8", "surrogatepass"),
-                        hashlib.sha256).hexdigest()
+        return hmac.new(
+            self.get(), data.encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).hexdigest()
 
 
 def make_pseudonym(keys: KeySource) -> Operator:

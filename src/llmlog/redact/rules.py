@@ -80,8 +80,9 @@ class RedactRules:
     disable: tuple[str, ...] = ()
     source: str = "<dict>"
 
-    def redactor(self, *, pseudonym_key: bytes | str | None = None,
-                 operator: str | None = None) -> Redactor:
+    def redactor(
+        self, *, pseudonym_key: bytes | str | None = None, operator: str | None = None
+    ) -> Redactor:
         """Return a Redactor applying these rules.
 
         Args:
@@ -95,11 +96,17 @@ class RedactRules:
         return build_redactor(self, pseudonym_key=pseudonym_key, operator=operator)
 
 
-def build_redactor(rules: RedactRules | None = None, *, pseudonym_key: bytes | str | None = None,
-                   operator: str | None = None, extra_rules: Sequence[tuple[str, str]] = (),
-                   deny: Sequence[str] = (), allow: Sequence[str] = (),
-                   operators: Mapping[str, OperatorSpec] | None = None,
-                   only: Sequence[str] | None = None) -> Redactor:
+def build_redactor(
+    rules: RedactRules | None = None,
+    *,
+    pseudonym_key: bytes | str | None = None,
+    operator: str | None = None,
+    extra_rules: Sequence[tuple[str, str]] = (),
+    deny: Sequence[str] = (),
+    allow: Sequence[str] = (),
+    operators: Mapping[str, OperatorSpec] | None = None,
+    only: Sequence[str] | None = None,
+) -> Redactor:
     """Return the Redactor for ``rules`` plus further options (the CLI's flags).
 
     ``extra_rules``, ``deny`` and ``allow`` add to the rules; ``operators``
@@ -111,8 +118,9 @@ def build_redactor(rules: RedactRules | None = None, *, pseudonym_key: bytes | s
     """
     r = rules or RedactRules()
     if operator is not None and operator not in DEFAULT_OPERATORS:
-        raise ValueError(f"the default operator must be one of {', '.join(DEFAULT_OPERATORS)},"
-                         f" got {operator!r}")
+        raise ValueError(
+            f"the default operator must be one of {', '.join(DEFAULT_OPERATORS)}, got {operator!r}"
+        )
     ops: dict[str, OperatorSpec] = {}
     if operator is not None:
         ops["*"] = operator
@@ -120,10 +128,14 @@ def build_redactor(rules: RedactRules | None = None, *, pseudonym_key: bytes | s
     ops.update(operators or {})
     types = set(BUILTIN_TYPES if only is None else only) - set(r.disable)
     try:
-        return Redactor(pseudonym_key=pseudonym_key, operators=ops,
-                        rules=[*r.rules, *extra_rules], deny_terms=[*r.deny, *deny],
-                        allow=[*r.allow, *allow],
-                        types=None if types == set(BUILTIN_TYPES) else types)
+        return Redactor(
+            pseudonym_key=pseudonym_key,
+            operators=ops,
+            rules=[*r.rules, *extra_rules],
+            deny_terms=[*r.deny, *deny],
+            allow=[*r.allow, *allow],
+            types=None if types == set(BUILTIN_TYPES) else types,
+        )
     except (TypeError, ValueError) as exc:
         where = f"{r.source}: " if rules is not None and r.source != "<dict>" else ""
         raise ValueError(f"{where}{_one_line(exc)}") from None
@@ -150,8 +162,9 @@ def load_rules(value: RedactRules | Mapping[str, Any] | str | os.PathLike[str]) 
     if isinstance(value, Mapping):
         return _from_mapping(value, "<dict>")
     if not isinstance(value, (str, os.PathLike)):
-        raise ValueError(f"expected a path to a TOML or JSON file or a dict, got "
-                         f"{type(value).__name__}")
+        raise ValueError(
+            f"expected a path to a TOML or JSON file or a dict, got {type(value).__name__}"
+        )
     path = Path(value).expanduser()
     name = str(value)
     try:
@@ -159,7 +172,8 @@ def load_rules(value: RedactRules | Mapping[str, Any] | str | os.PathLike[str]) 
     except OSError as exc:
         raise ValueError(f"{name}: cannot read the rules file ({exc.strerror or exc})") from None
     as_json = path.suffix.lower() == ".json" or (
-        path.suffix.lower() != ".toml" and data.lstrip()[:1] == b"{")
+        path.suffix.lower() != ".toml" and data.lstrip()[:1] == b"{"
+    )
     try:
         parsed = orjson.loads(data) if as_json else tomllib.loads(data.decode("utf-8"))
     except (orjson.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -195,8 +209,11 @@ def _from_mapping(data: Mapping[str, Any], source: str) -> RedactRules:
     for type_, patterns in raw_rules.items():
         if isinstance(patterns, str):
             patterns = [patterns]
-        if not isinstance(patterns, (list, tuple)) or not patterns or not all(
-                isinstance(p, str) and p for p in patterns):
+        if (
+            not isinstance(patterns, (list, tuple))
+            or not patterns
+            or not all(isinstance(p, str) and p for p in patterns)
+        ):
             raise fail(f"rules.{type_}: expected a regex or a list of regexes")
         rules.extend((str(type_), p) for p in patterns)
 
@@ -206,27 +223,36 @@ def _from_mapping(data: Mapping[str, Any], source: str) -> RedactRules:
     ops: list[tuple[str, OperatorSpec]] = []
     for type_, op in raw_ops.items():
         if type_ == "*":
-            raise fail("operators: '*' is not a type here; the default operator is "
-                       "LLMLOG_REDACT_OPERATOR (configure(redact_operator=...))")
+            raise fail(
+                "operators: '*' is not a type here; the default operator is "
+                "LLMLOG_REDACT_OPERATOR (configure(redact_operator=...))"
+            )
         if not (callable(op) and source == "<dict>") and op not in OPERATOR_NAMES:
-            raise fail(f"operators.{type_}: unknown operator {op!r}; use one of "
-                       f"{', '.join(OPERATOR_NAMES)}")
+            raise fail(
+                f"operators.{type_}: unknown operator {op!r}; use one of "
+                f"{', '.join(OPERATOR_NAMES)}"
+            )
         ops.append((str(type_), op))
 
     disable = strings("disable")
     bad = [t for t in disable if t not in BUILTIN_TYPES]
     if bad:
-        raise fail(f"disable: unknown type {bad[0]!r}; built-in types: "
-                   f"{', '.join(BUILTIN_TYPES)}")
+        raise fail(f"disable: unknown type {bad[0]!r}; built-in types: {', '.join(BUILTIN_TYPES)}")
 
-    out = RedactRules(rules=tuple(rules), deny=strings("deny"), allow=strings("allow"),
-                      operators=tuple(ops), disable=disable, source=source)
+    out = RedactRules(
+        rules=tuple(rules),
+        deny=strings("deny"),
+        allow=strings("allow"),
+        operators=tuple(ops),
+        disable=disable,
+        source=source,
+    )
     try:
         out.redactor(pseudonym_key=b"check only")  # compiles every regex, checks every type
     except ValueError as exc:
         msg = str(exc)
         prefix = f"{source}: "
-        raise fail(msg[len(prefix):] if msg.startswith(prefix) else msg) from None
+        raise fail(msg[len(prefix) :] if msg.startswith(prefix) else msg) from None
     return out
 
 

@@ -31,11 +31,30 @@ import orjson
 
 __all__ = ["SKIP_FIELDS", "is_blob", "walk_record", "walk_value"]
 
-SKIP_FIELDS = frozenset([
-    "event", "schema_version", "request_id", "trace_id", "span_id", "parent_span_id",
-    "timestamp", "duration_ms", "ttft_ms", "provider", "operation", "model", "response_model",
-    "usage", "cost_usd", "status", "finish_reasons", "app", "redaction", "score",
-])
+SKIP_FIELDS = frozenset(
+    [
+        "event",
+        "schema_version",
+        "request_id",
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "timestamp",
+        "duration_ms",
+        "ttft_ms",
+        "provider",
+        "operation",
+        "model",
+        "response_model",
+        "usage",
+        "cost_usd",
+        "status",
+        "finish_reasons",
+        "app",
+        "redaction",
+        "score",
+    ]
+)
 """Top-level record fields that never hold user content and are never scanned."""
 
 _B64_BLOB = re.compile(r"[A-Za-z0-9+/_\-\r\n]+={0,2}")

@@ -27,8 +27,9 @@ class Entry:
 
     __slots__ = ("_heavy", "_rec", "line")
 
-    def __init__(self, rec: dict[str, Any], line: bytes,
-                 heavy: tuple[int, int, int, bool] | None = None) -> None:
+    def __init__(
+        self, rec: dict[str, Any], line: bytes, heavy: tuple[int, int, int, bool] | None = None
+    ) -> None:
         self._rec = rec
         self.line = line
         self._heavy = heavy  # (offset of the tail in line, len messages, len raw, has output)
@@ -50,7 +51,7 @@ class Entry:
         span = self._spans().get(key)
         if span is None:
             return default
-        value = orjson.loads(self.line[span[0]:span[1]])
+        value = orjson.loads(self.line[span[0] : span[1]])
         rec[key] = value
         return value
 
@@ -68,10 +69,28 @@ class Entry:
         return f"Entry({self._rec.get('event')!r}, {self._rec.get('request_id')!r})"
 
 
-COLUMNS = ("request_id", "ts", "provider", "operation", "model", "response_model", "status",
-           "duration_ms", "ttft_ms", "input_tokens", "output_tokens", "total_tokens",
-           "cached_input_tokens", "reasoning_tokens", "tokens_estimated", "cost_usd",
-           "session_id", "user_id", "trace_id", "error_type")
+COLUMNS = (
+    "request_id",
+    "ts",
+    "provider",
+    "operation",
+    "model",
+    "response_model",
+    "status",
+    "duration_ms",
+    "ttft_ms",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cached_input_tokens",
+    "reasoning_tokens",
+    "tokens_estimated",
+    "cost_usd",
+    "session_id",
+    "user_id",
+    "trace_id",
+    "error_type",
+)
 """The scalar columns every store keeps beside the record, in the order of :func:`columns`."""
 
 
@@ -82,12 +101,28 @@ def columns(e: Entry) -> tuple[Any, ...]:
     if type(u) is not dict:
         u = {}
     err = get("error")
-    return (get("request_id"), get("timestamp"), get("provider"), get("operation"), get("model"),
-            get("response_model"), get("status") or "ok", get("duration_ms"), get("ttft_ms"),
-            u.get("input_tokens"), u.get("output_tokens"), u.get("total_tokens"),
-            u.get("cached_input_tokens"), u.get("reasoning_tokens"), bool(u.get("estimated")),
-            get("cost_usd"), get("session_id"), get("user_id"), get("trace_id"),
-            err.get("type") if type(err) is dict else None)
+    return (
+        get("request_id"),
+        get("timestamp"),
+        get("provider"),
+        get("operation"),
+        get("model"),
+        get("response_model"),
+        get("status") or "ok",
+        get("duration_ms"),
+        get("ttft_ms"),
+        u.get("input_tokens"),
+        u.get("output_tokens"),
+        u.get("total_tokens"),
+        u.get("cached_input_tokens"),
+        u.get("reasoning_tokens"),
+        bool(u.get("estimated")),
+        get("cost_usd"),
+        get("session_id"),
+        get("user_id"),
+        get("trace_id"),
+        err.get("type") if type(err) is dict else None,
+    )
 
 
 def text_of_entry(e: Entry) -> str:
@@ -95,8 +130,12 @@ def text_of_entry(e: Entry) -> str:
     from llmlog.normalize import search_text
 
     err = e.get("error")
-    return search_text(e.get("prompt_messages"), e.get("parsed_output"), e.get("tool_calls"),
-                       err if type(err) is dict else None)
+    return search_text(
+        e.get("prompt_messages"),
+        e.get("parsed_output"),
+        e.get("tool_calls"),
+        err if type(err) is dict else None,
+    )
 
 
 @runtime_checkable

@@ -29,8 +29,9 @@ class JsonlSink:
     .. versionadded:: 0.1
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, max_bytes: int = 100 * 1024 * 1024,
-                 backups: int = 5) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, max_bytes: int = 100 * 1024 * 1024, backups: int = 5
+    ) -> None:
         self.path = Path(path).expanduser()
         self.name = f"jsonl:{self.path.resolve()}"
         self.spool_dir = self.path.parent / (self.path.name + "-spool")
@@ -63,8 +64,11 @@ class JsonlSink:
             except FileNotFoundError:
                 current = None
             mine = os.fstat(fd)
-            if current is not None and (current.st_ino, current.st_dev) == (
-                    mine.st_ino, mine.st_dev) and mine.st_size >= self.max_bytes:
+            if (
+                current is not None
+                and (current.st_ino, current.st_dev) == (mine.st_ino, mine.st_dev)
+                and mine.st_size >= self.max_bytes
+            ):
                 if self.backups > 0:
                     for i in range(self.backups - 1, 0, -1):
                         src = self.path.with_name(f"{self.path.name}.{i}")

@@ -104,8 +104,11 @@ def span_attributes(rec: Mapping[str, Any], *, content: bool = True) -> dict[str
         _set(attrs, "gen_ai.input.messages", rec.get("prompt_messages"))
         out = rec.get("parsed_output")
         if out is not None:
-            _set(attrs, "gen_ai.output.messages",
-                 [{"role": "assistant", "content": out, "tool_calls": rec.get("tool_calls")}])
+            _set(
+                attrs,
+                "gen_ai.output.messages",
+                [{"role": "assistant", "content": out, "tool_calls": rec.get("tool_calls")}],
+            )
     return attrs
 
 
@@ -121,8 +124,13 @@ class OTelSink:
     .. versionadded:: 0.1
     """
 
-    def __init__(self, exporter: SpanExporter | None = None, *, service_name: str | None = None,
-                 content: bool = True) -> None:
+    def __init__(
+        self,
+        exporter: SpanExporter | None = None,
+        *,
+        service_name: str | None = None,
+        content: bool = True,
+    ) -> None:
         if exporter is None:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -131,7 +139,8 @@ class OTelSink:
         self.name = f"otel:{type(exporter).__name__}"
         self.content = content
         self._resource = Resource.create(
-            {"service.name": service_name or os.environ.get("OTEL_SERVICE_NAME") or "llmlog"})
+            {"service.name": service_name or os.environ.get("OTEL_SERVICE_NAME") or "llmlog"}
+        )
 
     def _span(self, rec: Mapping[str, Any]) -> ReadableSpan | None:
         try:
@@ -140,19 +149,31 @@ class OTelSink:
         except ValueError:
             return None
         parent_hex = rec.get("parent_span_id")
-        parent = SpanContext(trace_id, int(parent_hex, 16), is_remote=False,
-                             trace_flags=TraceFlags(TraceFlags.SAMPLED)) if parent_hex else None
+        parent = (
+            SpanContext(
+                trace_id,
+                int(parent_hex, 16),
+                is_remote=False,
+                trace_flags=TraceFlags(TraceFlags.SAMPLED),
+            )
+            if parent_hex
+            else None
+        )
         start = int(float(rec.get("timestamp") or 0) * 1e9)
         duration = rec.get("duration_ms")
         end = start + int(float(duration) * 1e6) if isinstance(duration, (int, float)) else start
         err = rec.get("error")
-        status = (Status(StatusCode.ERROR, str(err.get("message", ""))[:1000])
-                  if isinstance(err, Mapping) else Status(StatusCode.UNSET))
+        status = (
+            Status(StatusCode.ERROR, str(err.get("message", ""))[:1000])
+            if isinstance(err, Mapping)
+            else Status(StatusCode.UNSET)
+        )
         name = f"{rec.get('operation') or 'chat'} {rec.get('model') or ''}".strip()
         return ReadableSpan(
             name=name,
-            context=SpanContext(trace_id, span_id, is_remote=False,
-                                trace_flags=TraceFlags(TraceFlags.SAMPLED)),
+            context=SpanContext(
+                trace_id, span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)
+            ),
             parent=parent,
             resource=self._resource,
             attributes=span_attributes(rec, content=self.content),

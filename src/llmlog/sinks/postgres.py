@@ -59,10 +59,12 @@ class PostgresSink:
             " session_id, user_id, trace_id, error_type, tags, search, record)"
             " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"
             " to_tsvector('simple', %s), %s::jsonb)"
-            " ON CONFLICT (request_id) DO NOTHING").format(s=s)
+            " ON CONFLICT (request_id) DO NOTHING"
+        ).format(s=s)
         self._feedback = sql.SQL(
             "INSERT INTO {s}.feedback (request_id, score, comment, ts, record)"
-            " VALUES (%s, %s, %s, %s, %s::jsonb)").format(s=s)
+            " VALUES (%s, %s, %s, %s, %s::jsonb)"
+        ).format(s=s)
 
     def _conn(self) -> Any:
         if self._db is None or self._db.closed:
@@ -75,15 +77,24 @@ class PostgresSink:
         for e in batch:
             get = e.get
             if get("event") == "llm_feedback":
-                feedback.append((_text(get("request_id")), get("score"), _text(get("comment")),
-                                 get("timestamp"), _json_text(e.line)))
+                feedback.append(
+                    (
+                        _text(get("request_id")),
+                        get("score"),
+                        _text(get("comment")),
+                        get("timestamp"),
+                        _json_text(e.line),
+                    )
+                )
                 continue
-            rows.append((
-                *[_text(v) for v in columns(e)],
-                [_text(str(t)) for t in get("tags") or ()],
-                _text(text_of_entry(e)),
-                _json_text(e.line),
-            ))
+            rows.append(
+                (
+                    *[_text(v) for v in columns(e)],
+                    [_text(str(t)) for t in get("tags") or ()],
+                    _text(text_of_entry(e)),
+                    _json_text(e.line),
+                )
+            )
         db = self._conn()
         try:
             with db.transaction(), db.cursor() as cur:

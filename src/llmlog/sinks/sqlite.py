@@ -37,7 +37,7 @@ def _multi_insert(table: str, columns: Sequence[str], nrows: int, verb: str = "I
 def sqlite_path(url: str) -> str:
     """Return the file path for ``url``: a plain path, ``sqlite:///rel`` or ``sqlite:////abs``."""
     if url.startswith("sqlite:///"):
-        return url[len("sqlite:///"):] or "llmlog.db"
+        return url[len("sqlite:///") :] or "llmlog.db"
     if url.startswith("sqlite://"):
         raise ValueError(f"unsupported SQLite URL {url!r}: use sqlite:///path/to/file.db")
     return url
@@ -55,8 +55,9 @@ def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
         raise FileNotFoundError(f"no llmlog store at {p}")
     if create:
         p.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(p, isolation_level=None, check_same_thread=False,
-                         timeout=BUSY_TIMEOUT_MS / 1000)
+    db = sqlite3.connect(
+        p, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
     try:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if db.execute("PRAGMA page_count").fetchone()[0] == 0:
@@ -72,8 +73,13 @@ def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
     return db
 
 
-def _insert_rows(db: sqlite3.Connection, table: str, columns: Sequence[str],
-                 rows: list[tuple[Any, ...]], verb: str = "INSERT") -> None:
+def _insert_rows(
+    db: sqlite3.Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    verb: str = "INSERT",
+) -> None:
     """Insert ``rows`` with multi-row statements: one ``sqlite3_step`` per chunk.
 
     ``executemany`` steps once per row, and the sqlite3 module releases and
@@ -83,7 +89,7 @@ def _insert_rows(db: sqlite3.Connection, table: str, columns: Sequence[str],
     """
     per = max(1, min(2048, _max_variables(db) // len(columns)))
     for i in range(0, len(rows), per):
-        chunk = rows[i:i + per]
+        chunk = rows[i : i + per]
         params = [v for row in chunk for v in row]
         db.execute(_multi_insert(table, columns, len(chunk), verb), params)
 
@@ -132,8 +138,17 @@ class SQLiteSink:
                 db.executemany(
                     "INSERT INTO feedback (request_id, score, comment, ts, record)"
                     " VALUES (?,?,?,?,?)",
-                    [(f.get("request_id"), f.get("score"), f.get("comment"),
-                      f.get("timestamp"), f.line.decode()) for f in feedback])
+                    [
+                        (
+                            f.get("request_id"),
+                            f.get("score"),
+                            f.get("comment"),
+                            f.get("timestamp"),
+                            f.line.decode(),
+                        )
+                        for f in feedback
+                    ],
+                )
             db.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -147,11 +162,13 @@ class SQLiteSink:
         ids = list(entries)
         next_id = 1
         for i in range(0, max(len(ids), 1), 500):
-            chunk = ids[i:i + 500]
+            chunk = ids[i : i + 500]
             rows_found = db.execute(
                 "SELECT NULL, coalesce(max(id), 0) FROM interactions UNION ALL "
                 "SELECT request_id, NULL FROM interactions WHERE request_id IN "
-                f"({','.join('?' * len(chunk))})", chunk).fetchall()
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
             for rid, max_id in rows_found:
                 if rid is None:
                     next_id = max_id + 1
@@ -169,8 +186,9 @@ class SQLiteSink:
         _insert_rows(db, "interactions", _COLUMNS, rows)
         _insert_rows(db, "interactions_fts", ("rowid", "text"), texts)
         if tags:
-            _insert_rows(db, "interaction_tags", ("tag", "interaction_id"), tags,
-                         verb="INSERT OR IGNORE")
+            _insert_rows(
+                db, "interaction_tags", ("tag", "interaction_id"), tags, verb="INSERT OR IGNORE"
+            )
         add_inserted(db, rows, tags)  # the per-hour rollups, in the same transaction
 
     def flush(self, timeout: float | None = None) -> None:

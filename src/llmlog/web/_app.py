@@ -60,8 +60,12 @@ FACETS_TTL = 60.0
 MAX_FORM_BYTES = 16_384
 STATIC = Path(__file__).resolve().parent / "static"
 SESSION_RANGES: tuple[tuple[str, str], ...] = (
-    ("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days"),
-    ("30d", "Last 30 days"), ("all", "Any time"))
+    ("1h", "Last hour"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("all", "Any time"),
+)
 
 
 class _Facets:
@@ -121,22 +125,24 @@ class Viewer:
     def _store(self) -> Store:
         return open_store(self.url)
 
-    def _page(self, request: Request, template: str, *, status: int = 200,
-              **context: Any) -> HTMLResponse:
+    def _page(
+        self, request: Request, template: str, *, status: int = 200, **context: Any
+    ) -> HTMLResponse:
         token, fresh = self.csrf.token(request)
         context.setdefault("title", "llmlog")
         context.setdefault("nav", "")
-        html = render(template, csrf=token, store_name=self.store_name, store_url=self.url,
-                      **context)
+        html = render(
+            template, csrf=token, store_name=self.store_name, store_url=self.url, **context
+        )
         response = HTMLResponse(html, status_code=status)
         response.headers["cache-control"] = "no-store"
         self.csrf.set_cookie(response, fresh)
         return response
 
-    def _error(self, request: Request, status: int, heading: str, message: str
-               ) -> HTMLResponse:
-        return self._page(request, "error.html", status=status, title=heading,
-                          heading=heading, message=message)
+    def _error(self, request: Request, status: int, heading: str, message: str) -> HTMLResponse:
+        return self._page(
+            request, "error.html", status=status, title=heading, heading=heading, message=message
+        )
 
     # -- the list ----------------------------------------------------------------------------
 
@@ -174,17 +180,36 @@ class Viewer:
         if filters.since and filters.since not in dict(TIME_PRESETS):
             since_options.append((filters.since, f"Since {filters.since}"))
         return self._page(
-            request, "list.html", status=status, title="Interactions", nav="list",
-            filters=filters, records=records, scores=scores, error=error,
-            chips=[(label, value, filters.without(param, value).url("/"))
-                   for label, value, param in filters.chips()],
-            models=models, providers=providers, since_options=since_options,
+            request,
+            "list.html",
+            status=status,
+            title="Interactions",
+            nav="list",
+            filters=filters,
+            records=records,
+            scores=scores,
+            error=error,
+            chips=[
+                (label, value, filters.without(param, value).url("/"))
+                for label, value, param in filters.chips()
+            ],
+            models=models,
+            providers=providers,
+            since_options=since_options,
             next_url=filters.url("/", extra=[("cursor", next_cursor)]) if next_cursor else None,
             first_url=filters.url("/") if cursor else None,
             live_url=filters.url("/api/tail") if live_cursor else None,
-            live_cursor=live_cursor, live_interval=int(self.live_interval * 1000),
-            more_open=bool(filters.session or filters.tags or filters.user or filters.until
-                           or len(filters.models) > 1 or len(filters.providers) > 1))
+            live_cursor=live_cursor,
+            live_interval=int(self.live_interval * 1000),
+            more_open=bool(
+                filters.session
+                or filters.tags
+                or filters.user
+                or filters.until
+                or len(filters.models) > 1
+                or len(filters.providers) > 1
+            ),
+        )
 
     def tail(self, request: Request) -> Response:
         """New interactions since ``cursor`` (oldest first), as rows for the list."""
@@ -196,14 +221,15 @@ class Viewer:
             query = filters.query()
             with self._store() as store:
                 batch = store.tail(query, cursor=cursor, limit=PAGE_SIZE)
-                scores = store.latest_scores([str(r.get("request_id"))
-                                              for r in batch.records])
+                scores = store.latest_scores([str(r.get("request_id")) for r in batch.records])
         except ValueError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         newest_first = list(reversed(batch.records))
         html = render("_rows.html", records=newest_first, scores=scores) if newest_first else ""
-        return JSONResponse({"cursor": batch.cursor, "count": len(newest_first),
-                             "html": str(html)}, headers={"cache-control": "no-store"})
+        return JSONResponse(
+            {"cursor": batch.cursor, "count": len(newest_first), "html": str(html)},
+            headers={"cache-control": "no-store"},
+        )
 
     # -- one interaction ---------------------------------------------------------------------
 
@@ -222,8 +248,7 @@ class Viewer:
             siblings: list[str] = []
             sid = rec.get("session_id")
             if sid:
-                page = store.search(Query(session_id=str(sid)), limit=SESSION_PAGE,
-                                    order="oldest")
+                page = store.search(Query(session_id=str(sid)), limit=SESSION_PAGE, order="oldest")
                 siblings = [str(r.get("request_id")) for r in page.records]
         position = siblings.index(full) if full in siblings else -1
         params = rec.get("params") if isinstance(rec.get("params"), Mapping) else {}
@@ -231,19 +256,27 @@ class Viewer:
         shown_params = {k: v for k, v in params.items() if k not in ("tools", "system")}
         tools = params.get("tools")
         return self._page(
-            request, "detail.html", title=f"{rec.get('model') or 'interaction'} · {full[-12:]}",
-            nav="list", rec=rec, rid_url=_rid_url(full), turns=conversation(rec),
-            tree=json_tree(rec), feedback=feedback, saved=request.query_params.get("feedback"),
+            request,
+            "detail.html",
+            title=f"{rec.get('model') or 'interaction'} · {full[-12:]}",
+            nav="list",
+            rec=rec,
+            rid_url=_rid_url(full),
+            turns=conversation(rec),
+            tree=json_tree(rec),
+            feedback=feedback,
+            saved=request.query_params.get("feedback"),
             params={k: orjson.dumps(v).decode() for k, v in shown_params.items()},
             tools=tool_names(tools) if isinstance(tools, list) else [],
-            metadata=orjson.dumps(rec.get("metadata")).decode() if rec.get("metadata")
-            else None,
+            metadata=orjson.dumps(rec.get("metadata")).decode() if rec.get("metadata") else None,
             session_url="/s/" + quote(str(sid), safe="") if sid else None,
             session_pos=(position + 1, len(siblings)) if position >= 0 else None,
             prev_url=_rid_url(siblings[position - 1]) if position > 0 else None,
             next_url=_rid_url(siblings[position + 1])
-            if 0 <= position < len(siblings) - 1 else None,
-            max_comment=MAX_COMMENT)
+            if 0 <= position < len(siblings) - 1
+            else None,
+            max_comment=MAX_COMMENT,
+        )
 
     def record_json(self, request: Request) -> Response:
         """One record as JSON (what ``llmlog show --json`` prints)."""
@@ -253,17 +286,20 @@ class Viewer:
                 rec = store.get(rid)
             except (InteractionNotFoundError, AmbiguousIdError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=404)
-        return Response(orjson.dumps(rec, option=orjson.OPT_INDENT_2),
-                        media_type="application/json",
-                        headers={"cache-control": "no-store"})
+        return Response(
+            orjson.dumps(rec, option=orjson.OPT_INDENT_2),
+            media_type="application/json",
+            headers={"cache-control": "no-store"},
+        )
 
     async def feedback(self, request: Request) -> Response:
         """Record 👍/👎 (score 1/0) and a comment; the only write. CSRF-checked."""
         rid = request.path_params["rid"]
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
-            return self._error(request, 415, "Unsupported form",
-                               "Feedback must be sent by the feedback form.")
+            return self._error(
+                request, 415, "Unsupported form", "Feedback must be sent by the feedback form."
+            )
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
             return self._error(request, 413, "Too large", "The feedback form is too large.")
@@ -275,8 +311,9 @@ class Viewer:
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         reason = self.csrf.check(request, form.get("csrf"))
         if reason is not None:
-            return self._error(request, 403, "Request refused",
-                               f"Feedback was not saved: {reason}.")
+            return self._error(
+                request, 403, "Request refused", f"Feedback was not saved: {reason}."
+            )
         try:
             score = float(form.get("score", ""))
         except ValueError:
@@ -285,8 +322,12 @@ class Viewer:
             return self._error(request, 400, "Invalid feedback", "The score must be a number.")
         comment = form.get("comment", "").strip()
         if len(comment) > MAX_COMMENT:
-            return self._error(request, 400, "Invalid feedback",
-                               f"The comment is longer than {MAX_COMMENT} characters.")
+            return self._error(
+                request,
+                400,
+                "Invalid feedback",
+                f"The comment is longer than {MAX_COMMENT} characters.",
+            )
 
         def save() -> str:
             with self._store() as store:
@@ -315,23 +356,39 @@ class Viewer:
             except ValueError as exc:
                 return self._error(request, 400, "Invalid page", str(exc))
             if not page.records and cursor is None:
-                return self._error(request, 404, "Session not found",
-                                   f"No interaction has session id {sid!r}.")
+                return self._error(
+                    request, 404, "Session not found", f"No interaction has session id {sid!r}."
+                )
             [total] = store.stats(query)
             scores = store.latest_scores([str(r.get("request_id")) for r in page.records])
-        items = [(rec, _rid_url(str(rec.get("request_id"))),
-                  new_turns(rec, first=cursor is None and i == 0))
-                 for i, rec in enumerate(page.records)]
+        items = [
+            (
+                rec,
+                _rid_url(str(rec.get("request_id"))),
+                new_turns(rec, first=cursor is None and i == 0),
+            )
+            for i, rec in enumerate(page.records)
+        ]
         users = sorted({str(r.get("user_id")) for r in page.records if r.get("user_id")})
         models = sorted({str(r.get("model")) for r in page.records if r.get("model")})
         base = "/s/" + quote(sid, safe="")
         return self._page(
-            request, "session.html", title=f"Session {sid}", nav="sessions", sid=sid,
-            items=items, total=total, scores=scores, users=users, models=models,
+            request,
+            "session.html",
+            title=f"Session {sid}",
+            nav="sessions",
+            sid=sid,
+            items=items,
+            total=total,
+            scores=scores,
+            users=users,
+            models=models,
             list_url=Filters(session=sid).url("/"),
             next_url=f"{base}?{urlencode({'cursor': page.next_cursor})}"
-            if page.next_cursor else None,
-            first_url=base if cursor else None)
+            if page.next_cursor
+            else None,
+            first_url=base if cursor else None,
+        )
 
     def sessions(self, request: Request) -> Response:
         """Sessions with interactions in the time range, most recently active first."""
@@ -353,15 +410,26 @@ class Viewer:
                     page = store.sessions(query, limit=PAGE_SIZE, cursor=cursor)
                 except ValueError as exc:
                     error = f"Invalid page: {exc}"
-        ranges = [(value, label, filters.with_(since=value).url("/sessions"))
-                  for value, label in SESSION_RANGES]
+        ranges = [
+            (value, label, filters.with_(since=value).url("/sessions"))
+            for value, label in SESSION_RANGES
+        ]
         return self._page(
-            request, "sessions.html", status=400 if error else 200, title="Sessions",
-            nav="sessions", page=page, error=error, since=since, ranges=ranges,
+            request,
+            "sessions.html",
+            status=400 if error else 200,
+            title="Sessions",
+            nav="sessions",
+            page=page,
+            error=error,
+            since=since,
+            ranges=ranges,
             filters=filters,
             next_url=filters.url("/sessions", extra=[("cursor", page.next_cursor)])
-            if page is not None and page.next_cursor else None,
-            first_url=filters.url("/sessions") if cursor else None)
+            if page is not None and page.next_cursor
+            else None,
+            first_url=filters.url("/sessions") if cursor else None,
+        )
 
     # -- dashboard ---------------------------------------------------------------------------
 
@@ -371,7 +439,8 @@ class Viewer:
         if redirect is not None:
             return redirect
         filters = Filters.from_params(request.query_params.multi_items()).only(
-            "model", "provider", "status", "tag", "since", "until")
+            "model", "provider", "status", "tag", "since", "until"
+        )
         since = filters.since or DEFAULT_RANGE
         error = None
         dash = None
@@ -388,22 +457,36 @@ class Viewer:
                     since, query = "24h", query.replace(since=day)
             models, providers = self.facets.get(store)
         if query is not None:
-            dash = build_dashboard(self._store, filters.with_(since="" if since == "all"
-                                                              else since), query)
+            dash = build_dashboard(
+                self._store, filters.with_(since="" if since == "all" else since), query
+            )
         tabs = [(value, label, range_url(filters, value)) for value, label in RANGES]
         return self._page(
-            request, "dashboard.html", status=400 if error else 200, title="Dashboard",
-            nav="dashboard", dash=dash, error=error, since=since, tabs=tabs, filters=filters,
-            models=models, providers=providers,
-            list_url=filters.with_(since="" if since == "all" else since).url("/"))
+            request,
+            "dashboard.html",
+            status=400 if error else 200,
+            title="Dashboard",
+            nav="dashboard",
+            dash=dash,
+            error=error,
+            since=since,
+            tabs=tabs,
+            filters=filters,
+            models=models,
+            providers=providers,
+            list_url=filters.with_(since="" if since == "all" else since).url("/"),
+        )
 
 
 def _not_found(request: Request, exc: Exception) -> Response:
     viewer: Viewer = request.app.state.viewer
     detail = exc.detail if isinstance(exc, HTTPException) else "Not found"
-    return viewer._error(request, 404, "Not found",
-                         f"There is no page at {request.url.path}." if detail == "Not Found"
-                         else str(detail))
+    return viewer._error(
+        request,
+        404,
+        "Not found",
+        f"There is no page at {request.url.path}." if detail == "Not Found" else str(detail),
+    )
 
 
 def _store_error(request: Request, exc: Exception) -> Response:
@@ -411,9 +494,14 @@ def _store_error(request: Request, exc: Exception) -> Response:
     return viewer._error(request, 503, "Store unavailable", str(exc))
 
 
-def create_app(url: str | os.PathLike[str], *, token: str | None = None,
-               check_host: bool = True, cookie_suffix: str = "",
-               live_interval: float = 2.0) -> Starlette:
+def create_app(
+    url: str | os.PathLike[str],
+    *,
+    token: str | None = None,
+    check_host: bool = True,
+    cookie_suffix: str = "",
+    live_interval: float = 2.0,
+) -> Starlette:
     """Return the viewer as an ASGI app reading the store at ``url``.
 
     Args:
@@ -429,8 +517,7 @@ def create_app(url: str | os.PathLike[str], *, token: str | None = None,
     .. versionadded:: 0.1
     """
     store_url = os.fspath(url)
-    viewer = Viewer(store_url, csrf=Csrf(cookie_suffix=cookie_suffix),
-                    live_interval=live_interval)
+    viewer = Viewer(store_url, csrf=Csrf(cookie_suffix=cookie_suffix), live_interval=live_interval)
     routes = [
         Route("/", viewer.interactions, methods=["GET", "HEAD"]),
         Route("/i/{rid:path}/feedback", viewer.feedback, methods=["POST"]),
@@ -444,8 +531,9 @@ def create_app(url: str | os.PathLike[str], *, token: str | None = None,
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, token=token, check_host=check_host,
-                               cookie_suffix=cookie_suffix)],
+        middleware=[
+            Middleware(Guard, token=token, check_host=check_host, cookie_suffix=cookie_suffix)
+        ],
         exception_handlers={404: _not_found, StoreError: _store_error},
     )
     app.state.viewer = viewer

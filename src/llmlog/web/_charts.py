@@ -68,8 +68,8 @@ def nice_scale(value: float) -> tuple[float, int]:
     exp = math.floor(math.log10(raw))
     step = 10.0 ** (exp + 1)
     for m in (1.0, 2.0, 2.5, 5.0):
-        if m * 10.0 ** exp >= raw * (1 - 1e-9):
-            step = m * 10.0 ** exp
+        if m * 10.0**exp >= raw * (1 - 1e-9):
+            step = m * 10.0**exp
             break
     n = max(1, math.ceil(value / step - 1e-9))
     return step * n, n
@@ -94,39 +94,72 @@ def bucket_label(ts: float, bucket: str, *, long: bool = False) -> str:
     return dt.strftime("%a %b %d") if long else dt.strftime("%b %d")
 
 
-def _frame(box: _Box, kind: str, name: str, title: str, scale: tuple[float, int],
-           fmt: Callable[[float], str], xs: Sequence[float], bucket: str, points: int
-           ) -> list[Markup]:
+def _frame(
+    box: _Box,
+    kind: str,
+    name: str,
+    title: str,
+    scale: tuple[float, int],
+    fmt: Callable[[float], str],
+    xs: Sequence[float],
+    bucket: str,
+    points: int,
+) -> list[Markup]:
     top, steps = scale
     W, H, PW, PH = box.w, box.h, box.pw, box.ph
-    out = [Markup(
-        f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" '
-        f'preserveAspectRatio="xMidYMid meet" data-chart="{escape(name)}" '
-        f'data-kind="{kind}" data-points="{points}" aria-label="') + escape(title)
-        + Markup('">')]
+    out = [
+        Markup(
+            f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" '
+            f'preserveAspectRatio="xMidYMid meet" data-chart="{escape(name)}" '
+            f'data-kind="{kind}" data-points="{points}" aria-label="'
+        )
+        + escape(title)
+        + Markup('">')
+    ]
     for i in range(steps + 1):
         y = TOP + PH - PH * i / steps
-        out.append(Markup(f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{_num(y)}" '
-                          f'y2="{_num(y)}"/>'))
-        out.append(Markup(f'<text class="ylab" x="{LEFT - 6}" y="{_num(y + 4)}">')
-                   + escape(fmt(top * i / steps)) + Markup("</text>"))
+        out.append(
+            Markup(
+                f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{_num(y)}" y2="{_num(y)}"/>'
+            )
+        )
+        out.append(
+            Markup(f'<text class="ylab" x="{LEFT - 6}" y="{_num(y + 4)}">')
+            + escape(fmt(top * i / steps))
+            + Markup("</text>")
+        )
     n = len(xs)
     if n:
         every = max(1, math.ceil(n / max(4, W // 90)))
         band = PW / n
         for i in range(0, n, every):
             x = LEFT + band * (i + 0.5)
-            out.append(Markup(f'<text class="xlab" x="{_num(x)}" y="{H - 8}">')
-                       + escape(bucket_label(xs[i], bucket)) + Markup("</text>"))
+            out.append(
+                Markup(f'<text class="xlab" x="{_num(x)}" y="{H - 8}">')
+                + escape(bucket_label(xs[i], bucket))
+                + Markup("</text>")
+            )
     if not points:
-        out.append(Markup(f'<text class="empty" x="{LEFT + PW / 2:.0f}" y="{TOP + PH / 2:.0f}">'
-                          "No data in this range</text>"))
+        out.append(
+            Markup(
+                f'<text class="empty" x="{LEFT + PW / 2:.0f}" y="{TOP + PH / 2:.0f}">'
+                "No data in this range</text>"
+            )
+        )
     return out
 
 
-def bar_chart(name: str, title: str, xs: Sequence[float], series: Sequence[Series], *,
-              bucket: str, fmt: Callable[[float], str], width: int = 640,
-              height: int = 220) -> Markup:
+def bar_chart(
+    name: str,
+    title: str,
+    xs: Sequence[float],
+    series: Sequence[Series],
+    *,
+    bucket: str,
+    fmt: Callable[[float], str],
+    width: int = 640,
+    height: int = 220,
+) -> Markup:
     """Return an SVG bar chart, the series stacked in each time bucket.
 
     Args:
@@ -159,21 +192,35 @@ def bar_chart(name: str, title: str, xs: Sequence[float], series: Sequence[Serie
             y1 = TOP + PH - PH * (base + v) / top
             h = max(0.5, PH * v / top)
             tip = f"{bucket_label(x0, bucket, long=True)} · {s.name}: {fmt(v)}"
-            rect = (Markup(f'<rect class="bar {escape(s.css)}" x="{_num(x)}" y="{_num(y1)}" '
-                           f'width="{_num(bar)}" height="{_num(h)}"><title>') + escape(tip)
-                    + Markup("</title></rect>"))
+            rect = (
+                Markup(
+                    f'<rect class="bar {escape(s.css)}" x="{_num(x)}" y="{_num(y1)}" '
+                    f'width="{_num(bar)}" height="{_num(h)}"><title>'
+                )
+                + escape(tip)
+                + Markup("</title></rect>")
+            )
             if s.hrefs is not None:
-                rect = (Markup('<a href="') + escape(s.hrefs[i]) + Markup('">') + rect
-                        + Markup("</a>"))
+                rect = (
+                    Markup('<a href="') + escape(s.hrefs[i]) + Markup('">') + rect + Markup("</a>")
+                )
             out.append(rect)
             base += v
     out.append(Markup("</svg>"))
     return Markup("").join(out)
 
 
-def line_chart(name: str, title: str, xs: Sequence[float], series: Sequence[Series], *,
-               bucket: str, fmt: Callable[[float], str], width: int = 640,
-               height: int = 220) -> Markup:
+def line_chart(
+    name: str,
+    title: str,
+    xs: Sequence[float],
+    series: Sequence[Series],
+    *,
+    bucket: str,
+    fmt: Callable[[float], str],
+    width: int = 640,
+    height: int = 220,
+) -> Markup:
     """Return an SVG line chart, one line per series; gaps where a value is None.
 
     Args are as for :func:`bar_chart`.
@@ -201,15 +248,21 @@ def line_chart(name: str, title: str, xs: Sequence[float], series: Sequence[Seri
             y = TOP + PH - PH * v / top
             segment.append(f"{_num(x)},{_num(y)}")
             tip = f"{bucket_label(xs[i], bucket, long=True)} · {s.name}: {fmt(v)}"
-            dots.append(Markup(f'<circle class="dot {escape(s.css)}" cx="{_num(x)}" '
-                               f'cy="{_num(y)}" r="{3 if n <= 60 else 1.5}"><title>')
-                        + escape(tip) + Markup("</title></circle>"))
+            dots.append(
+                Markup(
+                    f'<circle class="dot {escape(s.css)}" cx="{_num(x)}" '
+                    f'cy="{_num(y)}" r="{3 if n <= 60 else 1.5}"><title>'
+                )
+                + escape(tip)
+                + Markup("</title></circle>")
+            )
         if segment:
             segments.append(segment)
         for seg in segments:
             if len(seg) > 1:
-                out.append(Markup(f'<polyline class="line {escape(s.css)}" points="'
-                                  f'{" ".join(seg)}"/>'))
+                out.append(
+                    Markup(f'<polyline class="line {escape(s.css)}" points="{" ".join(seg)}"/>')
+                )
         out += dots
     out.append(Markup("</svg>"))
     return Markup("").join(out)
@@ -218,7 +271,9 @@ def line_chart(name: str, title: str, xs: Sequence[float], series: Sequence[Seri
 def share_bar(fraction: float, css: str = "s0") -> Markup:
     """Return a small horizontal bar showing ``fraction`` (0..1) of a whole."""
     f = 0.0 if math.isnan(fraction) else min(1.0, max(0.0, fraction))
-    return Markup(f'<svg class="share" viewBox="0 0 100 8" preserveAspectRatio="none" '
-                  f'aria-hidden="true"><rect class="track" x="0" y="0" width="100" height="8"/>'
-                  f'<rect class="bar {escape(css)}" x="0" y="0" width="{f * 100:.1f}" '
-                  f'height="8"/></svg>')
+    return Markup(
+        f'<svg class="share" viewBox="0 0 100 8" preserveAspectRatio="none" '
+        f'aria-hidden="true"><rect class="track" x="0" y="0" width="100" height="8"/>'
+        f'<rect class="bar {escape(css)}" x="0" y="0" width="{f * 100:.1f}" '
+        f'height="8"/></svg>'
+    )

@@ -31,20 +31,21 @@ from markupsafe import Markup, escape
 from llmlog.normalize import text_of
 from llmlog.query.formats import output_text
 
-__all__ = ["Block", "Turn", "conversation", "json_text", "json_tree", "markdown",
-           "new_turns"]
+__all__ = ["Block", "Turn", "conversation", "json_text", "json_tree", "markdown", "new_turns"]
 
 MARKDOWN_LIMIT = 100_000
 """Texts longer than this are shown as plain text only (rendering them would be slow)."""
 
-_md = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False,
-                                "typographer": False})
+_md = MarkdownIt(
+    "commonmark", {"html": False, "breaks": True, "linkify": False, "typographer": False}
+)
 _md.enable(["table", "strikethrough"])
 _md.disable("image")
 
 
-def _link_open(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
-               env: EnvType) -> str:
+def _link_open(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
     tokens[idx].attrSet("rel", "noopener noreferrer nofollow")
     tokens[idx].attrSet("target", "_blank")
     return self.renderToken(tokens, idx, options, env)
@@ -59,17 +60,18 @@ def markdown(text: str) -> Markup:
     Raises nothing: text markdown-it cannot render is returned escaped.
     """
     if len(text) > MARKDOWN_LIMIT:
-        return Markup("<pre class=\"plain\">") + escape(text) + Markup("</pre>")
+        return Markup('<pre class="plain">') + escape(text) + Markup("</pre>")
     try:
         return Markup(_md.render(text))
     except Exception:  # markdown-it never should; the viewer must not break on odd text
-        return Markup("<pre class=\"plain\">") + escape(text) + Markup("</pre>")
+        return Markup('<pre class="plain">') + escape(text) + Markup("</pre>")
 
 
 def json_text(value: Any) -> str:
     """Return ``value`` as indented JSON text (unknown objects as their ``str``)."""
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
-                        default=str).decode()
+    return orjson.dumps(
+        value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=str
+    ).decode()
 
 
 # -- the chat view -----------------------------------------------------------------------------
@@ -156,9 +158,16 @@ def _call(tc: Mapping[str, Any]) -> Block:
     return Block("call", text=_args(args), name=str(name or "?"), ident=str(tc.get("id") or ""))
 
 
-_MEDIA = {"image_url": "image", "image": "image", "input_image": "image",
-          "input_audio": "audio", "audio": "audio", "file": "file", "input_file": "file",
-          "document": "document"}
+_MEDIA = {
+    "image_url": "image",
+    "image": "image",
+    "input_image": "image",
+    "input_audio": "audio",
+    "audio": "audio",
+    "file": "file",
+    "input_file": "file",
+    "document": "document",
+}
 
 
 def _blocks(content: Any) -> list[Block]:
@@ -175,20 +184,30 @@ def _blocks(content: Any) -> list[Block]:
             elif isinstance(part, Mapping):
                 kind = str(part.get("type") or "")
                 if kind in ("text", "input_text", "output_text") or (
-                        not kind and isinstance(part.get("text"), str)):
+                    not kind and isinstance(part.get("text"), str)
+                ):
                     out.append(Block("text", text=text_of(part)))
                 elif kind == "tool_use":
                     out.append(_call(part))
                 elif kind == "tool_result":
                     inner = part.get("content")
-                    out.append(Block("result", text=_pretty(text_of(inner)) if not isinstance(
-                        inner, dict) else json_text(inner),
-                        ident=str(part.get("tool_use_id") or "")))
+                    out.append(
+                        Block(
+                            "result",
+                            text=_pretty(text_of(inner))
+                            if not isinstance(inner, dict)
+                            else json_text(inner),
+                            ident=str(part.get("tool_use_id") or ""),
+                        )
+                    )
                 elif kind in _MEDIA:
                     out.append(Block("media", name=_MEDIA[kind], text=_media_label(part)))
                 elif kind in ("thinking", "reasoning"):
-                    out.append(Block("data", name="thinking",
-                                     text=str(part.get("thinking") or text_of(part))))
+                    out.append(
+                        Block(
+                            "data", name="thinking", text=str(part.get("thinking") or text_of(part))
+                        )
+                    )
                 else:
                     out.append(Block("data", name=kind or "part", text=json_text(part)))
             else:
@@ -232,8 +251,12 @@ def _message_turn(m: Any) -> Turn:
     if isinstance(fc, Mapping):
         blocks.append(_call(fc))
     if role in ("tool", "function"):
-        blocks = [Block("result", text=_pretty(b.text), ident=str(m.get("tool_call_id") or ""))
-                  if b.kind == "text" else b for b in blocks]
+        blocks = [
+            Block("result", text=_pretty(b.text), ident=str(m.get("tool_call_id") or ""))
+            if b.kind == "text"
+            else b
+            for b in blocks
+        ]
     return Turn(role, " · ".join(details), blocks)
 
 
@@ -291,7 +314,7 @@ def new_turns(rec: Mapping[str, Any], *, first: bool) -> list[Turn]:
     turns = conversation(rec)
     body = [t for t in turns if not t.reply]
     last_assistant = max((i for i, t in enumerate(body) if t.role == "assistant"), default=-1)
-    fresh = body[last_assistant + 1:]
+    fresh = body[last_assistant + 1 :]
     if not first:
         fresh = [t for t in fresh if t.css_role != "system"]
     return fresh + [t for t in turns if t.reply]
@@ -311,15 +334,15 @@ def _scalar(value: Any) -> Markup:
         return Markup('<span class="jb">') + ("true" if value else "false") + Markup("</span>")
     if isinstance(value, _PLAIN_SCALARS):
         return Markup('<span class="jd">') + escape(json_text(value)) + Markup("</span>")
-    return (Markup('<span class="js">') + escape(orjson.dumps(str(value)).decode())
-            + Markup("</span>"))
+    return (
+        Markup('<span class="js">') + escape(orjson.dumps(str(value)).decode()) + Markup("</span>")
+    )
 
 
 def _key(key: str | None) -> Markup:
     if key is None:
         return Markup("")
-    return Markup('<span class="jk">') + escape(orjson.dumps(key).decode()) + Markup(
-        "</span>: ")
+    return Markup('<span class="jk">') + escape(orjson.dumps(key).decode()) + Markup("</span>: ")
 
 
 def _node(value: Any, key: str | None, depth: int, out: list[Markup]) -> None:
@@ -329,12 +352,20 @@ def _node(value: Any, key: str | None, depth: int, out: list[Markup]) -> None:
             return
         is_dict = isinstance(value, dict)
         n = len(value)
-        summary = (f"{{{n} key{'s' if n != 1 else ''}}}" if is_dict
-                   else f"[{n} item{'s' if n != 1 else ''}]")
-        out.append(Markup('<li><details class="jv"') + Markup(
-            " open" if depth < _OPEN_DEPTH or key in _OPEN_KEYS else "") + Markup(
-            "><summary>") + _key(key) + Markup('<span class="jt">') + escape(summary)
-            + Markup("</span></summary><ul>"))
+        summary = (
+            f"{{{n} key{'s' if n != 1 else ''}}}"
+            if is_dict
+            else f"[{n} item{'s' if n != 1 else ''}]"
+        )
+        out.append(
+            Markup('<li><details class="jv"')
+            + Markup(" open" if depth < _OPEN_DEPTH or key in _OPEN_KEYS else "")
+            + Markup("><summary>")
+            + _key(key)
+            + Markup('<span class="jt">')
+            + escape(summary)
+            + Markup("</span></summary><ul>")
+        )
         if isinstance(value, dict):
             for k, v in value.items():
                 _node(v, str(k), depth + 1, out)

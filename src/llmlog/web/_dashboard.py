@@ -43,8 +43,12 @@ from llmlog.web._templates import fmt_compact, fmt_money, fmt_pct, iso_local
 
 __all__ = ["DEFAULT_RANGE", "RANGES", "Dashboard", "ModelRow", "build_dashboard", "range_url"]
 
-RANGES: tuple[tuple[str, str], ...] = (("24h", "24 hours"), ("7d", "7 days"),
-                                       ("30d", "30 days"), ("all", "All time"))
+RANGES: tuple[tuple[str, str], ...] = (
+    ("24h", "24 hours"),
+    ("7d", "7 days"),
+    ("30d", "30 days"),
+    ("all", "All time"),
+)
 """The range tabs: ``since`` value and label (``all``: no lower bound)."""
 DEFAULT_RANGE = "7d"
 HOURLY_MAX_SECONDS = 2 * 86400 + 3600
@@ -128,9 +132,11 @@ def windows(start: float, end: float) -> tuple[str, list[float]]:
     return unit, out
 
 
-def _window_stats(opener: Opener, query: Query, xs: Sequence[float], end: float
-                  ) -> dict[float, StatsRow]:
+def _window_stats(
+    opener: Opener, query: Query, xs: Sequence[float], end: float
+) -> dict[float, StatsRow]:
     """Return ``stats(query)`` restricted to each window, by window start (threads)."""
+
     def bounds(i: int) -> tuple[float, float | None]:
         lo = xs[i] if query.since is None else max(xs[i], query.since)
         hi: float | None = xs[i + 1] if i + 1 < len(xs) else query.until
@@ -153,8 +159,9 @@ def _window_stats(opener: Opener, query: Query, xs: Sequence[float], end: float
         return xs[i], row
 
     try:
-        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="llmlog-web",
-                                initializer=init) as pool:
+        with ThreadPoolExecutor(
+            max_workers=WORKERS, thread_name_prefix="llmlog-web", initializer=init
+        ) as pool:
             results = list(pool.map(one, range(len(xs))))
     finally:
         for store in opened:
@@ -162,8 +169,9 @@ def _window_stats(opener: Opener, query: Query, xs: Sequence[float], end: float
     return {r[0]: r[1] for r in results if r is not None and r[1].count}
 
 
-def _values(rows: dict[float, StatsRow], xs: Sequence[float],
-            get: Callable[[StatsRow], float | None]) -> list[float | None]:
+def _values(
+    rows: dict[float, StatsRow], xs: Sequence[float], get: Callable[[StatsRow], float | None]
+) -> list[float | None]:
     out: list[float | None] = []
     for x in xs:
         row = rows.get(x)
@@ -171,16 +179,18 @@ def _values(rows: dict[float, StatsRow], xs: Sequence[float],
     return out
 
 
-def _list_url(filters: Filters, *, since: float, until: float | None,
-              model: str | None = None) -> str:
+def _list_url(
+    filters: Filters, *, since: float, until: float | None, model: str | None = None
+) -> str:
     f = filters.with_(since=iso_local(since), until=iso_local(until))
     if model is not None:
         f = f.with_(models=(model,))
     return f.url("/")
 
 
-def build_dashboard(opener: Opener, filters: Filters, query: Query, *,
-                    now: float | None = None) -> Dashboard:
+def build_dashboard(
+    opener: Opener, filters: Filters, query: Query, *, now: float | None = None
+) -> Dashboard:
     """Return the dashboard for ``query``: totals, per model, and series over its time range.
 
     Args:
@@ -201,16 +211,18 @@ def build_dashboard(opener: Opener, filters: Filters, query: Query, *,
         per_model = store.stats(query, by="model")
         stacked_rows: list[StatsRow] = []
         if unit == "hour":
-            series_rows = {r.bucket: r for r in store.stats(query, bucket="hour")
-                           if r.bucket is not None}
+            series_rows = {
+                r.bucket: r for r in store.stats(query, bucket="hour") if r.bucket is not None
+            }
             if per_model:
                 stacked_rows = store.stats(query, bucket="hour", by="model")
     if unit == "day" and total.count <= EXACT_ROWS * len(xs):
         # small days: the query layer would count each one exactly from its rows, so
         # one call over the range costs less than one per day
         with opener() as store:
-            series_rows = {r.bucket: r for r in store.stats(query, bucket="day")
-                           if r.bucket is not None}
+            series_rows = {
+                r.bucket: r for r in store.stats(query, bucket="day") if r.bucket is not None
+            }
     elif unit != "hour":
         series_rows = _window_stats(opener, query, xs, end)
     dash = Dashboard(total=total, bucket=unit)
@@ -218,13 +230,19 @@ def build_dashboard(opener: Opener, filters: Filters, query: Query, *,
     palette: dict[str | None, str] = {}
     for i, row in enumerate(per_model):
         palette[row.group] = f"s{min(i, PALETTE_SIZE - 1)}"
-    top = [r.group for r in per_model[:PALETTE_SIZE - 1]]
+    top = [r.group for r in per_model[: PALETTE_SIZE - 1]]
     others = len(per_model) > PALETTE_SIZE - 1
     for r in per_model:
         href = filters.with_(models=(r.group,)).url("/") if r.group else filters.url("/")
-        dash.models.append(ModelRow(r.group or "(none)", palette[r.group], r,
-                                    share_bar(r.count / total.count if total.count else 0.0,
-                                              palette[r.group]), href))
+        dash.models.append(
+            ModelRow(
+                r.group or "(none)",
+                palette[r.group],
+                r,
+                share_bar(r.count / total.count if total.count else 0.0, palette[r.group]),
+                href,
+            )
+        )
     dash.legend = [(m or "(none)", palette[m]) for m in top]
     if others:
         dash.legend.append(("other models", f"s{PALETTE_SIZE - 1}"))
@@ -249,53 +267,101 @@ def build_dashboard(opener: Opener, filters: Filters, query: Query, *,
             name = "other models" if key == "\x00other" else (key or "(none)")
             css = f"s{PALETTE_SIZE - 1}" if key == "\x00other" else palette[key]
             rows = [by_bucket.get((x, key)) for x in xs]
-            hrefs = [_list_url(filters, since=x, until=ends(i),
-                               model=key if key not in (None, "\x00other") else None)
-                     for i, x in enumerate(xs)]
+            hrefs = [
+                _list_url(
+                    filters,
+                    since=x,
+                    until=ends(i),
+                    model=key if key not in (None, "\x00other") else None,
+                )
+                for i, x in enumerate(xs)
+            ]
             requests.append(Series(name, [r.count if r else None for r in rows], css, hrefs))
             costs.append(Series(name, [r.cost_usd if r else None for r in rows], css))
     else:
         hrefs = [_list_url(filters, since=x, until=ends(i)) for i, x in enumerate(xs)]
-        requests = [Series("ok", _values(series_rows, xs, lambda r: r.count - r.errors), "s0",
-                           hrefs),
-                    Series("errors", _values(series_rows, xs, lambda r: r.errors), "err",
-                           [f"{h}&status=error" if "?" in h else f"{h}?status=error"
-                            for h in hrefs])]
+        requests = [
+            Series("ok", _values(series_rows, xs, lambda r: r.count - r.errors), "s0", hrefs),
+            Series(
+                "errors",
+                _values(series_rows, xs, lambda r: r.errors),
+                "err",
+                [f"{h}&status=error" if "?" in h else f"{h}?status=error" for h in hrefs],
+            ),
+        ]
         costs = [Series("cost", _values(series_rows, xs, lambda r: r.cost_usd), "s0")]
 
-    dash.charts["requests"] = bar_chart("requests", "Requests over time", xs, requests,
-                                        bucket=unit, fmt=fmt_compact, width=1280, height=250)
+    dash.charts["requests"] = bar_chart(
+        "requests",
+        "Requests over time",
+        xs,
+        requests,
+        bucket=unit,
+        fmt=fmt_compact,
+        width=1280,
+        height=250,
+    )
     dash.charts["errors"] = line_chart(
-        "errors", "Error rate over time", xs,
+        "errors",
+        "Error rate over time",
+        xs,
         [Series("error rate", _values(series_rows, xs, lambda r: r.error_rate), "err")],
-        bucket=unit, fmt=fmt_pct)
+        bucket=unit,
+        fmt=fmt_pct,
+    )
     dash.charts["latency"] = line_chart(
-        "latency", "Latency p50 and p95 over time", xs,
-        [Series("p50", _values(series_rows, xs, lambda r: r.latency_p50_ms), "s0"),
-         Series("p95", _values(series_rows, xs, lambda r: r.latency_p95_ms), "s3")],
-        bucket=unit, fmt=fmt_ms)
+        "latency",
+        "Latency p50 and p95 over time",
+        xs,
+        [
+            Series("p50", _values(series_rows, xs, lambda r: r.latency_p50_ms), "s0"),
+            Series("p95", _values(series_rows, xs, lambda r: r.latency_p95_ms), "s3"),
+        ],
+        bucket=unit,
+        fmt=fmt_ms,
+    )
     dash.charts["tokens"] = bar_chart(
-        "tokens", "Tokens over time", xs,
-        [Series("input", _values(series_rows, xs, lambda r: r.input_tokens), "s0"),
-         Series("output", _values(series_rows, xs, lambda r: r.output_tokens), "s2")],
-        bucket=unit, fmt=fmt_compact)
-    dash.charts["cost"] = bar_chart("cost", "Cost over time", xs, costs, bucket=unit,
-                                    fmt=fmt_money)
+        "tokens",
+        "Tokens over time",
+        xs,
+        [
+            Series("input", _values(series_rows, xs, lambda r: r.input_tokens), "s0"),
+            Series("output", _values(series_rows, xs, lambda r: r.output_tokens), "s2"),
+        ],
+        bucket=unit,
+        fmt=fmt_compact,
+    )
+    dash.charts["cost"] = bar_chart("cost", "Cost over time", xs, costs, bucket=unit, fmt=fmt_money)
     return dash
 
 
 def _merge(a: StatsRow, b: StatsRow) -> StatsRow:
     """Return the sums of two rows (for "other models"; percentiles are not kept)."""
-    cost = (a.cost_usd or 0.0) + (b.cost_usd or 0.0) if (
-        a.cost_usd is not None or b.cost_usd is not None) else None
-    return StatsRow(group=a.group, bucket=a.bucket, count=a.count + b.count,
-                    errors=a.errors + b.errors, latency_count=0, latency_avg_ms=None,
-                    latency_p50_ms=None, latency_p95_ms=None, latency_p99_ms=None,
-                    ttft_count=0, ttft_avg_ms=None, ttft_p50_ms=None, ttft_p95_ms=None,
-                    input_tokens=a.input_tokens + b.input_tokens,
-                    output_tokens=a.output_tokens + b.output_tokens,
-                    total_tokens=a.total_tokens + b.total_tokens,
-                    cost_count=a.cost_count + b.cost_count, cost_usd=cost)
+    cost = (
+        (a.cost_usd or 0.0) + (b.cost_usd or 0.0)
+        if (a.cost_usd is not None or b.cost_usd is not None)
+        else None
+    )
+    return StatsRow(
+        group=a.group,
+        bucket=a.bucket,
+        count=a.count + b.count,
+        errors=a.errors + b.errors,
+        latency_count=0,
+        latency_avg_ms=None,
+        latency_p50_ms=None,
+        latency_p95_ms=None,
+        latency_p99_ms=None,
+        ttft_count=0,
+        ttft_avg_ms=None,
+        ttft_p50_ms=None,
+        ttft_p95_ms=None,
+        input_tokens=a.input_tokens + b.input_tokens,
+        output_tokens=a.output_tokens + b.output_tokens,
+        total_tokens=a.total_tokens + b.total_tokens,
+        cost_count=a.cost_count + b.cost_count,
+        cost_usd=cost,
+    )
 
 
 def range_url(filters: Filters, since: str) -> str:

@@ -53,9 +53,18 @@ def write_feedback(url: str, request_id: str, score: float, comment: str | None)
         raise FeedbackError(exc.format_message()) from None
     pipeline = Pipeline(settings, [sink], processors)
     try:
-        pipeline.submit(FEEDBACK, orjson.dumps({"request_id": request_id, "score": score,
-                                                "comment": comment or None,
-                                                "timestamp": time.time()}), None)
+        pipeline.submit(
+            FEEDBACK,
+            orjson.dumps(
+                {
+                    "request_id": request_id,
+                    "score": score,
+                    "comment": comment or None,
+                    "timestamp": time.time(),
+                }
+            ),
+            None,
+        )
     finally:
         pipeline.close(10.0)
     try:

@@ -18,22 +18,49 @@ from llmlog.query import Query
 
 __all__ = ["PARAMS", "TIME_PRESETS", "Filters"]
 
-PARAMS: tuple[str, ...] = ("q", "model", "provider", "status", "since", "until", "session",
-                           "tag", "user")
+PARAMS: tuple[str, ...] = (
+    "q",
+    "model",
+    "provider",
+    "status",
+    "since",
+    "until",
+    "session",
+    "tag",
+    "user",
+)
 """The URL parameters that are filters (``cursor`` and ``token`` are not)."""
 
 TIME_PRESETS: tuple[tuple[str, str], ...] = (
-    ("", "Any time"), ("15m", "Last 15 minutes"), ("1h", "Last hour"),
-    ("24h", "Last 24 hours"), ("7d", "Last 7 days"), ("30d", "Last 30 days"),
+    ("", "Any time"),
+    ("15m", "Last 15 minutes"),
+    ("1h", "Last hour"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
 )
 """``since`` values offered in the time menus, with their labels."""
 
 _MULTI = {"model": "models", "provider": "providers", "tag": "tags"}
-_SINGLE = {"q": "text", "status": "status", "since": "since", "until": "until",
-           "session": "session", "user": "user"}
-_LABELS = {"q": "text", "model": "model", "provider": "provider", "status": "status",
-           "since": "since", "until": "until", "session": "session", "tag": "tag",
-           "user": "user"}
+_SINGLE = {
+    "q": "text",
+    "status": "status",
+    "since": "since",
+    "until": "until",
+    "session": "session",
+    "user": "user",
+}
+_LABELS = {
+    "q": "text",
+    "model": "model",
+    "provider": "provider",
+    "status": "status",
+    "since": "since",
+    "until": "until",
+    "session": "session",
+    "tag": "tag",
+    "user": "user",
+}
 MAX_VALUE = 500
 
 
@@ -77,11 +104,17 @@ class Filters:
                     multi[_MULTI[key]].append(value)
             elif key in _SINGLE:
                 single[_SINGLE[key]] = value
-        return cls(text=single.get("text", ""), models=tuple(multi["models"]),
-                   providers=tuple(multi["providers"]), status=single.get("status", ""),
-                   since=single.get("since", ""), until=single.get("until", ""),
-                   session=single.get("session", ""), tags=tuple(multi["tags"]),
-                   user=single.get("user", ""))
+        return cls(
+            text=single.get("text", ""),
+            models=tuple(multi["models"]),
+            providers=tuple(multi["providers"]),
+            status=single.get("status", ""),
+            since=single.get("since", ""),
+            until=single.get("until", ""),
+            session=single.get("session", ""),
+            tags=tuple(multi["tags"]),
+            user=single.get("user", ""),
+        )
 
     def query(self, *, now: float | None = None) -> Query:
         """Return the :class:`Query` these filters mean.
@@ -89,11 +122,18 @@ class Filters:
         Raises:
             ValueError: a value is invalid; the message names the filter.
         """
-        return Query.parse(text=self.text or None, since=self.since or None,
-                           until=self.until or None, model=self.models,
-                           provider=self.providers, status=self.status or None,
-                           session=self.session or None, user=self.user or None,
-                           tag=self.tags, now=now)
+        return Query.parse(
+            text=self.text or None,
+            since=self.since or None,
+            until=self.until or None,
+            model=self.models,
+            provider=self.providers,
+            status=self.status or None,
+            session=self.session or None,
+            user=self.user or None,
+            tag=self.tags,
+            now=now,
+        )
 
     def pairs(self) -> list[tuple[str, str]]:
         """Return the URL parameters of these filters, in a stable order."""
@@ -117,8 +157,9 @@ class Filters:
         changes: dict[str, Any] = {}
         if param in _MULTI:
             name = _MULTI[param]
-            changes[name] = tuple(v for v in getattr(self, name)
-                                  if value is not None and v != value)
+            changes[name] = tuple(
+                v for v in getattr(self, name) if value is not None and v != value
+            )
         else:
             changes[_SINGLE[param]] = ""
         return replace(self, **changes)

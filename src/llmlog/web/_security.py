@@ -32,9 +32,11 @@ __all__ = [
     "origin_of",
 ]
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-       "base-uri 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
 """The Content-Security-Policy of every response: nothing inline, nothing from elsewhere."""
 
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
@@ -68,8 +70,7 @@ def is_loopback(host: str) -> bool:
     except OSError:
         return False
     addrs = {str(info[4][0]) for info in infos}
-    return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback
-                               for a in addrs)
+    return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
 
 
 def _host_name(host_header: str) -> str:
@@ -112,8 +113,9 @@ class Guard:
             browsers share cookies between ports of one host.
     """
 
-    def __init__(self, app: ASGIApp, *, token: str | None, check_host: bool,
-                 cookie_suffix: str = "") -> None:
+    def __init__(
+        self, app: ASGIApp, *, token: str | None, check_host: bool, cookie_suffix: str = ""
+    ) -> None:
         self.app = app
         self.token = token
         self.check_host = check_host
@@ -145,21 +147,29 @@ class Guard:
             if host not in LOOPBACK_HOSTS:
                 return PlainTextResponse(
                     "Invalid Host header: this llmlog viewer only answers to 127.0.0.1 or "
-                    "localhost.\n", status_code=400)
+                    "localhost.\n",
+                    status_code=400,
+                )
         if self.token is None:
             return None
         request = Request(scope)
         given = request.query_params.get("token")
         if given is not None and self._matches(given):
             # keep it in a cookie, and take it out of the address bar and the history
-            rest = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode(),
-                                                 keep_blank_values=True) if k != "token"]
+            rest = [
+                (k, v)
+                for k, v in parse_qsl(
+                    scope.get("query_string", b"").decode(), keep_blank_values=True
+                )
+                if k != "token"
+            ]
             path = "/" + request.url.path.lstrip("/")  # never "//host": no open redirect
             target = path + (f"?{urlencode(rest)}" if rest else "")
             if request.method in ("GET", "HEAD"):
                 resp: Response = RedirectResponse(target, status_code=303)
-                resp.set_cookie(self.token_cookie, given, httponly=True, samesite="strict",
-                                path="/")
+                resp.set_cookie(
+                    self.token_cookie, given, httponly=True, samesite="strict", path="/"
+                )
                 return resp
             return None
         auth = headers.get("authorization", "")
@@ -236,7 +246,8 @@ class Csrf:
         cookie = request.cookies.get(self.cookie)
         if not cookie:
             return "missing CSRF cookie (reload the page)"
-        if not form_token or not hmac.compare_digest(form_token.encode(),
-                                                     self._sign(cookie).encode()):
+        if not form_token or not hmac.compare_digest(
+            form_token.encode(), self._sign(cookie).encode()
+        ):
             return "invalid CSRF token (reload the page)"
         return None

@@ -26,8 +26,11 @@ __all__ = ["Server", "serve"]
 
 def _family(host: str) -> socket.AddressFamily:
     try:
-        return (socket.AF_INET6 if ipaddress.ip_address(host.strip("[]")).version == 6
-                else socket.AF_INET)
+        return (
+            socket.AF_INET6
+            if ipaddress.ip_address(host.strip("[]")).version == 6
+            else socket.AF_INET
+        )
     except ValueError:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
         return infos[0][0] if infos else socket.AF_INET
@@ -48,12 +51,20 @@ class Server:
         OSError: the address cannot be bound (port in use, unknown host).
     """
 
-    def __init__(self, db: str, *, host: str = "127.0.0.1", port: int = 8765,
-                 token: str | None = None, live_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        db: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        token: str | None = None,
+        live_interval: float = 2.0,
+    ) -> None:
         self.host = host
         self.loopback = is_loopback(host)
-        self.token = token if token is not None else (
-            None if self.loopback else secrets.token_urlsafe(24))
+        self.token = (
+            token if token is not None else (None if self.loopback else secrets.token_urlsafe(24))
+        )
         family = _family(host)
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
@@ -66,11 +77,22 @@ class Server:
         sock.set_inheritable(True)
         self.socket = sock
         self.port: int = sock.getsockname()[1]
-        self.app = create_app(db, token=self.token, check_host=self.loopback,
-                              cookie_suffix=f"_{self.port}", live_interval=live_interval)
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False,
-                                proxy_headers=False, server_header=False, lifespan="off",
-                                timeout_graceful_shutdown=2)
+        self.app = create_app(
+            db,
+            token=self.token,
+            check_host=self.loopback,
+            cookie_suffix=f"_{self.port}",
+            live_interval=live_interval,
+        )
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
         self._uvicorn = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
@@ -94,9 +116,12 @@ class Server:
 
     def start(self) -> None:
         """Serve on a background thread; return once it accepts connections."""
-        self._thread = threading.Thread(target=self._uvicorn.run,
-                                        kwargs={"sockets": [self.socket]},
-                                        name="llmlog-serve", daemon=True)
+        self._thread = threading.Thread(
+            target=self._uvicorn.run,
+            kwargs={"sockets": [self.socket]},
+            name="llmlog-serve",
+            daemon=True,
+        )
         self._thread.start()
         while not self._uvicorn.started:
             if not self._thread.is_alive():

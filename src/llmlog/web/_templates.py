@@ -104,7 +104,7 @@ def tokens(rec: Mapping[str, Any]) -> str:
 
 def _clip(text: str, width: int) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= width else text[:max(0, width - 1)] + "…"
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 def preview_parts(rec: Mapping[str, Any], width: int = 160) -> tuple[str, str]:
@@ -146,10 +146,20 @@ env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-env.filters.update(ms=fmt_ms, cost=fmt_money, int=fmt_int, compact=fmt_compact, pct=fmt_pct,
-                   time=fmt_time, full_time=fmt_full_time, iso_local=iso_local,
-                   score=fmt_score, tokens=tokens, short_id=short_id,
-                   preview_parts=preview_parts)
+env.filters.update(
+    ms=fmt_ms,
+    cost=fmt_money,
+    int=fmt_int,
+    compact=fmt_compact,
+    pct=fmt_pct,
+    time=fmt_time,
+    full_time=fmt_full_time,
+    iso_local=iso_local,
+    score=fmt_score,
+    tokens=tokens,
+    short_id=short_id,
+    preview_parts=preview_parts,
+)
 
 
 def render(name: str, **context: Any) -> Markup:

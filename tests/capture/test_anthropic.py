@@ -6,9 +6,9 @@ import gc
 from typing import Any
 
 import anthropic
-import httpx2
 import pydantic
 import pytest
+from differential import adifferential, differential
 from fake_llm import answer_text, usage_for
 
 MSGS = [{"role": "user", "content": "hi claude"}]
@@ -127,55 +127,56 @@ class TestMessages:
 
 
 class TestErrors:
-    @pytest.mark.parametrize(
-        "status,exc_type", [(429, anthropic.RateLimitError), (500, anthropic.InternalServerError)]
-    )
-    def test_api_errors(
-        self, an: Any, records: Any, status: int, exc_type: type[Exception]
-    ) -> None:
-        """API errors: logged with type and status, re-raised unchanged."""
-        with pytest.raises(exc_type) as info:
-            an.messages.create(
+    @pytest.mark.parametrize("status", [429, 500])
+    def test_api_errors(self, an: Any, records: Any, status: int) -> None:
+        """API errors: the app gets what it gets without llmlog; logged with type and status."""
+        out = differential(
+            lambda: an.messages.create(
                 model=MODEL,
                 max_tokens=64,
                 messages=MSGS,
                 extra_headers={"x-fake-status": str(status)},
             )
+        )
+        assert isinstance(out.exc, anthropic.APIStatusError)
         rec = records.one()
         assert rec["error"] == {
-            "type": exc_type.__name__,
-            "message": str(info.value),
+            "type": out.error_type,
+            "message": str(out.exc),
             "status_code": status,
         }
 
     def test_timeout(self, an: Any, records: Any) -> None:
-        """A request timeout is logged as APITimeoutError and re-raised."""
-        with pytest.raises(anthropic.APITimeoutError):
-            an.messages.create(
+        """A request timeout: the same exception as without llmlog, logged by its type."""
+        out = differential(
+            lambda: an.messages.create(
                 model=MODEL,
                 max_tokens=64,
                 messages=MSGS,
                 timeout=0.05,
                 extra_headers={"x-fake-delay-ms": "100"},
             )
-        assert records.one()["error"]["type"] == "APITimeoutError"
+        )
+        assert out.exc is not None
+        assert records.one()["error"]["type"] == out.error_type
 
     def test_stream_cut_midway(self, an: Any, records: Any) -> None:
-        """A cut stream: anthropic lets the transport's RemoteProtocolError through."""
-        got: list[Any] = []
-        with pytest.raises(httpx2.RemoteProtocolError):
-            for e in an.messages.create(
+        """A cut stream: the events and the exception are as without llmlog; partial text logged."""
+        out = differential(
+            lambda: an.messages.create(
                 model=MODEL,
                 max_tokens=64,
                 messages=MSGS,
                 stream=True,
                 extra_headers={"x-fake-cut": "5"},
-            ):
-                got.append(e)
+            ),
+            consume=True,
+        )
+        assert out.exc is not None
         rec = records.one()
         assert rec["status"] == "error"
-        assert rec["error"]["type"] == "RemoteProtocolError"
-        assert rec["parsed_output"] == _text(got) == "echo: hi"
+        assert rec["error"]["type"] == out.error_type
+        assert rec["parsed_output"] == _text(out.items) == "echo: hi"
         assert rec["usage"]["estimated"] is True
 
     def test_abandoned_stream(self, an: Any, records: Any) -> None:
@@ -208,23 +209,30 @@ class TestAsync:
         assert helper["tool_calls"][0]["id"] == final.content[1].id
 
     async def test_error(self, aan: Any, records: Any) -> None:
-        """Async API errors are logged and re-raised."""
-        with pytest.raises(anthropic.RateLimitError):
-            await aan.messages.create(
+        """Async API errors reach the app as without llmlog and are logged."""
+        out = await adifferential(
+            lambda: aan.messages.create(
                 model=MODEL, max_tokens=64, messages=MSGS, extra_headers={"x-fake-status": "429"}
             )
-        assert records.one()["error"]["status_code"] == 429
+        )
+        assert isinstance(out.exc, anthropic.APIStatusError)
+        rec = records.one()
+        assert rec["error"]["status_code"] == 429
+        assert rec["error"]["type"] == out.error_type
 
     async def test_cut_stream(self, aan: Any, records: Any) -> None:
-        """Async cut stream: partial output, status error."""
-        with pytest.raises(httpx2.RemoteProtocolError):
-            async for _ in await aan.messages.create(
+        """Async cut stream: as without llmlog for the app; partial output, status error."""
+        out = await adifferential(
+            lambda: aan.messages.create(
                 model=MODEL,
                 max_tokens=64,
                 messages=MSGS,
                 stream=True,
                 extra_headers={"x-fake-cut": "5"},
-            ):
-                pass
+            ),
+            consume=True,
+        )
+        assert out.exc is not None
         rec = records.one()
-        assert rec["status"] == "error" and rec["parsed_output"] == "echo: hi"
+        assert rec["status"] == "error" and rec["parsed_output"] == _text(out.items) == "echo: hi"
+        assert rec["error"]["type"] == out.error_type

@@ -9,6 +9,7 @@ from typing import Any
 import openai
 import pydantic
 import pytest
+from differential import adifferential, differential
 from fake_llm import FakeLLMServer, answer_text, usage_for
 
 import llmlog
@@ -170,11 +171,15 @@ class TestChatCompletions:
         class Other(pydantic.BaseModel):
             other: int
 
-        with pytest.raises(pydantic.ValidationError):
-            oa.chat.completions.parse(model="gpt-4o-mini", messages=MSGS, response_format=Other)
+        out = differential(
+            lambda: oa.chat.completions.parse(
+                model="gpt-4o-mini", messages=MSGS, response_format=Other
+            )
+        )
+        assert out.exc is not None
         rec = records.one()
         assert rec["status"] == "error"
-        assert rec["error"]["type"] == "ValidationError"
+        assert rec["error"]["type"] == out.error_type
 
     def test_chat_completions_stream_helper(self, oa: Any, records: Any) -> None:
         """The chat.completions.stream() helper iterates our stream: one record."""
@@ -185,22 +190,22 @@ class TestChatCompletions:
 
 
 class TestErrors:
-    @pytest.mark.parametrize(
-        "status,exc_type", [(429, openai.RateLimitError), (500, openai.InternalServerError)]
-    )
+    @pytest.mark.parametrize("status", [429, 500])
     def test_api_error_is_logged_and_reraised_unchanged(
-        self, oa: Any, records: Any, status: int, exc_type: type[Exception]
+        self, oa: Any, records: Any, status: int
     ) -> None:
-        """An API error reaches the app as the SDK raised it; the record has type and status."""
-        with pytest.raises(exc_type) as info:
-            oa.chat.completions.create(
+        """An API error reaches the app as without llmlog; the record has type and status."""
+        out = differential(
+            lambda: oa.chat.completions.create(
                 model="gpt-4o-mini", messages=MSGS, extra_headers={"x-fake-status": str(status)}
             )
+        )
+        assert isinstance(out.exc, openai.APIStatusError)
         rec = records.one()
         assert rec["status"] == "error"
         assert rec["error"] == {
-            "type": exc_type.__name__,
-            "message": str(info.value),
+            "type": out.error_type,
+            "message": str(out.exc),
             "status_code": status,
         }
         assert rec["llm_raw_response"] is None
@@ -219,40 +224,45 @@ class TestErrors:
         assert rec["parsed_output"] == resp.choices[0].message.content
 
     def test_timeout(self, oa: Any, records: Any) -> None:
-        """A request timeout is logged as APITimeoutError and re-raised."""
-        with pytest.raises(openai.APITimeoutError):
-            oa.chat.completions.create(
+        """A request timeout: the app gets what it gets without llmlog; logged by type."""
+        out = differential(
+            lambda: oa.chat.completions.create(
                 model="gpt-4o-mini",
                 messages=MSGS,
                 timeout=0.05,
                 extra_headers={"x-fake-delay-ms": "100"},
             )
+        )
+        assert out.exc is not None
         rec = records.one()
         assert rec["status"] == "error"
-        assert rec["error"]["type"] == "APITimeoutError"
+        assert rec["error"]["type"] == out.error_type
         assert rec["duration_ms"] >= 45
 
     def test_connection_error(self, records: Any) -> None:
-        """A refused connection is logged as APIConnectionError."""
+        """A refused connection: as without llmlog for the app; logged with no status."""
         client = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0)
-        with pytest.raises(openai.APIConnectionError):
-            client.chat.completions.create(model="gpt-4o-mini", messages=MSGS)
+        out = differential(
+            lambda: client.chat.completions.create(model="gpt-4o-mini", messages=MSGS)
+        )
+        assert out.exc is not None
         rec = records.one()
-        assert rec["error"]["type"] == "APIConnectionError"
+        assert rec["error"]["type"] == out.error_type
         assert rec["error"]["status_code"] is None
 
     def test_stream_cut_midway(self, oa: Any, records: Any) -> None:
-        """A stream cut mid-body: APIConnectionError for the app, the partial text logged."""
-        got: list[Any] = []
-        with pytest.raises(openai.APIConnectionError):
-            for chunk in oa.chat.completions.create(
+        """A stream cut mid-body: chunks and error as without llmlog; the partial text logged."""
+        out = differential(
+            lambda: oa.chat.completions.create(
                 model="gpt-4o-mini", messages=MSGS, stream=True, extra_headers={"x-fake-cut": "3"}
-            ):
-                got.append(chunk)
+            ),
+            consume=True,
+        )
+        assert out.exc is not None
         rec = records.one()
         assert rec["status"] == "error"
-        assert rec["error"]["type"] == "APIConnectionError"
-        assert rec["parsed_output"] == _text(got) == "echo: hello"
+        assert rec["error"]["type"] == out.error_type
+        assert rec["parsed_output"] == _text(out.items) == "echo: hello"
         assert rec["finish_reasons"] == []
         assert rec["usage"]["estimated"] is True
 
@@ -367,20 +377,22 @@ class TestOtherEndpoints:
         assert rec["ttft_ms"] is not None
 
     def test_responses_stream_function_call_cut(self, oa: Any, records: Any) -> None:
-        """A Responses stream cut mid-way keeps the partial function-call arguments."""
+        """A Responses stream cut mid-way: as without llmlog; partial call arguments logged."""
         tools = [{"type": "function", "name": "lookup", "parameters": {"type": "object"}}]
-        with pytest.raises(openai.APIConnectionError):
-            list(
-                oa.responses.create(
-                    model="gpt-4.1",
-                    input="hi",
-                    tools=tools,
-                    stream=True,
-                    extra_headers={"x-fake-cut": "5"},
-                )
-            )
+        res = differential(
+            lambda: oa.responses.create(
+                model="gpt-4.1",
+                input="hi",
+                tools=tools,
+                stream=True,
+                extra_headers={"x-fake-cut": "5"},
+            ),
+            consume=True,
+        )
+        assert res.exc is not None
         rec = records.one()
         assert rec["status"] == "error"
+        assert rec["error"]["type"] == res.error_type
         out = rec["llm_raw_response"]["output"][0]
         assert out["type"] == "function_call" and out["arguments"]
         assert rec["usage"]["estimated"] is True
@@ -437,8 +449,8 @@ class TestOtherEndpoints:
 
     def test_non_llm_endpoints_pass_through(self, oa: Any, records: Any) -> None:
         """Calls that are not LLM calls (here a 404 on models.list) are not logged."""
-        with pytest.raises(openai.NotFoundError):
-            oa.models.list()
+        out = differential(lambda: oa.models.list())
+        assert isinstance(out.exc, openai.APIStatusError) and out.exc.status_code == 404
         assert records.refresh() == []
 
 
@@ -541,27 +553,34 @@ class TestAsync:
         assert streamed["ttft_ms"] is not None
 
     async def test_error(self, aoa: Any, records: Any) -> None:
-        """Async API errors are logged and re-raised unchanged."""
-        with pytest.raises(openai.RateLimitError):
-            await aoa.chat.completions.create(
+        """Async API errors reach the app as without llmlog and are logged."""
+        out = await adifferential(
+            lambda: aoa.chat.completions.create(
                 model="gpt-4o-mini", messages=MSGS, extra_headers={"x-fake-status": "429"}
             )
+        )
+        assert isinstance(out.exc, openai.APIStatusError)
         rec = records.one()
         assert rec["error"]["status_code"] == 429
+        assert rec["error"]["type"] == out.error_type
 
     async def test_stream_cut_and_close(self, aoa: Any, records: Any) -> None:
-        """Async: a cut stream is an error record; an early close is a partial record."""
-        with pytest.raises(openai.APIConnectionError):
-            async for _ in await aoa.chat.completions.create(
+        """Async: a cut stream is an error record (the app sees what it would without llmlog);
+        an early close is a partial record."""
+        out = await adifferential(
+            lambda: aoa.chat.completions.create(
                 model="gpt-4o-mini", messages=MSGS, stream=True, extra_headers={"x-fake-cut": "3"}
-            ):
-                pass
+            ),
+            consume=True,
+        )
+        assert out.exc is not None
         stream = await aoa.chat.completions.create(model="gpt-4o-mini", messages=MSGS, stream=True)
         async with stream:
             await stream.__anext__()
             await stream.__anext__()
         cut, closed = records.refresh()
         assert cut["status"] == "error" and cut["parsed_output"] == "echo: hello"
+        assert cut["error"]["type"] == out.error_type
         assert closed["status"] == "ok" and closed["parsed_output"] == "echo:"
 
     async def test_abandoned_async_stream(self, aoa: Any, records: Any) -> None:

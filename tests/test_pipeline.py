@@ -62,7 +62,7 @@ class TestFailingSink:
         sink.failing = False
         from llmlog import api
 
-        api._pipeline._states[0].down_until = 0.0  # skip the backoff wait
+        api._pipeline._workers[0].down_until = 0.0  # skip the backoff wait
         llmlog.flush(10)
         assert sorted(r["request_id"] for r in sink.records) == sorted(ids)
         assert not list((tmp_path / "spool").glob("*.jsonl*"))
@@ -89,7 +89,7 @@ class TestFailingSink:
         try:
             from llmlog import api
 
-            api._pipeline._states[0].sink._db.execute("PRAGMA busy_timeout = 50")
+            api._pipeline._workers[0].sink._db.execute("PRAGMA busy_timeout = 50")
             llmlog.log_interaction(MESSAGES, RESPONSE)
             llmlog.flush(10)
             assert llmlog.stats()["spooled"] == 1
@@ -99,7 +99,7 @@ class TestFailingSink:
             sqlite_sink.BUSY_TIMEOUT_MS = old
         from llmlog import api
 
-        api._pipeline._states[0].down_until = 0.0
+        api._pipeline._workers[0].down_until = 0.0
         llmlog.flush(10)
         assert len(db_records()) == 2
 

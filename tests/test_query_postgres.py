@@ -522,12 +522,12 @@ class TestOpenStore:
             open_store(f"{DSN}?schema=x")
 
     def test_blank_store_has_the_readers_indexes(self, pg_url: str) -> None:
-        """A new store has both migrations and exactly the indexes the reader relies on."""
+        """A new store has every migration and exactly the indexes the reader relies on."""
         build_sample(pg_url)
         open_store(pg_url).close()
         assert [
             r[0] for r in sql(pg_url, "SELECT name FROM {s}._llmlog_migrations ORDER BY name")
-        ] == ["m001_initial", "m002_reader_indexes"]
+        ] == ["m001_initial", "m002_reader_indexes", "m003_feedback_id"]
         schema = pg_url.split("?schema=")[1]
         assert sorted(
             r[0]
@@ -566,7 +566,7 @@ class TestOpenStore:
                 "req-0001",
             ]
             assert store.get("req-0005")["model"] == "text-embedding-3-small"
-        assert len(sql(pg_url, "SELECT name FROM {s}._llmlog_migrations")) == 2
+        assert len(sql(pg_url, "SELECT name FROM {s}._llmlog_migrations")) == len(pg.MIGRATIONS)
 
 
 class TestTailUnderConcurrentWriters:

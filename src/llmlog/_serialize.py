@@ -100,12 +100,7 @@ def to_jsonable(obj: Any, _depth: int = 0, _seen: set[int] | None = None) -> Any
     ``"<too deep>"``.
     """
     if obj is None or isinstance(obj, (bool, str)):
-        if isinstance(obj, str):
-            try:
-                obj.encode("utf-8")
-            except UnicodeEncodeError:
-                return obj.encode("utf-8", "replace").decode("utf-8")
-        return obj
+        return _text(obj) if isinstance(obj, str) else obj
     if isinstance(obj, int) and not isinstance(obj, enum.Enum):
         return obj if -(2**63) <= obj < 2**64 else str(obj)
     if isinstance(obj, float):
@@ -127,7 +122,7 @@ def to_jsonable(obj: Any, _depth: int = 0, _seen: set[int] | None = None) -> Any
         if isinstance(obj, dict):
             out: dict[str, Any] = {}
             for k, v in obj.items():
-                key = k if isinstance(k, str) else _key(k)
+                key = _text(k) if isinstance(k, str) else _key(k)
                 out[key] = to_jsonable(v, _depth + 1, seen)
             return out
         if isinstance(obj, list):
@@ -147,11 +142,20 @@ def to_jsonable(obj: Any, _depth: int = 0, _seen: set[int] | None = None) -> Any
         seen.discard(oid)
 
 
+def _text(s: str) -> str:
+    """Return ``s`` encodable as UTF-8 (a lone surrogate becomes ``?``)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "replace").decode("utf-8")
+    return s
+
+
 def _key(k: Any) -> str:
     if isinstance(k, enum.Enum):
         k = k.value
     try:
-        return k if isinstance(k, str) else str(k)
+        return _text(k if isinstance(k, str) else str(k))
     except Exception:
         return _safe_repr(k)
 

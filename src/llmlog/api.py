@@ -35,7 +35,7 @@ from llmlog.context import (
     new_span,
 )
 from llmlog.normalize import PreEncoded, encode_fields, error_info
-from llmlog.pipeline import FEEDBACK, INTERACTION, Pipeline
+from llmlog.pipeline import FEEDBACK, INTERACTION, STAT_KEYS, Pipeline
 from llmlog.record import new_request_id
 from llmlog.sinks.base import Sink, open_sink
 
@@ -176,12 +176,13 @@ def get_settings() -> Settings:
 
 
 def reset() -> None:
-    """Write what is queued, then forget all configuration (for tests)."""
-    global _pipeline, _settings, _configured
+    """Write what is queued, then forget all configuration and counters (for tests)."""
+    global _pipeline, _settings, _configured, _last_stats
     with _lock:
         old, _pipeline, _settings, _configured = _pipeline, None, None, False
     if old is not None:
         old.close(old.settings.exit_timeout)
+    _last_stats = None
 
 
 def flush(timeout: float | None = None) -> bool:
@@ -198,34 +199,36 @@ def flush(timeout: float | None = None) -> bool:
 def shutdown(timeout: float | None = None) -> None:
     """Write everything queued and close the sinks; logging later starts afresh.
 
+    :func:`stats` keeps reporting the closed pipeline's counters until the next log call.
+
     .. versionadded:: 0.1
     """
-    global _pipeline
+    global _pipeline, _last_stats
     with _lock:
         old, _pipeline = _pipeline, None
     if old is not None:
         old.close(old.settings.exit_timeout if timeout is None else timeout)
+        _last_stats = old.stats()
+
+
+_last_stats: dict[str, Any] | None = None
 
 
 def stats() -> dict[str, Any]:
     """Return llmlog's own counters: processed, spooled, dropped, errors, queued, per sink.
 
+    Keys: ``processed``, ``spooled``, ``replayed``, ``dropped``, ``dead_lettered``
+    (records a sink refused on their own, kept in its dead-letter file), ``filtered``,
+    ``coerced`` (values moved aside), ``truncated`` (strings cut at ``max_string``),
+    ``errors``, ``sink_errors``, ``sampled_out``, ``queued`` and ``sinks``.
+
     .. versionadded:: 0.1
     """
     p = _pipeline
     if p is None:
-        return {
-            "processed": 0,
-            "spooled": 0,
-            "replayed": 0,
-            "dropped": 0,
-            "filtered": 0,
-            "errors": 0,
-            "sink_errors": 0,
-            "sampled_out": 0,
-            "queued": 0,
-            "sinks": {},
-        }
+        if _last_stats is not None:
+            return dict(_last_stats)
+        return {**dict.fromkeys(STAT_KEYS, 0), "sampled_out": 0, "queued": 0, "sinks": {}}
     return p.stats()
 
 

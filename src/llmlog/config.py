@@ -93,6 +93,18 @@ class Settings:
     spool_dir: str | None = _env(
         "LLMLOG_SPOOL_DIR", "where records wait while a sink is down (default: beside the store)"
     )
+    spool_max_bytes: int = _env(
+        "LLMLOG_SPOOL_MAX_BYTES",
+        "the most one sink's spool holds on disk; past it records are dropped, counted and "
+        "reported (0 = no limit)",
+        1024**3,
+    )
+    max_string: int = _env(
+        "LLMLOG_MAX_STRING",
+        "longest string kept in a record, in characters; a longer one is cut with a marker "
+        "naming its original size (0 = no limit)",
+        256 * 1024,
+    )
     exit_timeout: float = _env("LLMLOG_EXIT_TIMEOUT", "seconds to finish writing at exit", 30.0)
     service: str | None = _env(
         "LLMLOG_SERVICE", "service name in each record's app field (default: OTEL_SERVICE_NAME)"

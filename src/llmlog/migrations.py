@@ -149,6 +149,16 @@ def m003_daily_latency(db: sqlite3.Connection) -> None:
         FROM rollup_latency GROUP BY tag, hour / 24, provider, model, status, metric, bucket""")
 
 
+@migration
+def m004_feedback_id(db: sqlite3.Connection) -> None:
+    """Feedback rows get the id ``llmlog.feedback()`` gives each call: replays store it once.
+
+    Rows from before have no id (NULL, which a UNIQUE index lets repeat).
+    """
+    db.execute("ALTER TABLE feedback ADD COLUMN feedback_id TEXT")
+    db.execute("CREATE UNIQUE INDEX ix_feedback_id ON feedback (feedback_id)")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied (empty when up to date).
 

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from llmlog._serialize import dumps
+from llmlog.coerce import INVALID_KEY, coerce_record, coerce_usage
 from llmlog.prices import PriceTable
 from llmlog.record import (
     INTERACTION_EVENT,
@@ -36,7 +37,6 @@ __all__ = [
     "HEAVY",
     "Payload",
     "PreEncoded",
-    "build_record",
     "encode_fields",
     "error_info",
     "estimate_tokens",
@@ -414,8 +414,12 @@ def finish_record(
     prices: PriceTable,
     app: AppInfo,
     heavy: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """Return the complete record from the light fields (writer thread; kept lean).
+) -> tuple[dict[str, Any], list[str]]:
+    """Return the complete record from the light fields, and the fields moved aside.
+
+    Writer thread; kept lean. Every typed field is made to fit its type
+    (:func:`llmlog.coerce.coerce_record`): a value that does not fit is kept under
+    ``metadata["llmlog_invalid"]`` and its field name returned.
 
     Args:
         light: the caller's fields other than the three heavy ones: record
@@ -437,18 +441,6 @@ def finish_record(
             del rec[key]
     rec["app"] = app
     rec["redaction"] = {}
-    if rec["operation"] is None:
-        rec["operation"] = "chat"
-    if rec["params"] is None:
-        rec["params"] = {}
-    if rec["tool_calls"] is None:
-        rec["tool_calls"] = []
-    if rec["finish_reasons"] is None:
-        rec["finish_reasons"] = []
-    if rec["error"] is not None:
-        rec["status"] = "error"
-    elif rec["status"] is None:
-        rec["status"] = "ok"
     given_tags = rec["tags"]
     given_meta = rec["metadata"]
     if ctx or given_tags or extra or given_meta is not None:
@@ -456,6 +448,7 @@ def finish_record(
     else:
         rec["tags"] = []
         rec["metadata"] = {}
+    coerced = coerce_record(rec)
     if rec["provider"] is None:
         rec["provider"] = _provider_of(rec["model"] or rec["response_model"])
     if rec["model"] is None:
@@ -466,6 +459,7 @@ def finish_record(
         if usage is None:
             usage = _estimated_usage(rec)
         rec["usage"] = usage
+    coerced += coerce_usage(rec)
     if rec["cost_usd"] is None:
         rec["cost_usd"] = prices.cost(
             rec["response_model"] or rec["model"],
@@ -473,7 +467,7 @@ def finish_record(
             usage["output_tokens"],
             usage["cached_input_tokens"],
         )
-    return rec
+    return rec, coerced
 
 
 def _merge_context(
@@ -494,8 +488,13 @@ def _merge_context(
         tags.extend(ctx.get("tags", ()))
         metadata.update(ctx.get("metadata", {}))
     if given_tags:
-        for t in [given_tags] if isinstance(given_tags, str) else given_tags:
-            if str(t) not in tags:
+        if isinstance(given_tags, str):
+            given_tags = [given_tags]
+        elif not isinstance(given_tags, list):
+            metadata.setdefault(INVALID_KEY, {})["tags"] = given_tags
+            given_tags = ()
+        for t in given_tags:
+            if t is not None and str(t) not in tags:
                 tags.append(str(t))
     if type(given_meta) is dict:
         metadata.update(given_meta)
@@ -506,28 +505,6 @@ def _merge_context(
         del rec[key]
     rec["tags"] = tags
     rec["metadata"] = metadata
-
-
-def build_record(
-    fields: Mapping[str, Any], ctx: Mapping[str, Any] | None, *, prices: PriceTable, app: AppInfo
-) -> dict[str, Any]:
-    """Return the complete record for record fields given as plain values (both halves)."""
-    light_or_json, tail, lm, lr = encode_fields(dict(fields))
-    light = light_or_json if isinstance(light_or_json, dict) else orjson.loads(light_or_json)
-    pm, rr, po = tail_parts(tail, lm, lr)
-    output = derive(light, rr)
-    parsed = orjson.loads(po)
-    return finish_record(
-        light,
-        ctx,
-        prices=prices,
-        app=app,
-        heavy={
-            "prompt_messages": orjson.loads(pm),
-            "llm_raw_response": orjson.loads(rr),
-            "parsed_output": output if parsed is None else parsed,
-        },
-    )
 
 
 _NO_USAGE: Usage = {
@@ -546,7 +523,9 @@ def _estimated_usage(rec: dict[str, Any]) -> Usage:
     raw = rec["llm_raw_response"]
     if output is None and raw is None and not rec.get("tool_calls"):  # nothing came back
         return dict(_NO_USAGE)  # type: ignore[return-value]
-    messages = rec["prompt_messages"] or []
+    messages = rec["prompt_messages"]
+    if not isinstance(messages, list):
+        messages = [] if messages is None else [messages]
     prompt = sum(
         estimate_tokens(text_of(m.get("content") if isinstance(m, dict) else m)) for m in messages
     )

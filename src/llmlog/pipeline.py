@@ -1,11 +1,13 @@
-"""The pipeline: the caller's thread snapshots and hands off; one writer thread does the rest.
+"""The pipeline: the caller's thread snapshots and hands off; background threads do the rest.
 
 Every record takes the same route::
 
-    caller's thread: fields -> orjson snapshot -> deque          (microseconds)
-    writer thread:   build_record -> processors (redaction) -> encode once
-                     -> every sink.write(batch)                    (batched)
+    caller's thread: fields -> orjson snapshot -> deque             (microseconds)
+    writer thread:   finish_record (+ coerce) -> cut long strings -> processors
+                     (redaction) -> encode once -> every sink's worker
+    a thread a sink: sink.write(batch) -> split what it refuses -> dead letters
                      -> on failure: that sink's spool on disk, replayed later
+                                                        (llmlog.delivery)
 
 Design decisions, each measured in ``bench/overhead.py``:
 
@@ -20,9 +22,14 @@ Design decisions, each measured in ``bench/overhead.py``:
   processes the record itself (redaction included) and appends it to the spool
   of every sink: slower for that call, but bounded and lossless. With
   ``on_full="drop"`` it is dropped instead, counted and reported.
-* A failing sink costs only its own records a detour through its spool; the
+* Each sink has a worker thread of its own (:mod:`llmlog.delivery`): a failing,
+  slow or hung sink costs only its own records a detour through its spool; the
   other sinks go on. A sink that failed is retried with exponential backoff,
-  replaying its spool first.
+  replaying its spool first. A record a sink refuses on its own goes to that
+  sink's dead-letter file; the rest of its batch is written.
+* Typed fields that do not fit their type are coerced or moved aside
+  (:mod:`llmlog.coerce`); strings longer than ``max_string`` are cut with a
+  marker naming their size.
 * Errors inside llmlog never reach the app: they are counted in :meth:`stats`
   and reported on the ``llmlog`` logger at WARNING, at most once a minute per
   kind. With ``LLMLOG_RAISE_ERRORS=1`` (tests) the first one is re-raised from
@@ -44,14 +51,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from random import getrandbits
 from typing import Any
 
 import orjson
 
 from llmlog._serialize import dumps
+from llmlog.coerce import coerce_feedback, cut_long_strings
 from llmlog.config import Settings
+from llmlog.delivery import MAX_BATCH, SinkWorker
 from llmlog.normalize import (
     derive,
     encode_fields,
@@ -60,9 +68,9 @@ from llmlog.normalize import (
     tail_without_output,
 )
 from llmlog.prices import PriceTable
-from llmlog.record import FEEDBACK_EVENT, SCHEMA_VERSION, app_info
-from llmlog.sinks.base import Entry, Sink, spool_dir_for
-from llmlog.spool import Spool
+from llmlog.record import FEEDBACK_EVENT, SCHEMA_VERSION, app_info, new_request_id
+from llmlog.sinks.base import Entry, Sink, spool_dir_for, spool_target
+from llmlog.spool import Spool, spool_root
 
 __all__ = ["DropRecord", "Pipeline", "Processor"]
 
@@ -78,23 +86,10 @@ record that a processor such as redaction failed on must not be written.
 """
 
 INTERACTION, FEEDBACK, MARKER = 0, 1, 2
-MAX_BATCH = 1024
 
 
 class DropRecord(BaseException):
     """Raise from a processor to drop the record. Not an error: it is counted as filtered."""
-
-
-class _SinkState:
-    __slots__ = ("backoff", "down_until", "errors", "sink", "spool", "written")
-
-    def __init__(self, sink: Sink, spool: Spool | None) -> None:
-        self.sink = sink
-        self.spool = spool
-        self.down_until = 0.0
-        self.backoff = 0.0
-        self.errors = 0
-        self.written = 0
 
 
 class _Reporter:
@@ -132,7 +127,7 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class Pipeline:
-    """Own the queue, the writer thread, the processors, the sinks and their spools.
+    """Own the queue, the writer thread, the processors, and a worker per sink.
 
     Args:
         settings: resolved settings.
@@ -154,18 +149,14 @@ class Pipeline:
         self._processors = list(processors)
         self._rebuild_sinks = rebuild_sinks
         self._prices = PriceTable(settings.price_table, settings.prices)
-        self._spool_root = (
-            Path(settings.spool_dir).expanduser()
-            if settings.spool_dir
-            else (
-                Path(os.environ.get("LLMLOG_HOME", "~/.local/state/llmlog")).expanduser() / "spool"
-            )
-        )
+        self._spool_root = spool_root(settings)
+        self._spool_override = bool(settings.spool_dir)
         self._sync = settings.durability == "sync"
         self._spill = settings.on_full == "spool"
         self._max_queue = settings.max_queue
         self._batch_size = settings.batch_size
         self._interval = settings.flush_interval
+        self._max_string = settings.max_string
         self.sample_rate = settings.sample_rate
         self._report = _Reporter()
         self._counts: dict[str, int] = {}
@@ -186,26 +177,36 @@ class Pipeline:
         self._closing = False
         self._closed = False
         self._errors: list[BaseException] = []
-        self._states = [
-            _SinkState(
-                s,
-                Spool(spool_dir_for(s, self._spool_root))
-                if self._spill and getattr(s, "spool", True) is not False
-                else None,
-            )
-            for s in sinks
-        ]
+        self._workers = [self._worker(s) for s in sinks]
         self._exit_registered = False
 
-    def _reinit_after_fork(self) -> None:
-        parent_states = self._states
-        for st in parent_states:
-            if st.spool is not None:
-                st.spool.forget_after_fork()
-        sinks: Sequence[Sink] = (
-            self._rebuild_sinks() if self._rebuild_sinks else [st.sink for st in parent_states]
+    def _worker(self, sink: Sink) -> SinkWorker:
+        spool = None
+        if self._spill and getattr(sink, "spool", True) is not False:
+            directory = spool_dir_for(sink, self._spool_root, override=self._spool_override)
+            spool = Spool(
+                directory, max_bytes=self.settings.spool_max_bytes, target=spool_target(sink)
+            )
+        return SinkWorker(
+            sink,
+            spool,
+            count=self._count,
+            report=self._report,
+            on_error=self._sink_error,
+            batch_size=self._batch_size,
+            interval=self._interval,
+            max_queued=self._max_queue,
         )
-        _abandoned.append(parent_states)  # never close the parent's connections in the child
+
+    def _reinit_after_fork(self) -> None:
+        parent = self._workers
+        for w in parent:
+            if w.spool is not None:
+                w.spool.forget_after_fork()
+        sinks: Sequence[Sink] = (
+            self._rebuild_sinks() if self._rebuild_sinks else [w.sink for w in parent]
+        )
+        _abandoned.append(parent)  # never close the parent's connections in the child
         self._counts = {}
         self._report = _Reporter()
         self._init_runtime(sinks)
@@ -260,7 +261,9 @@ class Pipeline:
         if not self._spill:
             self._count("dropped")
             self._report(
-                "dropped", "queue full (%d): dropped an interaction (on_full=drop)", self._max_queue
+                "dropped",
+                "queue full (%d): dropped an interaction (on_full=drop)",
+                self._max_queue,
             )
             return
         if self._thread is None:
@@ -269,17 +272,13 @@ class Pipeline:
         entries = self._process([item])
         if not entries:
             return
-        for st in self._states:
-            if st.spool is None and getattr(st.sink, "spool", True) is False:
+        for w in self._workers:
+            if w.spool is None:
                 # a sink that opts out of spooling (the stdlib logger) is cheap and
                 # thread-safe: it takes the record directly
-                try:
-                    st.sink.write(entries)
-                    st.written += len(entries)
-                except Exception as exc:
-                    self._sink_failed(st, exc)
-                continue
-            self._to_spool(st, entries, reason="queue full")
+                w.deliver(entries)
+            else:
+                w.to_spool(entries, reason="queue full")
 
     def write_many(self, records: Sequence[Mapping[str, Any]]) -> int:
         """Process and write ``records`` (record-field mappings) now, on this thread.
@@ -290,15 +289,16 @@ class Pipeline:
         items = [(INTERACTION, encode_fields(dict(r)), None) for r in records]
         with self._export_lock:
             entries = self._process(items)
-            if entries:
-                self._deliver(entries)
+            for w in self._workers:
+                w.deliver(entries)
         return len(entries)
 
     def _write_now(self, items: list[tuple[int, Any, Any]]) -> None:
         with self._export_lock:
             entries = self._process(items)
             if entries:
-                self._deliver(entries)
+                for w in self._workers:
+                    w.deliver(entries)
 
     # -- the writer's side -------------------------------------------------------------------
 
@@ -308,7 +308,6 @@ class Pipeline:
             self._wake.clear()
             try:
                 self._drain()
-                self._replay_spools(time.monotonic() + self._interval)
             except BaseException as exc:  # pragma: no cover - a bug in llmlog itself
                 self._internal_error("writer", exc)
             if self._closing and not self._queue:
@@ -319,9 +318,9 @@ class Pipeline:
         while q:
             batch: list[tuple[int, Any, Any]] = []
             markers: list[threading.Event] = []
-            # Behind? Take the whole backlog in one transaction: every blocking call
-            # (a write, a commit) costs the writer a wait for the GIL while the app's
-            # thread is busy, so fewer, larger batches keep it from falling behind.
+            # Behind? Take the whole backlog at once: every blocking call costs the
+            # writer a wait for the GIL while the app's thread is busy, so fewer,
+            # larger batches keep it from falling behind.
             limit = max(self._batch_size, min(len(q), MAX_BATCH))
             while q and len(batch) < limit:
                 try:
@@ -330,13 +329,14 @@ class Pipeline:
                     break
                 if item[0] == MARKER:
                     markers.append(item[1])
-                    break  # write what precedes the marker before releasing its waiter
+                    break  # hand over what precedes the marker before releasing its waiter
                 batch.append(item)
             if batch:
                 with self._export_lock:
                     entries = self._process(batch)
-                    if entries:
-                        self._deliver(entries)
+                if entries:
+                    for w in self._workers:
+                        w.put(entries)
             for m in markers:
                 m.set()
             if deadline is not None and time.monotonic() > deadline:
@@ -349,6 +349,7 @@ class Pipeline:
         app = app_info(s.service, s.environment, s.version)
         procs = self._processors
         prices = self._prices
+        limit = self._max_string
         loads = orjson.loads
         for kind, payload, ctx in items:
             try:
@@ -357,26 +358,36 @@ class Pipeline:
                     light = light_or_json if type(light_or_json) is dict else loads(light_or_json)
                     pm, rr, po = tail_parts(tail, lm, lr)
                     output = derive(light, rr)
-                    if procs or light.get("usage") is None:
-                        # a processor reads the content, or usage must be estimated from it
+                    long = limit and (
+                        lm > limit
+                        or lr > limit
+                        or len(po) > limit
+                        or (type(light_or_json) is not dict and len(light_or_json) > limit)
+                        or any(type(v) is str and len(v) > limit for v in light.values())
+                    )
+                    if procs or long or light.get("usage") is None:
+                        # a processor reads the content, a string is too long, or usage
+                        # must be estimated from the content
                         parsed = loads(po)
-                        rec = finish_record(
-                            light,
-                            ctx,
-                            prices=prices,
-                            app=app,
-                            heavy={
-                                "prompt_messages": loads(pm),
-                                "llm_raw_response": loads(rr),
-                                "parsed_output": output if parsed is None else parsed,
-                            },
+                        heavy = {
+                            "prompt_messages": loads(pm),
+                            "llm_raw_response": loads(rr),
+                            "parsed_output": output if parsed is None else parsed,
+                        }
+                        if long:
+                            light = self._cut(light, limit)
+                            heavy = self._cut(heavy, limit)
+                        rec, coerced = finish_record(
+                            light, ctx, prices=prices, app=app, heavy=heavy
                         )
                         tail = b""
                     else:
-                        rec = finish_record(light, ctx, prices=prices, app=app, heavy=None)
+                        rec, coerced = finish_record(light, ctx, prices=prices, app=app, heavy=None)
                         if po == b"null" and output is not None:
                             rec["parsed_output"] = output  # derived: goes in the head
                             tail = tail_without_output(tail, lm, lr)
+                    if coerced:
+                        self._coerced(coerced)
                     if rec["span_id"] is None:
                         ids = "%048x" % (getrandbits(192) | 1)
                         rec["span_id"] = ids[32:]
@@ -389,6 +400,9 @@ class Pipeline:
                         **loads(payload),
                         "redaction": {},
                     }
+                    # replays of this feedback are recognised by this id (stores ignore repeats)
+                    rec.setdefault("feedback_id", new_request_id())
+                    coerce_feedback(rec)
                     tail = b""
                 for proc in procs:
                     rec = proc(rec)
@@ -417,70 +431,26 @@ class Pipeline:
         self._count("processed", len(entries))
         return entries
 
-    def _deliver(self, entries: list[Entry]) -> None:
-        now = time.monotonic()
-        for st in self._states:
-            if st.down_until > now:
-                self._to_spool(st, entries, reason="sink down")
-                continue
-            try:
-                if st.spool is not None and st.down_until and st.spool.pending():
-                    self._count("replayed", st.spool.replay(st.sink.write, self._batch_size))
-                st.sink.write(entries)
-                st.written += len(entries)
-                st.down_until = st.backoff = 0.0
-            except Exception as exc:
-                self._sink_failed(st, exc)
-                self._to_spool(st, entries, reason="sink failed")
-
-    def _sink_failed(self, st: _SinkState, exc: BaseException) -> None:
-        st.errors += 1
-        self._count("sink_errors")
-        st.backoff = min(max(st.backoff * 2, 0.5), 30.0)
-        st.down_until = time.monotonic() + st.backoff
-        name = getattr(st.sink, "name", type(st.sink).__name__)
-        self._report(
-            f"sink:{name}",
-            "sink %s failed: %s: %s; records are spooled and will be retried in %.1fs",
-            name,
-            type(exc).__name__,
-            exc,
-            st.backoff,
-        )
-        if self.settings.raise_errors:
-            self._errors.append(exc)
-
-    def _to_spool(self, st: _SinkState, entries: list[Entry], *, reason: str) -> None:
-        if st.spool is None:
-            self._count("dropped", len(entries))
+    def _cut(self, value: dict[str, Any], limit: int) -> dict[str, Any]:
+        out, cut = cut_long_strings(value, limit)
+        if cut:
+            self._count("truncated", cut)
             self._report(
-                f"drop:{id(st)}", "%d record(s) not written (%s, no spool)", len(entries), reason
+                "truncated",
+                "cut %d string(s) longer than max_string (%d characters); the cut is marked "
+                "in the record with the original size",
+                cut,
+                limit,
             )
-            return
-        try:
-            st.spool.append([e.line for e in entries])
-            self._count("spooled", len(entries))
-        except Exception as exc:
-            self._count("dropped", len(entries))
-            self._internal_error(
-                "spool", exc, f"could not spool {len(entries)} record(s) ({reason}); they are lost"
-            )
+        return out  # type: ignore[no-any-return]
 
-    def _replay_spools(self, deadline: float | None) -> None:
-        now = time.monotonic()
-        for st in self._states:
-            if st.spool is None or st.down_until > now or not st.spool.pending():
-                continue
-            with self._export_lock:
-                try:
-                    n = st.spool.replay(st.sink.write, self._batch_size, deadline)
-                    if n:
-                        self._count("replayed", n)
-                    st.down_until = st.backoff = 0.0
-                except Exception as exc:
-                    self._sink_failed(st, exc)
-                self._count("corrupt_spool_lines", st.spool.corrupt_lines)
-                st.spool.corrupt_lines = 0
+    def _coerced(self, fields: list[str]) -> None:
+        self._count("coerced", len(fields))
+        self._report(
+            "coerced:" + ",".join(sorted(fields)),
+            "value(s) of %s did not fit the field's type; kept under metadata.llmlog_invalid",
+            ", ".join(sorted(fields)),
+        )
 
     # -- accounting --------------------------------------------------------------------------
 
@@ -488,6 +458,10 @@ class Pipeline:
         if n:
             with self._counts_lock:
                 self._counts[key] = self._counts.get(key, 0) + n
+
+    def _sink_error(self, exc: BaseException) -> None:
+        if self.settings.raise_errors:
+            self._errors.append(exc)
 
     def _internal_error(self, kind: str, exc: BaseException, what: str | None = None) -> None:
         self._count("errors")
@@ -502,35 +476,19 @@ class Pipeline:
             self._errors.append(exc)
 
     def stats(self) -> dict[str, Any]:
-        """Return counters: processed, spooled, replayed, dropped, filtered, errors, queued.
+        """Return counters: processed, spooled, replayed, dropped, dead-lettered, errors, ...
 
-        ``processed`` counts records built and handed to the sinks; ``sinks`` maps
-        each sink's name to how many records it took, its errors and whether it
-        is down now.
+        ``processed`` counts records built and handed to the sinks; ``coerced`` values
+        moved aside; ``truncated`` strings cut; ``dead_lettered`` records a sink refused
+        on their own; ``sinks`` maps each sink's name to how many records it took, its
+        errors, whether it is down now and how many records wait for it in memory.
         """
-        out: dict[str, Any] = {
-            k: 0
-            for k in (
-                "processed",
-                "spooled",
-                "replayed",
-                "dropped",
-                "filtered",
-                "errors",
-                "sink_errors",
-            )
-        }
-        out.update(self._counts)
+        out: dict[str, Any] = dict.fromkeys(STAT_KEYS, 0)
+        with self._counts_lock:
+            out.update(self._counts)
         out["sampled_out"] = self._sampled_out
-        out["queued"] = len(self._queue)
-        out["sinks"] = {
-            getattr(st.sink, "name", type(st.sink).__name__): {
-                "written": st.written,
-                "errors": st.errors,
-                "down": st.down_until > time.monotonic(),
-            }
-            for st in self._states
-        }
+        out["queued"] = len(self._queue) + sum(w.queued for w in self._workers)
+        out["sinks"] = {w.name: w.stats() for w in self._workers}
         return out
 
     # -- flush and close ---------------------------------------------------------------------
@@ -550,15 +508,10 @@ class Pipeline:
             self._drain(deadline)
             ok = not self._queue
         if ok:
-            self._replay_spools(deadline)
-            with self._export_lock:
-                for st in self._states:
-                    try:
-                        st.sink.flush(
-                            None if deadline is None else max(0.0, deadline - time.monotonic())
-                        )
-                    except Exception as exc:
-                        self._sink_failed(st, exc)
+            markers = [w.put_marker() for w in self._workers]
+            for m in markers:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                ok = m.wait(left) and ok
         self._raise_pending()
         return ok
 
@@ -569,7 +522,11 @@ class Pipeline:
             raise exc
 
     def close(self, timeout: float | None = None) -> bool:
-        """Write everything queued, replay spools, close the sinks; within one deadline."""
+        """Write everything queued, replay spools, close the sinks; within one deadline.
+
+        A sink that does not finish by the deadline is left behind: what it held waits
+        in its spool. Returns False when something was left in a spool.
+        """
         if self._generation != _fork_generation:
             return True  # a forked child that never logged: nothing of ours to write
         if self._closed:
@@ -584,7 +541,7 @@ class Pipeline:
         if t is not None and t.is_alive() and t is not threading.current_thread():
             t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         if self._queue:
-            self._drain(deadline)  # no writer (never started, or gone): write here
+            self._drain(deadline)  # no writer (never started, or gone): process here
         if self._queue:
             # out of time: keep what is left on disk rather than lose it
             rest = [self._queue.popleft() for _ in range(len(self._queue))]
@@ -592,18 +549,28 @@ class Pipeline:
                 if i[0] == MARKER:
                     i[1].set()
             entries = self._process([i for i in rest if i[0] != MARKER])
-            for st in self._states:
-                self._to_spool(st, entries, reason="exit timeout")
-        self._replay_spools(deadline)
-        with self._export_lock:
-            for st in self._states:
-                try:
-                    st.sink.close(
-                        None if deadline is None else max(0.0, deadline - time.monotonic())
-                    )
-                except Exception as exc:
-                    self._sink_failed(st, exc)
-        return not self._queue
+            for w in self._workers:
+                w.to_spool(entries, reason="exit timeout")
+        for w in self._workers:
+            w.begin_close(deadline)
+        clean = True
+        for w in self._workers:
+            if not w.wait_closed(deadline):
+                w.abandon()
+                clean = False
+        for w in self._workers:
+            left = w.left_behind()
+            if left is not None:
+                clean = False
+                self._report(
+                    f"left:{w.name}",
+                    "%d record(s) for %s wait in the spool %s; the next process that logs "
+                    "to it replays them, or now: llmlog spool replay",
+                    left[0],
+                    w.name,
+                    left[1],
+                )
+        return clean
 
     def _close_at_exit(self) -> None:
         try:
@@ -611,6 +578,21 @@ class Pipeline:
         except BaseException as exc:  # never let exit blow up the app
             with contextlib.suppress(Exception):
                 _log.warning("llmlog: error while writing at exit: %s: %s", type(exc).__name__, exc)
+
+
+STAT_KEYS = (
+    "processed",
+    "spooled",
+    "replayed",
+    "dropped",
+    "dead_lettered",
+    "filtered",
+    "coerced",
+    "truncated",
+    "errors",
+    "sink_errors",
+)
+"""The counters :meth:`Pipeline.stats` always reports (0 until something happens)."""
 
 
 _abandoned: list[object] = []

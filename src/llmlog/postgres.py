@@ -229,6 +229,15 @@ def m002_reader_indexes(db: psycopg.Connection[Any], s: sql.Identifier) -> None:
     db.execute(sql.SQL("ANALYZE {s}.interactions").format(s=s))  # statistics for the new indexes
 
 
+@migration
+def m003_feedback_id(db: psycopg.Connection[Any], s: sql.Identifier) -> None:
+    """Feedback rows get the id ``llmlog.feedback()`` gives each call: replays store it once."""
+    db.execute(sql.SQL("ALTER TABLE {s}.feedback ADD COLUMN feedback_id text").format(s=s))
+    db.execute(
+        sql.SQL("CREATE UNIQUE INDEX ix_feedback_id ON {s}.feedback (feedback_id)").format(s=s)
+    )
+
+
 def migrate(db: psycopg.Connection[Any], schema: str) -> list[str]:
     """Create the schema if needed and apply pending migrations; return those applied."""
     s = sql.Identifier(schema)

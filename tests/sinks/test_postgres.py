@@ -87,6 +87,7 @@ class TestPostgresSink:
         assert rows(pg_url, "SELECT name FROM {s}._llmlog_migrations ORDER BY name") == [
             ("m001_initial",),
             ("m002_reader_indexes",),
+            ("m003_feedback_id",),
         ]
 
     def test_duplicates_are_ignored_and_feedback_stored(self, pg_url: str) -> None:

@@ -29,6 +29,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("serve_cmd", "serve"),
     ("prune_cmd", "prune"),
     ("verify_cmd", "verify"),
+    ("spool_cmd", "spool"),
     ("redact_cmd", "redact"),
 ]
 

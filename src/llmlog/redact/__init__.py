@@ -27,7 +27,8 @@ Design, in one paragraph per concern (details in the submodules):
 * **Structure-aware** (:mod:`~llmlog.redact.walker`). Every string value of the
   record is scanned except llmlog's own fields (ids, timestamps, model, usage,
   app); JSON inside strings (tool-call arguments) is parsed, redacted and
-  re-serialised so it stays valid; base64 blobs and ``data:`` URLs are skipped;
+  re-serialised so it stays valid; only base64 payloads of binary data (a whole
+  string, or a ``data:`` URL's body) are skipped, the text around them is scanned;
   dictionary keys are never changed.
 * **Operators** (:mod:`~llmlog.redact.operators`): typed placeholder
   ``[EMAIL]`` (default), keyed pseudonym ``[EMAIL:7f3a9c]``, partial mask

@@ -15,14 +15,17 @@ Put sensitive values in values.
 
 A string that holds a JSON object or array (``tool_calls[].function.arguments``,
 a structured output) is parsed, walked the same way and serialised again, only
-if something in it changed, so it stays valid JSON with its keys intact. Whole
-strings of base64 (inline images, audio, files) and ``data:`` URLs are skipped:
-they cannot contain readable PII and scanning megabytes of them would only cost
-time.
+if something in it changed, so it stays valid JSON with its keys intact. A string
+that is, whole, base64 of binary data (an inline image, audio, a file) is skipped:
+it cannot contain readable PII and scanning megabytes of it would only cost time.
+The base64 body of a ``data:`` URL is skipped by the engine, which scans the text
+around it. Anything else is scanned: when in doubt, redact.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable
 from typing import Any
@@ -57,21 +60,34 @@ SKIP_FIELDS = frozenset(
 )
 """Top-level record fields that never hold user content and are never scanned."""
 
-_B64_BLOB = re.compile(r"[A-Za-z0-9+/_\-\r\n]+={0,2}")
-_BLOB_MIN = 256
+_B64_BLOB = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_BLOB_MIN = 1024  # a payload worth skipping; secrets and tokens are far shorter
+_TEXT_BYTES = frozenset(b"\t\n\r") | frozenset(range(0x20, 0x7F))
 
 
 def is_blob(s: str) -> bool:
-    """Return whether ``s`` is a ``data:`` URL or a long run of base64 with nothing else.
+    """Return whether ``s`` is, whole, a base64 payload of binary data (an image, audio).
+
+    Only such a payload is skipped by redaction: at least 1 KB of the base64 alphabet
+    and nothing else (no newline, no ``-`` or ``_``), decoding to bytes that are not
+    text. Everything else is scanned: base64 that decodes to text (it may hold a key),
+    keys and tokens joined by newlines or slashes, and ``data:`` URLs, whose base64
+    body the engine skips while it scans the text around it. When in doubt, the
+    string is scanned.
 
     Args:
         s: a string value of the record.
     """
-    if s.startswith("data:"):
-        return ";base64," in s[:200]
-    if len(s) < _BLOB_MIN:
+    if len(s) < _BLOB_MIN or len(s) % 4:
         return False
-    return _B64_BLOB.fullmatch(s, 0, 128) is not None and _B64_BLOB.fullmatch(s) is not None
+    if _B64_BLOB.fullmatch(s, 0, 128) is None or _B64_BLOB.fullmatch(s) is None:
+        return False
+    try:
+        head = base64.b64decode(s[:96], validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    # binary data (PNG, JPEG, WAV, PDF streams, ...) is far from printable text
+    return sum(b not in _TEXT_BYTES for b in head) > len(head) // 8
 
 
 def _looks_json(s: str) -> bool:

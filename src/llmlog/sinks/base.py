@@ -10,7 +10,16 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 import orjson
 
-__all__ = ["COLUMNS", "Entry", "Sink", "columns", "open_sink", "spool_dir_for", "text_of_entry"]
+__all__ = [
+    "COLUMNS",
+    "Entry",
+    "Sink",
+    "columns",
+    "open_sink",
+    "spool_dir_for",
+    "spool_target",
+    "text_of_entry",
+]
 
 
 class Entry:
@@ -162,14 +171,37 @@ class Sink(Protocol):
         """Flush and release resources; the sink is not used afterwards."""
 
 
-def spool_dir_for(sink: object, default_root: Path) -> Path:
-    """Return the directory where records wait while ``sink`` is down."""
+def spool_dir_for(sink: object, default_root: Path, *, override: bool = False) -> Path:
+    """Return the directory where records wait while ``sink`` is down.
+
+    Args:
+        sink: the sink; its ``spool_dir`` attribute, if any, is its own default
+            (the SQLite and JSON-lines sinks keep theirs beside their file).
+        default_root: the folder for sinks without one (``LLMLOG_HOME/spool``),
+            or the ``spool_dir`` the user configured.
+        override: ``default_root`` is the user's ``spool_dir`` and wins over the
+            sink's own folder.
+    """
     explicit = getattr(sink, "spool_dir", None)
-    if explicit:
+    if explicit and not override:
         return Path(explicit)
     name = getattr(sink, "name", None) or type(sink).__qualname__
     digest = hashlib.sha1(repr(name).encode()).hexdigest()[:10]
     return default_root / f"{type(sink).__name__.lower()}-{digest}"
+
+
+def spool_target(sink: object) -> dict[str, Any]:
+    """Return what a spool's ``TARGET`` file says of ``sink``: its name and reopening URL.
+
+    ``url`` is present when ``llmlog spool replay`` can reopen the sink by itself (the
+    stores, JSON lines, OpenTelemetry); a custom sink's records are replayed by the
+    next process that configures it.
+    """
+    target: dict[str, Any] = {"sink": getattr(sink, "name", None) or type(sink).__qualname__}
+    url = getattr(sink, "url", None)
+    if isinstance(url, str):
+        target["url"] = url
+    return target
 
 
 def open_sink(url: str, **options: Any) -> Sink:

@@ -3,7 +3,13 @@
 Each batch is one ``os.write`` on a file opened with ``O_APPEND``, so several
 processes can append to the same file without interleaving lines. Rotation
 (``app.jsonl`` -> ``app.jsonl.1`` -> ...) happens under an exclusive ``flock``;
-a process that finds the file rotated by another simply reopens it.
+a process that finds the file rotated by another simply reopens it. The file is
+created ``0600``.
+
+A write cut short (a full disk) never leaves half a line for the next record to be
+glued to: the torn tail is cut off again (or, if another process appended after it,
+ended with a newline so it stays a line of its own), and :class:`PartialWrite` tells
+the pipeline how many whole records did reach the file.
 """
 
 from __future__ import annotations
@@ -13,9 +19,18 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from llmlog._fs import open_append
 from llmlog.sinks.base import Entry
 
-__all__ = ["JsonlSink"]
+__all__ = ["JsonlSink", "PartialWrite"]
+
+
+class PartialWrite(OSError):
+    """A write failed after ``written`` whole records reached the file."""
+
+    def __init__(self, exc: OSError, written: int) -> None:
+        super().__init__(exc.errno, f"{exc.strerror or exc} ({written} record(s) written)")
+        self.written = written
 
 
 class JsonlSink:
@@ -34,26 +49,53 @@ class JsonlSink:
     ) -> None:
         self.path = Path(path).expanduser()
         self.name = f"jsonl:{self.path.resolve()}"
-        self.spool_dir = self.path.parent / (self.path.name + "-spool")
+        self.url = f"jsonl://{self.path.resolve()}"
+        self.spool_dir = self.path.resolve().parent / (self.path.name + "-spool")
         self.max_bytes = max_bytes
         self.backups = backups
         self._fd: int | None = None
+        self._torn = False
 
     def _open(self) -> int:
         if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = open_append(self.path, readable=True)
         return self._fd
 
     def write(self, batch: Sequence[Entry]) -> None:
         data = b"\n".join(e.line for e in batch) + b"\n"
         fd = self._open()
+        if self._torn:  # a torn line could not be removed: end it before writing on
+            os.write(fd, b"\n")
+            self._torn = False
         view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
+        done = 0
+        try:
+            while view:
+                n = os.write(fd, view)
+                done += n
+                view = view[n:]
+        except OSError as exc:
+            if not done:
+                raise
+            raise PartialWrite(exc, self._mend(fd, data, done)) from exc
         if self.max_bytes and os.fstat(fd).st_size >= self.max_bytes:
             self._rotate()
+
+    def _mend(self, fd: int, data: bytes, done: int) -> int:
+        """After ``done`` bytes of ``data`` were appended, drop the torn line; return the
+        number of whole lines written."""
+        whole = data.rfind(b"\n", 0, done) + 1  # bytes of whole lines written
+        torn = done - whole
+        if torn:
+            size = os.fstat(fd).st_size
+            try:
+                if os.pread(fd, torn, size - torn) == data[whole:done]:  # nobody wrote after
+                    os.ftruncate(fd, size - torn)
+                else:
+                    os.write(fd, b"\n")  # keep the torn bytes a line of their own
+            except OSError:
+                self._torn = True  # ended with a newline before the next write
+        return data.count(b"\n", 0, whole)
 
     def _rotate(self) -> None:
         fd = self._open()

@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
+import psycopg.errors
 from psycopg import sql
 
 from llmlog.postgres import connect, split_url
@@ -29,6 +31,18 @@ def _json_text(line: bytes) -> str:
     return line.decode("utf-8")
 
 
+SEARCH_TEXT_MAX = 256 * 1024
+"""Characters of an interaction's text that go into its tsvector (PostgreSQL refuses a
+tsvector over 1 MB; the record itself keeps every character)."""
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= SEARCH_TEXT_MAX:
+        return text
+    cut = text.rfind(" ", SEARCH_TEXT_MAX - 256, SEARCH_TEXT_MAX)
+    return text[: cut if cut > 0 else SEARCH_TEXT_MAX]
+
+
 def _text(value: Any) -> Any:
     if isinstance(value, str) and "\x00" in value:
         return value.replace("\x00", "\ufffd")
@@ -43,6 +57,9 @@ class PostgresSink:
 
     .. versionadded:: 0.1
     """
+
+    data_errors = (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded)
+    """Errors that mean a record cannot be stored (the pipeline sets it aside)."""
 
     def __init__(self, url: str) -> None:
         conninfo, schema = split_url(url)  # validates early: configure-time errors
@@ -62,8 +79,8 @@ class PostgresSink:
             " ON CONFLICT (request_id) DO NOTHING"
         ).format(s=s)
         self._feedback = sql.SQL(
-            "INSERT INTO {s}.feedback (request_id, score, comment, ts, record)"
-            " VALUES (%s, %s, %s, %s, %s::jsonb)"
+            "INSERT INTO {s}.feedback (feedback_id, request_id, score, comment, ts, record)"
+            " VALUES (%s, %s, %s, %s, %s, %s::jsonb) ON CONFLICT (feedback_id) DO NOTHING"
         ).format(s=s)
 
     def _conn(self) -> Any:
@@ -79,6 +96,7 @@ class PostgresSink:
             if get("event") == "llm_feedback":
                 feedback.append(
                     (
+                        _text(get("feedback_id")),
                         _text(get("request_id")),
                         get("score"),
                         _text(get("comment")),
@@ -91,7 +109,7 @@ class PostgresSink:
                 (
                     *[_text(v) for v in columns(e)],
                     [_text(str(t)) for t in get("tags") or ()],
-                    _text(text_of_entry(e)),
+                    _text(_bounded(text_of_entry(e))),
                     _json_text(e.line),
                 )
             )

@@ -3,9 +3,20 @@
 Several processes (gunicorn workers, multiprocessing children) may write the
 same file: each batch is one ``BEGIN IMMEDIATE`` transaction, and a writer that
 finds the database locked waits up to ``busy_timeout`` on its own background
-thread, never the app's. Rows are idempotent by ``request_id`` (a replayed spool
-or a re-import never duplicates). Ids are assigned inside the write transaction
-so the FTS rows can be written with ``executemany`` next to their interactions.
+thread, never the app's. Rows are idempotent by ``request_id`` and feedback by
+``feedback_id`` (a replayed spool or a re-import never duplicates). Ids are
+assigned inside the write transaction so the FTS rows can be written with
+``executemany`` next to their interactions.
+
+The store is created ``0600`` (SQLite gives its ``-wal`` and ``-shm`` the same mode).
+
+Fork safety: SQLite keeps the lock state of every open file in memory shared by all
+connections of a process. A process forked while this one is inside a write
+transaction inherits a state saying "locked by us", and every connection the child
+opens to that file then waits forever (``database is locked``). So each write
+transaction holds :data:`_TXN`, and a fork waits for it (up to :data:`FORK_WAIT`
+seconds) before it happens; a child forked without it (a transaction that would not
+end) refuses to write SQLite, and its records wait in its spool for another process.
 """
 
 from __future__ import annotations
@@ -13,10 +24,12 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from llmlog._fs import private_file
 from llmlog._rollup import add_inserted
 from llmlog.migrations import migrate
 from llmlog.sinks.base import COLUMNS, Entry, columns, text_of_entry
@@ -27,6 +40,40 @@ BUSY_TIMEOUT_MS = 30_000
 PAGE_SIZE = 16_384
 
 _COLUMNS = ("id", *COLUMNS, "record")
+
+FORK_WAIT = 10.0
+"""Seconds a fork waits for this process's SQLite write transaction to end."""
+
+_TXN = threading.RLock()
+_forked_mid_write = False
+
+
+def _before_fork() -> None:
+    global _fork_holds
+    _fork_holds = _TXN.acquire(timeout=FORK_WAIT)
+
+
+def _after_fork_in_parent() -> None:
+    if _fork_holds:
+        _TXN.release()
+
+
+def _after_fork_in_child() -> None:
+    global _TXN, _forked_mid_write
+    _forked_mid_write = _forked_mid_write or not _fork_holds
+    _TXN = threading.RLock()
+
+
+_fork_holds = False
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
+
+
+class ForkedMidWrite(sqlite3.OperationalError):
+    """This process was forked during a write transaction: it cannot use SQLite safely."""
 
 
 def _multi_insert(table: str, columns: Sequence[str], nrows: int, verb: str = "INSERT") -> str:
@@ -54,7 +101,7 @@ def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
     if not create and not p.exists():
         raise FileNotFoundError(f"no llmlog store at {p}")
     if create:
-        p.parent.mkdir(parents=True, exist_ok=True)
+        private_file(p)  # owner-only; SQLite gives -wal and -shm the store's mode
     db = sqlite3.connect(
         p, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
     )
@@ -110,10 +157,19 @@ class SQLiteSink:
     .. versionadded:: 0.1
     """
 
+    data_errors = (
+        sqlite3.InterfaceError,
+        sqlite3.ProgrammingError,
+        sqlite3.IntegrityError,
+        sqlite3.DataError,
+    )
+    """Errors that mean a record cannot be stored (the pipeline sets it aside)."""
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser()
         self.name = f"sqlite:{self.path.resolve()}"
-        self.spool_dir = self.path.parent / (self.path.name + "-spool")
+        self.url = f"sqlite:///{self.path.resolve()}"
+        self.spool_dir = self.path.resolve().parent / (self.path.name + "-spool")
         self._db: sqlite3.Connection | None = None
 
     def _conn(self) -> sqlite3.Connection:
@@ -122,6 +178,14 @@ class SQLiteSink:
         return self._db
 
     def write(self, batch: Sequence[Entry]) -> None:
+        if _forked_mid_write:
+            raise ForkedMidWrite(
+                "this process was forked during an SQLite write; its records wait in the spool"
+            )
+        with _TXN:
+            self._write(batch)
+
+    def _write(self, batch: Sequence[Entry]) -> None:
         db = self._conn()
         interactions: dict[str, Entry] = {}
         feedback: list[Entry] = []
@@ -136,10 +200,11 @@ class SQLiteSink:
                 self._insert_interactions(db, interactions)
             if feedback:
                 db.executemany(
-                    "INSERT INTO feedback (request_id, score, comment, ts, record)"
-                    " VALUES (?,?,?,?,?)",
+                    "INSERT OR IGNORE INTO feedback"
+                    " (feedback_id, request_id, score, comment, ts, record) VALUES (?,?,?,?,?,?)",
                     [
                         (
+                            f.get("feedback_id"),
                             f.get("request_id"),
                             f.get("score"),
                             f.get("comment"),

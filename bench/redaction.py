@@ -360,7 +360,7 @@ def scrub_cost(texts: list[str], n: int = 1000) -> dict[str, float]:
     import tempfile
 
     import llmlog
-    from llmlog.query import open_store
+    from llmlog.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "scrub.db")

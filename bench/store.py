@@ -19,7 +19,7 @@ prompts with long context; history turns; text from a pool of phrases over a
 (``quokkaberry`` in one interaction, ``xylophonic`` in 10).
 
 Then, on the warm store (median of ``--runs`` runs after one warm-up), each
-operation is timed twice: through the query layer (``llmlog.query``, what the
+operation is timed twice: through the query layer (``llmlog.store``, what the
 web viewer calls) and as the CLI command run in-process (click parsing, opening
 the store, the query, rendering; without the ~0.2 s of interpreter start-up, which
 is shown separately as ``llmlog show`` in a subprocess):
@@ -388,7 +388,7 @@ def generate(
 ) -> float:
     """Write ``n`` interactions to a new store at ``path``; return seconds taken."""
     from llmlog.sinks.base import Entry
-    from llmlog.sinks.sqlite import SQLiteSink
+    from llmlog.store.sqlite.write import SQLiteSink
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -475,7 +475,7 @@ Row = tuple[str, str, float, float, float, str]
 
 def bench_reads(db: Path, runs: int, common: str, commonest: str) -> list[Row]:
     """Time the read operations; return (operation, command, api ms, cli ms, cold ms, note)."""
-    from llmlog.query import Query, Store, open_store
+    from llmlog.store import Query, Store, open_store
 
     conn = sqlite3.connect(db)
     top = conn.execute("SELECT max(id) FROM interactions").fetchone()[0]
@@ -766,7 +766,7 @@ def render(
         "",
         f"Median of {args.runs} runs after a warm-up, warm page cache, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}. *query API* is the `llmlog.query` call; *CLI* is the "
+        f"SQLite {sqlite3.sqlite_version}. *query API* is the `llmlog.store` call; *CLI* is the "
         "command run in-process (parse, open the store, query, render) without interpreter "
         f"start-up (a whole `llmlog show` process takes {cold:.0f} ms, nearly all of it "
         "Python starting and importing); *cold* opens the store and runs the query after "

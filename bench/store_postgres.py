@@ -22,7 +22,7 @@ of every migration and with those of ``m001_initial`` only, to show what the
 reader's indexes (``m002_reader_indexes``) cost each write.
 
 Then, on the warm store (median of ``--runs`` runs after one warm-up), each
-operation is timed through the query layer (``llmlog.query``, what the web viewer
+operation is timed through the query layer (``llmlog.store``, what the web viewer
 calls) and as the CLI command run in-process (click parsing, connecting, the
 query, rendering).
 """
@@ -148,7 +148,7 @@ def records(n: int) -> Iterator[dict[str, Any]]:
 
 def load(url: str, n: int) -> float:
     """Create the store at ``url`` anew and load ``n`` interactions; return seconds taken."""
-    from llmlog.postgres import connect, split_url
+    from llmlog.store.postgres.schema import connect, split_url
 
     conninfo, schema = split_url(url)
     with psycopg.connect(conninfo, autocommit=True) as admin:
@@ -214,9 +214,9 @@ def load(url: str, n: int) -> float:
 
 def bench_writes(n: int) -> list[tuple[str, float]]:
     """Time ``PostgresSink.write`` (batches of 500) with and without the reader's indexes."""
-    from llmlog.postgres import split_url
     from llmlog.sinks.base import Entry
-    from llmlog.sinks.postgres import PostgresSink
+    from llmlog.store.postgres.schema import split_url
+    from llmlog.store.postgres.write import PostgresSink
 
     gen = sqlite_bench.Generator(11)
     stamps = sqlite_bench.timestamps(n, time.time() - 40 * DAY, 11)
@@ -264,7 +264,7 @@ def bench_reads(url: str, runs: int, common: str, commonest: str) -> list[Row]:
     from click.testing import CliRunner
 
     from llmlog.cli import cli
-    from llmlog.query import Query, Store, open_store
+    from llmlog.store import Query, Store, open_store
 
     conninfo, schema = url.split("?schema=")
     with psycopg.connect(conninfo) as conn:
@@ -434,7 +434,7 @@ def main() -> None:
         print(f"loading {args.n:,} interactions into {url}", file=sys.stderr)
         load_s = load(url, args.n)
         print(f"  done in {load_s:.0f} s", file=sys.stderr)
-    from llmlog.query import open_store
+    from llmlog.store import open_store
 
     open_store(url).close()  # applies any migration the loaded schema lacks
     with psycopg.connect(DSN) as conn:
@@ -480,7 +480,7 @@ def render(
         "",
         f"Median of {args.runs} runs after a warm-up, warm caches, the server on the same "
         f"machine ({os.cpu_count()} CPUs, shared_buffers at its 128 MB default), Python "
-        f"{platform.python_version()}. *query API* is the `llmlog.query` call on an open "
+        f"{platform.python_version()}. *query API* is the `llmlog.store` call on an open "
         "store; *CLI* is the command run in-process (parse, connect, check migrations, query, "
         "render) without interpreter start-up.",
         "",

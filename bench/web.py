@@ -144,7 +144,7 @@ def main() -> None:
     ]
 
     # the query-layer calls behind the dashboard, on their own
-    from llmlog.query import Query, open_store
+    from llmlog.store import Query, open_store
     from llmlog.web._dashboard import windows
 
     def per_day(store: object, q: Query) -> object:

@@ -78,7 +78,7 @@ class TestFailingSink:
         """A store locked by another process is waited for off the app's thread, then written."""
         import sqlite3
 
-        from llmlog.sinks import sqlite as sqlite_sink
+        from llmlog.store.sqlite import write as sqlite_sink
 
         llmlog.configure(redact=False, raise_errors=False)
         llmlog.log_interaction(MESSAGES, RESPONSE)

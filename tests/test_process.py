@@ -181,7 +181,7 @@ class TestManyWriters:
     def test_records_spooled_by_a_dead_process_are_replayed_by_the_next(self) -> None:
         """A spool left by a process that could not write is replayed by a later one."""
         run("""
-            import llmlog.sinks.sqlite as s
+            import llmlog.store.sqlite.write as s
             # the store is unusable for this process: everything goes to the spool
             s.connect = lambda *a, **k: (_ for _ in ()).throw(OSError("disk gone"))
             llmlog.configure(raise_errors=False)

@@ -10,7 +10,8 @@ import pytest
 from querydata import BASE, HOUR, build_sample, log_chat
 
 import llmlog
-from llmlog.query import (
+from llmlog.formats import ChatExamples, chat_example, parse_line
+from llmlog.store import (
     AmbiguousIdError,
     InteractionNotFoundError,
     Query,
@@ -19,8 +20,7 @@ from llmlog.query import (
     parse_duration,
     parse_time,
 )
-from llmlog.query import _sqlite as sqlite_backend
-from llmlog.query.formats import ChatExamples, chat_example, parse_line
+from llmlog.store.sqlite import read as sqlite_backend
 
 NOW = 1_800_000_000.0
 

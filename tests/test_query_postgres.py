@@ -28,7 +28,7 @@ from querydata import BASE, HOUR, build_sample, log_chat, normalise
 
 import llmlog
 from llmlog.cli import cli
-from llmlog.query import (
+from llmlog.store import (
     AmbiguousIdError,
     InteractionNotFoundError,
     Query,
@@ -38,7 +38,7 @@ from llmlog.query import (
     StoreNotFoundError,
     open_store,
 )
-from llmlog.query._model import decode_cursor
+from llmlog.store.model import decode_cursor
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -516,7 +516,7 @@ class TestOpenStore:
     def test_missing_driver_prints_the_install_hint(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Without psycopg, opening a PostgreSQL store says which extra to install."""
         monkeypatch.setitem(sys.modules, "psycopg", None)
-        for name in ("llmlog.postgres", "llmlog.query._postgres"):
+        for name in ("llmlog.store.postgres.schema", "llmlog.store.postgres.read"):
             monkeypatch.delitem(sys.modules, name, raising=False)
         with pytest.raises(StoreError, match=r"pip install 'llmlog\[postgres\]'"):
             open_store(f"{DSN}?schema=x")
@@ -553,7 +553,7 @@ class TestOpenStore:
 
     def test_upgrade_from_m001(self, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         """A store written before m002 is migrated when opened, and its old rows are found."""
-        import llmlog.postgres as pg
+        import llmlog.store.postgres.schema as pg
 
         monkeypatch.setattr(pg, "MIGRATIONS", pg.MIGRATIONS[:1])
         build_sample(pg_url)

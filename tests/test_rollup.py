@@ -10,9 +10,9 @@ import pytest
 from querydata import BASE, HOUR, log_chat
 
 import llmlog
-from llmlog import _rollup
-from llmlog.query import Query, open_store
-from llmlog.sinks import sqlite as sqlite_sink
+from llmlog.store.sqlite import rollup as _rollup
+from llmlog.store import Query, open_store
+from llmlog.store.sqlite import write as sqlite_sink
 
 
 def tables(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from querydata import Run
 
-from llmlog.query import open_store
+from llmlog.store import open_store
 
 
 class TestFeedback:

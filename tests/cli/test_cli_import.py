@@ -179,7 +179,7 @@ class TestImport:
         self, tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """If the store cannot be written, import stops with one line naming the cause."""
-        from llmlog.sinks.sqlite import SQLiteSink
+        from llmlog.store.sqlite.write import SQLiteSink
 
         def fail(self: SQLiteSink, batch: object) -> None:
             raise OSError("disk full")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from querydata import BASE, HOUR, Run
 
-from llmlog.query import Query, open_store
+from llmlog.store import Query, open_store
 
 
 class TestPrune:

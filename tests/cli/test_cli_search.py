@@ -80,7 +80,7 @@ class TestSearch:
 
     def test_cursor_continues_a_page(self, sample: dict[str, str], run: Run) -> None:
         """--cursor continues after the page it came from."""
-        from llmlog.query import open_store
+        from llmlog.store import open_store
 
         with open_store("llmlog.db") as store:
             cursor = store.search(limit=4).next_cursor

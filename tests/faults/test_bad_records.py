@@ -123,7 +123,7 @@ class TestRejectedRecordsAreIsolated:
 
     def test_verify_shows_dead_letters(self, tmp_path: Path, monkeypatch: Any) -> None:
         """``llmlog verify`` reports the store's dead letters with their path (exit 1)."""
-        from llmlog.sinks.sqlite import SQLiteSink
+        from llmlog.store.sqlite.write import SQLiteSink
 
         original = SQLiteSink._insert_interactions
 
@@ -155,3 +155,36 @@ class TestPostgres:
         assert llmlog.flush(60)
         stored = [r[0] for r in pg_rows(pg_url, "SELECT request_id FROM {s}.interactions")]
         assert sorted(stored) == sorted([*before, big, *after])
+
+
+class TestImportRefusals:
+    def test_import_reports_records_the_store_refuses(self, monkeypatch: Any) -> None:
+        """``llmlog import``: a line the store refuses is counted and named; the rest land."""
+        from llmlog.store.sqlite.write import SQLiteSink
+
+        original = SQLiteSink._insert_interactions
+
+        def refuse(db: Any, entries: dict[str, Any]) -> None:
+            if any((e.get("metadata") or {}).get("poison") for e in entries.values()):
+                raise ValueError("refused")
+            original(db, entries)
+
+        monkeypatch.setattr(SQLiteSink, "_insert_interactions", staticmethod(refuse))
+        lines = [
+            orjson.dumps(
+                {
+                    "event": "llm_interaction",
+                    "request_id": f"r{i}",
+                    "timestamp": 1732636800.0 + i,
+                    "prompt_messages": MSGS,
+                    "metadata": {"poison": i == 3},
+                }
+            )
+            for i in range(10)
+        ]
+        Path("in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+        result = CliRunner().invoke(cli, ["import", "in.jsonl"])
+        assert result.exit_code == 0, result.output
+        assert "imported 9 interaction(s)" in result.output
+        assert "1 record(s) refused by the store" in result.output
+        assert sorted(sqlite_ids()) == sorted(f"r{i}" for i in range(10) if i != 3)

@@ -27,7 +27,7 @@ class TestForkDuringAWrite:
         run_script(
             """
             import threading
-            from llmlog.sinks import sqlite as s
+            from llmlog.store.sqlite import write as s
             original = s.SQLiteSink._insert_interactions
             inside = threading.Event()
             def slow(db, entries):

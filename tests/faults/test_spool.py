@@ -75,7 +75,7 @@ class TestSpoolHoldsEachRecordOnce:
 class TestFeedbackIsIdempotent:
     def test_replayed_feedback_is_stored_once_sqlite(self) -> None:
         """The same feedback line written twice (a replay after a crash) is one row."""
-        from llmlog.sinks.sqlite import SQLiteSink
+        from llmlog.store.sqlite.write import SQLiteSink
 
         rid = llmlog.log_interaction([{"role": "user", "content": "hi"}], None)
         llmlog.feedback(rid, 1.0, "good")
@@ -96,7 +96,7 @@ class TestFeedbackIsIdempotent:
         from faultkit import pg_rows
 
         from llmlog.sinks.base import Entry
-        from llmlog.sinks.postgres import PostgresSink
+        from llmlog.store.postgres.write import PostgresSink
 
         llmlog.configure(db=pg_url)
         rid = llmlog.log_interaction([{"role": "user", "content": "hi"}], None)

@@ -13,9 +13,9 @@ from click.testing import CliRunner, Result
 
 import llmlog
 from llmlog.cli import cli
-from llmlog.query import Query, open_store
-from llmlog.query._sqlite import SQLiteStore
 from llmlog.redact import Redactor
+from llmlog.store import Query, open_store
+from llmlog.store.sqlite.read import SQLiteStore
 
 KEY = "sk-proj-Ab3dE5fG7hI9jK1lM2nO4pQ6rS8tU0vWxYz"
 IBAN = "DE89370400440532013000"
@@ -243,7 +243,7 @@ class TestScrubCommand:
         """A reader holding an old snapshot keeps the WAL; the next run, once it is gone, purges."""
         import sqlite3
 
-        from llmlog.query import _sqlite
+        from llmlog.store.sqlite import read as _sqlite
 
         monkeypatch.setattr(_sqlite, "CHECKPOINT_WAIT_MS", 20)
         path, values = store

@@ -8,8 +8,8 @@ from pathlib import Path
 from helpers import MESSAGES, RESPONSE, db_records
 
 import llmlog
-from llmlog.migrations import MIGRATIONS
-from llmlog.sinks.sqlite import PAGE_SIZE, connect
+from llmlog.store.sqlite.schema import MIGRATIONS
+from llmlog.store.sqlite.write import PAGE_SIZE, connect
 
 
 class TestSchema:

@@ -12,7 +12,7 @@ from typing import Any
 
 from webdata import XSS, Sample, log_one, shot
 
-from llmlog.query import open_store
+from llmlog.store import open_store
 from llmlog.web import Server
 
 INJECTED = "img, script:not([src]), [onerror], [onmouseover], a[href^='javascript:']"

@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 from webdata import XSS, Sample, log_one
 
-from llmlog.query import Query, open_store
+from llmlog.store import Query, open_store
 from llmlog.web import create_app
 from llmlog.web._dashboard import _window_stats, windows
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from starlette.requests import Request
 
-from llmlog.query import Query
+from llmlog.store import Query
 from llmlog.web._charts import Series, bar_chart, line_chart, nice_scale, share_bar
 from llmlog.web._content import conversation, json_tree, markdown, new_turns
 from llmlog.web._dashboard import windows

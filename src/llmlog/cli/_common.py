@@ -6,7 +6,7 @@
   exit.
 * :func:`open_store` reads ``--db`` / ``LLMLOG_DB`` / the configured default.
 * :func:`query_options` adds the shared filters; :func:`build_query` turns them
-  into a :class:`~llmlog.query.Query`.
+  into a :class:`~llmlog.store.Query`.
 * Output: rich tables and colour on a terminal, tab-separated plain text when
   piped, ``--json`` one record per line.
 """
@@ -27,8 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 import orjson
 
-from llmlog.query import Query, Store, StoreError, StoreNotFoundError, parse_time
-from llmlog.query import open_store as _open_store
+from llmlog.store import Query, Store, StoreError, StoreNotFoundError, parse_time
+from llmlog.store import open_store as _open_store
 
 __all__ = [
     "Command",

@@ -6,7 +6,7 @@ import click
 
 from llmlog.cli._common import store_url
 from llmlog.cli._render import print_rows
-from llmlog.query import StoreError, StoreNotFoundError, open_store
+from llmlog.store import StoreError, StoreNotFoundError, open_store
 
 __all__ = ["overview"]
 

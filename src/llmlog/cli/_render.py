@@ -17,7 +17,7 @@ from llmlog.cli._common import (
     render_table,
     stdout_is_tty,
 )
-from llmlog.query.formats import output_text, preview
+from llmlog.formats import output_text, preview
 
 __all__ = ["ROW_COLUMNS", "echo_conversation", "print_rows", "row_cells", "row_line"]
 

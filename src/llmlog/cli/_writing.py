@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from llmlog.config import Settings
+from llmlog.delivery import DATA_ERRORS
 from llmlog.sinks.base import Entry, Sink, open_sink
 
 __all__ = ["RecordingSink", "user_processors"]
@@ -44,6 +45,12 @@ class RecordingSink:
             raise click.ClickException(str(exc)) from None
         self.url = url
         self.name = getattr(self._sink, "name", url)
+        # a record the store refuses on its own (bad data) is counted, not fatal
+        self.data_errors: tuple[type[BaseException], ...] = tuple(
+            getattr(self._sink, "data_errors", ())
+        )
+        self.refused = 0
+        self.refusal = ""
         self.written = 0
         self.error: BaseException | None = None
         self._queue: queue.Queue[list[Entry] | None] | None = None
@@ -56,12 +63,25 @@ class RecordingSink:
             self._thread.start()
 
     def _write(self, batch: Sequence[Entry]) -> None:
+        bad_data = (*DATA_ERRORS, *self.data_errors)
         try:
             self._sink.write(batch)
+            self.written += len(batch)
+            return
         except Exception as exc:
-            self.error = exc
-            raise
-        self.written += len(batch)
+            if not isinstance(exc, bad_data):
+                self.error = exc
+                raise
+        for e in batch:  # find the records the store refuses on their own; write the rest
+            try:
+                self._sink.write([e])
+                self.written += 1
+            except Exception as exc:
+                if not isinstance(exc, bad_data):
+                    self.error = exc
+                    raise
+                self.refused += 1
+                self.refusal = f"{type(exc).__name__}: {exc}"
 
     def _run(self) -> None:
         assert self._queue is not None

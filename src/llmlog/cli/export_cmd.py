@@ -19,8 +19,8 @@ from llmlog.cli._common import (
     query_options,
     stdout_bytes,
 )
-from llmlog.query import Query, Store
-from llmlog.query.formats import FLAT_COLUMNS, ChatExamples, flat_row
+from llmlog.formats import FLAT_COLUMNS, ChatExamples, flat_row
+from llmlog.store import Query, Store
 
 __all__ = ["export"]
 

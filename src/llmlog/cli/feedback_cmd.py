@@ -11,7 +11,7 @@ import orjson
 
 from llmlog.cli._common import Command, InputError, open_store, store_url
 from llmlog.cli._writing import RecordingSink, user_processors
-from llmlog.query import AmbiguousIdError, InteractionNotFoundError
+from llmlog.store import AmbiguousIdError, InteractionNotFoundError
 
 __all__ = ["feedback"]
 

@@ -15,9 +15,9 @@ import orjson
 
 from llmlog.cli._common import Command, InputError, open_store, progress, store_url
 from llmlog.cli._writing import RecordingSink, user_processors
-from llmlog.query import StoreError, StoreNotFoundError
-from llmlog.query import open_store as open_store_url
-from llmlog.query.formats import parse_line
+from llmlog.formats import parse_line
+from llmlog.store import StoreError, StoreNotFoundError
+from llmlog.store import open_store as open_store_url
 
 __all__ = ["import_"]
 
@@ -145,7 +145,14 @@ def import_(ctx: click.Context, /, files: tuple[str, ...], batch_size: int) -> N
     sink.raise_if_failed()
     with open_store(ctx) as store:
         added = store.count() - before
+    counts["refused"] = sink.refused
     _report(counts, added, malformed, others)
+    if sink.refused:
+        click.echo(
+            f"{sink.refused:,} record(s) refused by the store ({sink.refusal}); "
+            "they were not imported",
+            err=True,
+        )
 
 
 def _import_feedback(url: str, pipeline: Any, items: list[dict[str, Any]], kind: int) -> int:
@@ -168,7 +175,7 @@ def _import_feedback(url: str, pipeline: Any, items: list[dict[str, Any]], kind:
 def _report(counts: Counter[str], added: int, malformed: list[str], others: Counter[str]) -> None:
     found = counts["interactions"]
     dropped = found - counts["processed"]
-    dupes = max(0, counts["processed"] - added)
+    dupes = max(0, counts["processed"] - counts["refused"] - added)
     parts = [f"imported {added:,} interaction(s) from {counts['lines']:,} line(s)"]
     if dupes:
         parts.append(f"{dupes:,} already in the store")

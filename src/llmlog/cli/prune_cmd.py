@@ -13,7 +13,7 @@ from llmlog.cli._common import (
     progress,
     stdin_is_tty,
 )
-from llmlog.query import Query
+from llmlog.store import Query
 
 __all__ = ["prune"]
 

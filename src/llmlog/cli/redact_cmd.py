@@ -9,7 +9,7 @@ back byte for byte. A one-line summary of what was replaced goes to stderr.
 ``llmlog redact --db [URL|PATH]``: rewrites every record of the store (the
 global ``--db``/``LLMLOG_DB`` when no value is given) through the redaction
 rules in force, for example after a rule was added, with
-:meth:`~llmlog.query.Store.rewrite`: in short transactions while the app keeps
+:meth:`~llmlog.store.Store.rewrite`: in short transactions while the app keeps
 logging, idempotent (a second run changes nothing), and with the old values
 purged from the files. ``--dry-run`` only reports what would change.
 """
@@ -27,9 +27,9 @@ import orjson
 from llmlog.cli._common import Command, InputError, open_store, progress, stdin_is_tty
 
 if TYPE_CHECKING:
-    from llmlog.query import Store
-    from llmlog.query._model import RewriteResult
     from llmlog.redact import Redactor
+    from llmlog.store import Store
+    from llmlog.store.model import RewriteResult
 
 __all__ = ["redact"]
 

@@ -6,7 +6,7 @@ import click
 
 from llmlog.cli._common import Command, InputError, echo_records, open_store
 from llmlog.cli._render import echo_conversation
-from llmlog.query import AmbiguousIdError, InteractionNotFoundError
+from llmlog.store import AmbiguousIdError, InteractionNotFoundError
 
 __all__ = ["show"]
 

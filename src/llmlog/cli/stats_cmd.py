@@ -20,7 +20,7 @@ from llmlog.cli._common import (
     render_table,
     stdout_is_tty,
 )
-from llmlog.query import StatsRow
+from llmlog.store import StatsRow
 
 __all__ = ["stats"]
 

@@ -213,7 +213,7 @@ def open_sink(url: str, **options: Any) -> Sink:
     """
     if url.startswith(("postgresql://", "postgres://")):
         try:
-            from llmlog.sinks.postgres import PostgresSink
+            from llmlog.store.postgres.write import PostgresSink
         except ImportError as exc:  # pragma: no cover - depends on the extra
             raise ImportError("PostgreSQL support needs: pip install 'llmlog[postgres]'") from exc
         return cast(Sink, PostgresSink(url, **options))
@@ -221,7 +221,7 @@ def open_sink(url: str, **options: Any) -> Sink:
         from llmlog.sinks.jsonl import JsonlSink
 
         return JsonlSink(url.removeprefix("jsonl://"), **options)
-    from llmlog.sinks.sqlite import SQLiteSink, sqlite_path
+    from llmlog.store.sqlite.write import SQLiteSink, sqlite_path
 
     return SQLiteSink(sqlite_path(url), **options)
 

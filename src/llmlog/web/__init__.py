@@ -1,7 +1,7 @@
 """The local web viewer behind ``llmlog serve``: browse, read, chart and judge interactions.
 
-A Starlette app over the query layer (:mod:`llmlog.query`): every page is one or
-two keyset or rollup-backed :class:`~llmlog.query.Store` calls, so the viewer
+A Starlette app over the query layer (:mod:`llmlog.store`): every page is one or
+two keyset or rollup-backed :class:`~llmlog.store.Store` calls, so the viewer
 answers as fast on a million interactions as on a hundred. It holds no state of
 its own; the store is opened per request (one connection per worker thread, as
 the Store protocol asks).

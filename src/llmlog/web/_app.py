@@ -36,7 +36,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from llmlog.query import (
+from llmlog.store import (
     AmbiguousIdError,
     InteractionNotFoundError,
     Query,

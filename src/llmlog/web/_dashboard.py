@@ -36,7 +36,7 @@ from urllib.parse import urlencode
 from markupsafe import Markup
 
 from llmlog.cli._common import fmt_ms
-from llmlog.query import Query, StatsRow, Store
+from llmlog.store import Query, StatsRow, Store
 from llmlog.web._charts import PALETTE_SIZE, Series, bar_chart, line_chart, share_bar
 from llmlog.web._filters import Filters
 from llmlog.web._templates import fmt_compact, fmt_money, fmt_pct, iso_local
@@ -55,7 +55,7 @@ HOURLY_MAX_SECONDS = 2 * 86400 + 3600
 MAX_WINDOWS = 62
 EXACT_ROWS = 20_000
 """Up to this many interactions the query layer computes exact percentiles from rows
-(``llmlog.query._sqlite.EXACT_ROWS``): windows smaller than that are cheaper in one call."""
+(``llmlog.store.sqlite.read.EXACT_ROWS``): windows smaller than that are cheaper in one call."""
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 Opener = Callable[[], Store]

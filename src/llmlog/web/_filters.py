@@ -1,7 +1,7 @@
 """Filters kept in the URL: what a view shows is fully described by its address.
 
 ``?q=refund&model=gpt-4o&status=error&since=24h`` becomes a
-:class:`~llmlog.query.Query` through :meth:`Query.parse`, the same parser the
+:class:`~llmlog.store.Query` through :meth:`Query.parse`, the same parser the
 CLI options use, so ``since=2h`` means the same thing in both. Empty
 parameters are dropped (a submitted form leaves ``&tag=`` behind) and the views
 redirect to the clean address, so what users copy is short and shareable.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from llmlog.query import Query
+from llmlog.store import Query
 
 __all__ = ["PARAMS", "TIME_PRESETS", "Filters"]
 

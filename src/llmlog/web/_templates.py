@@ -12,8 +12,8 @@ import jinja2
 from markupsafe import Markup
 
 from llmlog.cli._common import fmt_int, fmt_ms
+from llmlog.formats import output_text
 from llmlog.normalize import text_of
-from llmlog.query.formats import output_text
 
 __all__ = ["env", "fmt_compact", "fmt_money", "fmt_pct", "fmt_time", "render"]
 

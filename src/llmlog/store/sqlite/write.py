@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from llmlog._fs import private_file
-from llmlog._rollup import add_inserted
-from llmlog.migrations import migrate
 from llmlog.sinks.base import COLUMNS, Entry, columns, text_of_entry
+from llmlog.store.sqlite.rollup import add_inserted
+from llmlog.store.sqlite.schema import migrate
 
 __all__ = ["SQLiteSink", "connect", "sqlite_path"]
 

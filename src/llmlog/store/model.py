@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from llmlog.query._time import parse_time
 from llmlog.record import Feedback, LLMRecord
+from llmlog.store.timespec import parse_time
 
 __all__ = [
     "AmbiguousIdError",

@@ -171,7 +171,7 @@ _FACTS = (
 
 @migration
 def m002_reader_indexes(db: psycopg.Connection[Any], s: sql.Identifier) -> None:
-    """Add what the query layer's reader (``llmlog.query._postgres``) needs.
+    """Add what the query layer's reader (``llmlog.store.postgres.read``) needs.
 
     * ``search_words(tsvector)`` and a GIN index on it (replacing the index on
       the raw ``search`` column, which no reader uses): full text that splits

@@ -94,8 +94,8 @@ def m001_initial(db: sqlite3.Connection) -> None:
 
 @migration
 def m002_rollups(db: sqlite3.Connection) -> None:
-    """Per-hour rollups and latency histograms for fast aggregates (see ``llmlog._rollup``)."""
-    from llmlog._rollup import rebuild
+    """Per-hour rollups and latency histograms for fast aggregates (see ``.rollup``)."""
+    from llmlog.store.sqlite.rollup import rebuild
 
     key = (
         "tag TEXT NOT NULL, hour INTEGER NOT NULL, provider TEXT NOT NULL,"
@@ -130,7 +130,7 @@ def m002_rollups(db: sqlite3.Connection) -> None:
 
 @migration
 def m003_daily_latency(db: sqlite3.Connection) -> None:
-    """Latency histograms per UTC day, next to the hourly ones (see ``llmlog._rollup``)."""
+    """Latency histograms per UTC day, next to the hourly ones (see ``.rollup``)."""
     db.execute("""
         CREATE TABLE rollup_latency_daily (
             tag TEXT NOT NULL,

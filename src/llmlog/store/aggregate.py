@@ -13,8 +13,8 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
-from llmlog._rollup import bucket_of, bucket_value
-from llmlog.query._model import StatsRow
+from llmlog.store.model import StatsRow
+from llmlog.store.sqlite.rollup import bucket_of, bucket_value
 
 __all__ = ["Acc", "bucket_start", "finish_rows", "percentile"]
 

@@ -1,4 +1,4 @@
-"""The SQLite reader: a :class:`~llmlog.query.Store` over the file the SQLite sink writes.
+"""The SQLite reader: a :class:`~llmlog.store.Store` over the file the SQLite sink writes.
 
 How each kind of question is answered (figures for 1M interactions in
 ``bench/README.md``):
@@ -7,7 +7,7 @@ How each kind of question is answered (figures for 1M interactions in
   cursor, so the first page costs the same at any depth and under new writes.
 * Full text goes through the contentless FTS5 index (``interactions_fts``),
   then phrases are checked in the matching records (see ``_text``).
-* Aggregates read the per-hour rollup (``llmlog._rollup``) for the whole hours
+* Aggregates read the per-hour rollup (``llmlog.store.sqlite.rollup``) for the whole hours
   of the window and the rows only for the partial hours at its edges, in one
   read transaction, so they are exact (percentiles within 4.4%) and consistent
   under concurrent writers. Up to ``EXACT_ROWS`` matching interactions, the
@@ -30,10 +30,10 @@ from typing import Any, cast
 
 import orjson
 
-from llmlog._rollup import FACT_COLUMNS, apply, rebuild
-from llmlog.migrations import MIGRATIONS
-from llmlog.query._aggregate import Acc, bucket_start, finish_rows
-from llmlog.query._model import (
+from llmlog.record import Feedback, LLMRecord
+from llmlog.store.aggregate import Acc, bucket_start, finish_rows
+from llmlog.store.base import RecordTransform
+from llmlog.store.model import (
     BUCKETS,
     GROUP_BYS,
     AmbiguousIdError,
@@ -56,10 +56,10 @@ from llmlog.query._model import (
     decode_cursor,
     encode_cursor,
 )
-from llmlog.query._store import RecordTransform
-from llmlog.query._text import TextQuery, compile_text, record_text
-from llmlog.record import Feedback, LLMRecord
-from llmlog.sinks.sqlite import BUSY_TIMEOUT_MS, connect
+from llmlog.store.sqlite.rollup import FACT_COLUMNS, apply, rebuild
+from llmlog.store.sqlite.schema import MIGRATIONS
+from llmlog.store.sqlite.write import BUSY_TIMEOUT_MS, connect
+from llmlog.store.text import TextQuery, compile_text, record_text
 
 __all__ = ["SQLiteStore"]
 
@@ -164,7 +164,7 @@ def _in(values: Sequence[Any]) -> str:
 
 
 class SQLiteStore:
-    """Read and maintain an llmlog SQLite store (see :class:`~llmlog.query.Store`).
+    """Read and maintain an llmlog SQLite store (see :class:`~llmlog.store.Store`).
 
     Args:
         path: the store file; it must exist.

@@ -1,4 +1,4 @@
-"""The PostgreSQL reader: a :class:`~llmlog.query.Store` over the schema the PostgreSQL sink writes.
+"""The PostgreSQL reader: a :class:`~llmlog.store.Store` over the schema the PostgreSQL sink writes.
 
 The same questions as the SQLite reader (``_sqlite``), answered the way
 PostgreSQL answers them best (figures for 1M interactions in ``bench/README.md``):
@@ -17,7 +17,7 @@ PostgreSQL answers them best (figures for 1M interactions in ``bench/README.md``
   ours), reading only the four fields the text comes from.
 * Aggregates are one ``GROUP BY`` over the matching rows, with exact
   nearest-rank percentiles (``percentile_disc``, the definition
-  :func:`~llmlog.query._aggregate.percentile` uses), so :class:`StatsRow` has
+  :func:`~llmlog.store.aggregate.percentile` uses), so :class:`StatsRow` has
   the same meaning as SQLite's exact rows and ``approximate`` is always False.
   There is no rollup: PostgreSQL scans the narrow columns in parallel, and a
   rollup maintained by many machines' writers would be a hot row to contend on.
@@ -38,7 +38,7 @@ Every read that takes more than one statement runs in one ``REPEATABLE READ,
 READ ONLY`` transaction (one snapshot); otherwise the connection is in
 autocommit, so a reader never holds a transaction open between calls.
 PostgreSQL errors (a lost connection, a missing privilege) are raised as
-:class:`~llmlog.query.StoreError` with a one-line message. PostgreSQL 13 or
+:class:`~llmlog.store.StoreError` with a one-line message. PostgreSQL 13 or
 later is required (``pg_current_snapshot``).
 """
 
@@ -59,9 +59,10 @@ import psycopg
 from psycopg.types.json import set_json_loads
 
 from llmlog.normalize import search_text
-from llmlog.postgres import MIGRATIONS, migrate, split_url
-from llmlog.query._aggregate import bucket_start, finish_rows
-from llmlog.query._model import (
+from llmlog.record import RECORD_FIELDS, Feedback, LLMRecord
+from llmlog.store.aggregate import bucket_start, finish_rows
+from llmlog.store.base import RecordTransform
+from llmlog.store.model import (
     BUCKETS,
     GROUP_BYS,
     AmbiguousIdError,
@@ -84,9 +85,8 @@ from llmlog.query._model import (
     decode_cursor,
     encode_cursor,
 )
-from llmlog.query._store import RecordTransform
-from llmlog.query._text import TextQuery, compile_text
-from llmlog.record import RECORD_FIELDS, Feedback, LLMRecord
+from llmlog.store.postgres.schema import MIGRATIONS, migrate, split_url
+from llmlog.store.text import TextQuery, compile_text
 
 __all__ = ["PostgresStore"]
 
@@ -309,7 +309,7 @@ class _Rewrite:
 
 
 class PostgresStore:
-    """Read and maintain an llmlog PostgreSQL store (see :class:`~llmlog.query.Store`).
+    """Read and maintain an llmlog PostgreSQL store (see :class:`~llmlog.store.Store`).
 
     Args:
         url: ``postgresql://user@host:port/database``, optionally ``?schema=name``

@@ -1,7 +1,7 @@
 """The backend seam: the :class:`Store` protocol that every store reader implements.
 
-A backend turns a :class:`~llmlog.query.Query` into its own query language and
-returns plain data (records, :class:`~llmlog.query.StatsRow`, ...). What does
+A backend turns a :class:`~llmlog.store.Query` into its own query language and
+returns plain data (records, :class:`~llmlog.store.StatsRow`, ...). What does
 not depend on the database lives outside the backends and is shared: filter
 validation (``Query``), full-text compilation (``_text``), aggregation and
 percentiles (``_aggregate``). SQLite is implemented (``_sqlite``); a PostgreSQL
@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
-from llmlog.query._model import (
+from llmlog.record import Feedback, LLMRecord
+from llmlog.store.model import (
     Bucket,
     GroupBy,
     Order,
@@ -29,7 +30,6 @@ from llmlog.query._model import (
     TailBatch,
     VerifyReport,
 )
-from llmlog.record import Feedback, LLMRecord
 
 __all__ = ["Store", "open_store"]
 
@@ -194,12 +194,12 @@ def open_store(url: str | os.PathLike[str]) -> Store:
     url = os.fspath(url)
     if url.startswith(("postgresql://", "postgres://")):
         try:
-            from llmlog.query._postgres import PostgresStore
+            from llmlog.store.postgres.read import PostgresStore
         except ImportError:
             raise StoreError("PostgreSQL support needs: pip install 'llmlog[postgres]'") from None
         return PostgresStore(url)
-    from llmlog.query._sqlite import SQLiteStore
-    from llmlog.sinks.sqlite import sqlite_path
+    from llmlog.store.sqlite.read import SQLiteStore
+    from llmlog.store.sqlite.write import sqlite_path
 
     try:
         path = sqlite_path(url)

@@ -37,6 +37,8 @@ from llmlog.spool import Spool, SpoolFull, spool_info
 __all__ = ["DATA_ERRORS", "MAX_BATCH", "SinkWorker"]
 
 MAX_BATCH = 1024
+HIGH_WATER = 2 * MAX_BATCH
+"""Records queued for a sink beyond which the pipeline's writer waits for it."""
 
 DATA_ERRORS: tuple[type[BaseException], ...] = (
     TypeError,
@@ -121,18 +123,34 @@ class SinkWorker:
         self.errors = 0
         self.written = 0
         self.spooled_here = False
+        self.stalled = False
+        self._room = threading.Event()
+        self._room.set()
 
     # -- handing work to the worker ----------------------------------------------------------
 
     def put(self, entries: list[Entry]) -> None:
-        """Queue ``entries`` for the sink (never blocks: a sink far behind spools them)."""
-        if self.queued >= self._max_queued and self.spool is not None:
+        """Queue ``entries`` for the sink (never blocks: a stalled sink's records are spooled)."""
+        if (self.stalled or self.queued >= self._max_queued) and self.spool is not None:
             self.to_spool(entries, reason="sink too slow")
             return
         self._queue.append(entries)
         self.queued += len(entries)
+        if self.queued > HIGH_WATER:
+            self._room.clear()
         self._start()
         self._wake.set()
+
+    def keep_pace(self, timeout: float) -> None:
+        """Wait (the pipeline's writer, never the app) while this sink is far behind.
+
+        Processed records take more memory than the snapshots waiting before them,
+        so a sink that is only slower than the writer holds the writer back. One that
+        does not catch up within ``timeout`` is taken for stalled (hung): until it
+        catches up, its records go to its spool and nobody waits for it.
+        """
+        if self.queued > HIGH_WATER and not self.stalled and not self._room.wait(timeout):
+            self.stalled = True
 
     def put_marker(self) -> threading.Event:
         """Return an event set once everything queued before it is written and flushed."""
@@ -197,6 +215,9 @@ class SinkWorker:
                 batch = batch + nxt
             self.queued -= len(batch)
             self.deliver(batch)
+            if self.queued <= HIGH_WATER // 2:
+                self.stalled = False
+                self._room.set()
 
     def _flush_for(self, marker: threading.Event) -> None:
         with self._lock:

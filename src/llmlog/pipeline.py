@@ -157,6 +157,8 @@ class Pipeline:
         self._batch_size = settings.batch_size
         self._interval = settings.flush_interval
         self._max_string = settings.max_string
+        # how long the writer waits for a sink far behind before it takes it for stalled
+        self._pace_timeout = max(1.0, 5 * settings.flush_interval)
         self.sample_rate = settings.sample_rate
         self._report = _Reporter()
         self._counts: dict[str, int] = {}
@@ -337,6 +339,8 @@ class Pipeline:
                 if entries:
                     for w in self._workers:
                         w.put(entries)
+                    for w in self._workers:
+                        w.keep_pace(self._pace_timeout)
             for m in markers:
                 m.set()
             if deadline is not None and time.monotonic() > deadline:

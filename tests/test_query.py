@@ -20,7 +20,7 @@ from llmlog.store import (
     parse_duration,
     parse_time,
 )
-from llmlog.store.sqlite import read as sqlite_backend
+from llmlog.store.sqlite import stats as sqlite_backend
 
 NOW = 1_800_000_000.0
 

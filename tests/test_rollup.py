@@ -10,8 +10,8 @@ import pytest
 from querydata import BASE, HOUR, log_chat
 
 import llmlog
-from llmlog.store.sqlite import rollup as _rollup
 from llmlog.store import Query, open_store
+from llmlog.store.sqlite import rollup as _rollup
 from llmlog.store.sqlite import write as sqlite_sink
 
 

@@ -243,7 +243,7 @@ class TestScrubCommand:
         """A reader holding an old snapshot keeps the WAL; the next run, once it is gone, purges."""
         import sqlite3
 
-        from llmlog.store.sqlite import read as _sqlite
+        from llmlog.store.sqlite import maintain as _sqlite
 
         monkeypatch.setattr(_sqlite, "CHECKPOINT_WAIT_MS", 20)
         path, values = store

@@ -10,16 +10,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 import orjson
 
-__all__ = [
-    "COLUMNS",
-    "Entry",
-    "Sink",
-    "columns",
-    "open_sink",
-    "spool_dir_for",
-    "spool_target",
-    "text_of_entry",
-]
+__all__ = ["Entry", "Sink", "open_sink", "spool_dir_for", "spool_target"]
 
 
 class Entry:
@@ -76,75 +67,6 @@ class Entry:
 
     def __repr__(self) -> str:
         return f"Entry({self._rec.get('event')!r}, {self._rec.get('request_id')!r})"
-
-
-COLUMNS = (
-    "request_id",
-    "ts",
-    "provider",
-    "operation",
-    "model",
-    "response_model",
-    "status",
-    "duration_ms",
-    "ttft_ms",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cached_input_tokens",
-    "reasoning_tokens",
-    "tokens_estimated",
-    "cost_usd",
-    "session_id",
-    "user_id",
-    "trace_id",
-    "error_type",
-)
-"""The scalar columns every store keeps beside the record, in the order of :func:`columns`."""
-
-
-def columns(e: Entry) -> tuple[Any, ...]:
-    """Return an interaction's :data:`COLUMNS` values (the stores' filter and aggregate columns)."""
-    get = e.get
-    u = get("usage")
-    if type(u) is not dict:
-        u = {}
-    err = get("error")
-    return (
-        get("request_id"),
-        get("timestamp"),
-        get("provider"),
-        get("operation"),
-        get("model"),
-        get("response_model"),
-        get("status") or "ok",
-        get("duration_ms"),
-        get("ttft_ms"),
-        u.get("input_tokens"),
-        u.get("output_tokens"),
-        u.get("total_tokens"),
-        u.get("cached_input_tokens"),
-        u.get("reasoning_tokens"),
-        bool(u.get("estimated")),
-        get("cost_usd"),
-        get("session_id"),
-        get("user_id"),
-        get("trace_id"),
-        err.get("type") if type(err) is dict else None,
-    )
-
-
-def text_of_entry(e: Entry) -> str:
-    """Return the text a store's full-text index holds for an interaction."""
-    from llmlog.normalize import search_text
-
-    err = e.get("error")
-    return search_text(
-        e.get("prompt_messages"),
-        e.get("parsed_output"),
-        e.get("tool_calls"),
-        err if type(err) is dict else None,
-    )
 
 
 @runtime_checkable

@@ -45,270 +45,56 @@ later is required (``pg_current_snapshot``).
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
-import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar, cast
-from urllib.parse import urlsplit
+from typing import Any
 
 import orjson
 import psycopg
 from psycopg.types.json import set_json_loads
 
-from llmlog.normalize import search_text
-from llmlog.record import RECORD_FIELDS, Feedback, LLMRecord
-from llmlog.store.aggregate import bucket_start, finish_rows
-from llmlog.store.base import RecordTransform
+from llmlog.record import Feedback, LLMRecord
+from llmlog.store.common import Conds, KeysetReads, number
 from llmlog.store.model import (
-    BUCKETS,
-    GROUP_BYS,
-    AmbiguousIdError,
-    Bucket,
-    Check,
-    GroupBy,
-    InteractionNotFoundError,
     Order,
-    Page,
-    PruneResult,
     Query,
-    RewriteResult,
     SessionPage,
     SessionSummary,
-    StatsRow,
     StoreError,
     StoreNotFoundError,
     TailBatch,
-    VerifyReport,
     decode_cursor,
     encode_cursor,
 )
+from llmlog.store.postgres.maintain import PostgresMaintenance
 from llmlog.store.postgres.schema import MIGRATIONS, migrate, split_url
+from llmlog.store.postgres.sql import (
+    TEXT_COLS,
+    Conn,
+    any_of,
+    guard,
+    guard_iter,
+    one_line,
+    ordered,
+    ordered_feedback,
+    text_of_columns,
+    where,
+)
+from llmlog.store.postgres.stats import PostgresStats
 from llmlog.store.text import TextQuery, compile_text
 
 __all__ = ["PostgresStore"]
 
-P = ParamSpec("P")
-R = TypeVar("R")
-Progress = Callable[[int], None]
-Conn = psycopg.Connection[tuple[Any, ...]]
 
 LATE_WINDOW = 100_000
 """How far below the first ``tail`` page rows of transactions then in flight are looked for."""
 _MAX_PENDING = 1000
-_PRUNE_CHUNK = 5000
-_VERIFY_CHUNK = 50_000
-_TEXT_COLS = (
-    "i.record -> 'prompt_messages', i.record -> 'parsed_output',"
-    " i.record -> 'tool_calls', i.record -> 'error'"
-)
-_AGGREGATES = (
-    "count(*), count(*) FILTER (WHERE i.status = 'error'),"
-    " count(i.duration_ms), avg(i.duration_ms),"
-    " percentile_disc(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY i.duration_ms),"
-    " count(i.ttft_ms), avg(i.ttft_ms),"
-    " percentile_disc(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY i.ttft_ms),"
-    " coalesce(sum(i.input_tokens), 0)::bigint, coalesce(sum(i.output_tokens), 0)::bigint,"
-    " coalesce(sum(i.total_tokens), 0)::bigint, count(i.cost_usd), sum(i.cost_usd)"
-)
-_GROUP_COL = {
-    "model": "i.model",
-    "provider": "i.provider",
-    "status": "i.status",
-    "user": "i.user_id",
-    "tag": "g.tag",
-}
-_FIELD_RANK = {name: n for n, name in enumerate(RECORD_FIELDS)}
-_FEEDBACK_FIELDS = tuple(Feedback.__annotations__)
 _TERM = re.compile(r'"([^"]*)"(\*?)')
 
 
-# -- helpers -------------------------------------------------------------------------------------
-
-
-def _where(url: str, schema: str) -> str:
-    """Return ``host:port/database#schema`` for messages (never credentials)."""
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{host}{port}{parts.path or '/'}#{schema}"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0].strip() if text else type(exc).__name__
-
-
-def _guard(fn: Callable[P, R]) -> Callable[P, R]:
-    """Raise PostgreSQL errors from ``fn`` as StoreError, with a one-line message."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL error: {_one_line(exc)}") from exc
-
-    return wrapper
-
-
-def _guard_iter(fn: Callable[P, Iterator[R]]) -> Callable[P, Iterator[R]]:
-    """Like :func:`_guard`, for a generator function."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
-        try:
-            yield from fn(*args, **kwargs)
-        except psycopg.Error as exc:
-            raise StoreError(f"PostgreSQL error: {_one_line(exc)}") from exc
-
-    return wrapper
-
-
-def _ordered(rec: Any) -> LLMRecord:
-    """Put a record's top-level fields back in the record's order (JSONB sorts keys)."""
-    if not isinstance(rec, dict):
-        return cast(LLMRecord, rec)
-    out = {k: rec[k] for k in RECORD_FIELDS if k in rec}
-    if len(out) != len(rec):
-        out.update((k, v) for k, v in rec.items() if k not in _FIELD_RANK)
-    return cast(LLMRecord, out)
-
-
-def _ordered_feedback(rec: Any) -> Feedback:
-    if not isinstance(rec, dict):
-        return cast(Feedback, rec)
-    out = {k: rec[k] for k in _FEEDBACK_FIELDS if k in rec}
-    out.update((k, v) for k, v in rec.items() if k not in out)
-    return cast(Feedback, out)
-
-
-def _number(text: str) -> float | None:
-    try:
-        v = float(text)
-    except ValueError:
-        return None
-    return None if math.isnan(v) or math.isinf(v) else v
-
-
-def _json_text(value: Any) -> str:
-    """Serialise a record for a JSONB column (PostgreSQL refuses NUL characters)."""
-    text = orjson.dumps(value).decode()
-    return text.replace("\\u0000", "\\ufffd") if "\\u0000" in text else text
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, str) and "\x00" in value:
-        return value.replace("\x00", "\ufffd")
-    return value
-
-
-def _record_text(text_cols: Sequence[Any]) -> str:
-    """Return the indexed text from (prompt_messages, parsed_output, tool_calls, error)."""
-    return search_text(text_cols[0], text_cols[1], text_cols[2], text_cols[3])
-
-
-def _tags(rec: Mapping[str, Any]) -> list[str]:
-    tags = rec.get("tags")
-    return [_clean(str(t)) for t in tags] if isinstance(tags, list) else []
-
-
-def _redaction_counts(rec: Mapping[str, Any]) -> dict[str, int]:
-    red = rec.get("redaction")
-    counts = red.get("counts") if isinstance(red, dict) else None
-    if not isinstance(counts, dict):
-        return {}
-    return {k: v for k, v in counts.items() if type(v) is int}
-
-
-def _day_starts(lo: float, hi: float) -> list[float]:
-    """Return the starts of the local days (as :func:`bucket_start` defines them) in [lo, hi]."""
-    out = [bucket_start(lo, "day")]
-    while out[-1] <= hi:
-        # a local day lasts 23 to 25 hours: 26 hours on is always inside the next one
-        out.append(bucket_start(out[-1] + 26 * 3600, "day"))
-    return out
-
-
-class _Conds:
-    """WHERE conditions, their parameters, and the phrase check left for Python."""
-
-    __slots__ = ("params", "post", "where")
-
-    def __init__(self) -> None:
-        self.where: list[str] = []
-        self.params: list[Any] = []
-        self.post: TextQuery | None = None
-
-    def add(self, cond: str, *params: Any) -> None:
-        self.where.append(cond)
-        self.params.extend(params)
-
-    def copy(self) -> _Conds:
-        c = _Conds()
-        c.where = list(self.where)
-        c.params = list(self.params)
-        c.post = self.post
-        return c
-
-    def sql(self) -> str:
-        return (" WHERE " + " AND ".join(self.where)) if self.where else ""
-
-
-def _any(c: _Conds, column: str, values: Sequence[str]) -> None:
-    if len(values) == 1:  # '=' lets the planner walk a (column, ts) index in order
-        c.add(f"{column} = %s", values[0])
-    elif values:
-        c.add(f"{column} = ANY(%s)", list(values))
-
-
-_Change = tuple[dict[str, Any], dict[str, Any]]
-"""A record the transform changed: (as stored, as it should be)."""
-
-
-class _Rewrite:
-    """Transform records for :meth:`PostgresStore.rewrite` and keep its totals."""
-
-    def __init__(
-        self,
-        transform: RecordTransform,
-        order: Callable[[Any], Any],
-        key: str,
-        totals: dict[str, int],
-        counts: dict[str, int],
-    ) -> None:
-        self.transform = transform
-        self.order = order
-        self.key = key
-        self.totals = totals
-        self.counts = counts
-
-    def plan(self, text: str) -> _Change | None:
-        """Transform one stored record (JSON text); return the change, or None if none."""
-        old = orjson.loads(text)
-        if not isinstance(old, dict):
-            return None  # not a record (verify reports it): nothing to rewrite
-        new = self.transform(dict(self.order(orjson.loads(text))))
-        if new is None or new == old:
-            return None
-        return old, new
-
-    def count(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        """Add a change that was (or, in a dry run, would be) stored to the totals."""
-        self.totals[self.key] += 1
-        before = _redaction_counts(old)
-        for k, v in _redaction_counts(new).items():
-            grown = v - before.get(k, 0)
-            if grown > 0:
-                self.counts[k] = self.counts.get(k, 0) + grown
-
-
-# -- the store -----------------------------------------------------------------------------------
-
-
-class PostgresStore:
+class PostgresStore(KeysetReads, PostgresStats, PostgresMaintenance):
     """Read and maintain an llmlog PostgreSQL store (see :class:`~llmlog.store.Store`).
 
     Args:
@@ -330,14 +116,14 @@ class PostgresStore:
         except ValueError as exc:
             raise StoreError(str(exc)) from None
         self.schema = schema
-        self.where = _where(url, schema)
+        self.where = where(url, schema)
         try:
             db: Conn = psycopg.connect(
                 conninfo, autocommit=True, connect_timeout=10, application_name="llmlog"
             )
         except psycopg.Error as exc:
             raise StoreError(
-                f"cannot connect to PostgreSQL at {self.where}: {_one_line(exc)}"
+                f"cannot connect to PostgreSQL at {self.where}: {one_line(exc)}"
             ) from None
         try:
             self._standby = self._check(db)
@@ -353,7 +139,7 @@ class PostgresStore:
             db.execute("SET work_mem = '64MB'")
         except psycopg.Error as exc:
             db.close()
-            raise StoreError(f"cannot read {self.where}: {_one_line(exc)}") from None
+            raise StoreError(f"cannot read {self.where}: {one_line(exc)}") from None
         except BaseException:
             db.close()
             raise
@@ -402,7 +188,7 @@ class PostgresStore:
                         "does it)"
                     ) from None
         except psycopg.Error as exc:
-            raise StoreError(f"cannot read {self.where}: {_one_line(exc)}") from None
+            raise StoreError(f"cannot read {self.where}: {one_line(exc)}") from None
         return bool(standby)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -482,14 +268,14 @@ class PostgresStore:
         self._tsqueries[tq.match] = out
         return out
 
-    def _conds(self, q: Query, *, materialize: bool = True) -> _Conds:
-        c = _Conds()
+    def _conds(self, q: Query, *, materialize: bool = True) -> Conds:
+        c = Conds()
         if q.since is not None:
             c.add("i.ts >= %s", q.since)
         if q.until is not None:
             c.add("i.ts < %s", q.until)
-        _any(c, "i.model", q.models)
-        _any(c, "i.provider", q.providers)
+        any_of(c, "i.model", q.models)
+        any_of(c, "i.provider", q.providers)
         if q.status is not None:
             c.add("i.status = %s", q.status)
         if q.session_id is not None:
@@ -505,7 +291,7 @@ class PostgresStore:
                 continue
             # containment is exact per JSON type and uses the GIN index: text, number, literal
             alts = [orjson.dumps({key: value}).decode()]
-            num = _number(value)
+            num = number(value)
             if num is not None:
                 alts.append(orjson.dumps({key: num}).decode())
             if value in ("true", "false", "null"):
@@ -531,7 +317,7 @@ class PostgresStore:
                         self._materialize(c)
         return c
 
-    def _materialize(self, c: _Conds) -> None:
+    def _materialize(self, c: Conds) -> None:
         """Resolve a phrase check into the list of matching ids, usable in SQL."""
         tq = c.post
         assert tq is not None
@@ -539,9 +325,9 @@ class PostgresStore:
             ids = [
                 r[0]
                 for r in self._stream(
-                    f"SELECT i.id, {_TEXT_COLS} FROM {self._t} i{c.sql()}", c.params
+                    f"SELECT i.id, {TEXT_COLS} FROM {self._t} i{c.sql()}", c.params
                 )
-                if tq.matches(_record_text(r[1:]))
+                if tq.matches(text_of_columns(r[1:]))
             ]
         c.where = ["i.id = ANY(%s)"]
         c.params = [ids]
@@ -552,7 +338,7 @@ class PostgresStore:
         if not ids:
             return {}
         return {
-            r[0]: _ordered(r[1])
+            r[0]: ordered(r[1])
             for r in self._db.execute(
                 f"SELECT id, record FROM {self._t} WHERE id = ANY(%s)", (list(ids),)
             )
@@ -575,7 +361,7 @@ class PostgresStore:
         ordering = f" ORDER BY i.ts {d}, i.id {d}"
         if c.post is None:
             return [
-                (r[0], r[1], _ordered(r[2]))
+                (r[0], r[1], ordered(r[2]))
                 for r in self._db.execute(
                     f"SELECT i.id, i.ts, i.record FROM {self._t} i{c.sql()}{ordering} LIMIT %s",
                     [*c.params, limit],
@@ -586,44 +372,16 @@ class PostgresStore:
         keep: list[tuple[int, float]] = []
         with self._read():
             for r in self._stream(
-                f"SELECT i.id, i.ts, {_TEXT_COLS} FROM {self._t} i{c.sql()}{ordering}", c.params
+                f"SELECT i.id, i.ts, {TEXT_COLS} FROM {self._t} i{c.sql()}{ordering}", c.params
             ):
-                if tq.matches(_record_text(r[2:])):
+                if tq.matches(text_of_columns(r[2:])):
                     keep.append((r[0], r[1]))
                     if len(keep) >= limit:
                         break
             records = self._records([k[0] for k in keep])
         return [(rid, ts, records[rid]) for rid, ts in keep if rid in records]
 
-    @_guard
-    def search(
-        self,
-        query: Query | None = None,
-        *,
-        limit: int = 50,
-        cursor: str | None = None,
-        order: Order = "newest",
-    ) -> Page:
-        """Return one page of matching records, newest first, and the next page's cursor."""
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
-        if order not in ("newest", "oldest"):
-            raise ValueError(f"order must be 'newest' or 'oldest', got {order!r}")
-        after = None
-        if cursor:
-            ts, rowid = decode_cursor(cursor, 2)
-            try:
-                after = (float(ts), int(rowid))
-            except ValueError:
-                raise ValueError(f"invalid cursor {cursor!r}") from None
-        with self._read():
-            rows = self._rows(query or Query(), limit=limit + 1, after=after, order=order)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        nxt = encode_cursor(rows[-1][1], rows[-1][0]) if more and rows else None
-        return Page([r[2] for r in rows], nxt)
-
-    @_guard_iter
+    @guard_iter
     def iter_records(
         self, query: Query | None = None, *, order: Order = "oldest", batch_size: int = 1000
     ) -> Iterator[LLMRecord]:
@@ -660,7 +418,7 @@ class PostgresStore:
                 if rec is None:
                     continue  # pruned meanwhile
                 if post is None or post.matches(
-                    _record_text(
+                    text_of_columns(
                         [
                             rec.get("prompt_messages"),
                             rec.get("parsed_output"),
@@ -671,7 +429,7 @@ class PostgresStore:
                 ):
                     yield rec
 
-    @_guard
+    @guard
     def count(self, query: Query | None = None) -> int:
         """Return how many interactions match."""
         with self._read() as db:
@@ -679,43 +437,17 @@ class PostgresStore:
             row = db.execute(f"SELECT count(*) FROM {self._t} i{c.sql()}", c.params).fetchone()
         return int(row[0]) if row else 0
 
-    @_guard
-    def get(self, request_id: str) -> LLMRecord:
-        """Return the record with this request id, or the only one starting with it."""
-        rid = request_id.strip()
-        if not rid:
-            raise InteractionNotFoundError("no request id given")
-        db = self._db
-        row = db.execute(f"SELECT record FROM {self._t} WHERE request_id = %s", (rid,)).fetchone()
-        if row is not None:
-            return _ordered(row[0])
-        pattern = rid.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = db.execute(
-            f"SELECT request_id, record FROM {self._t} WHERE request_id LIKE %s"
-            " ORDER BY request_id LIMIT 3",
-            (pattern,),
-        ).fetchall()
-        if not rows:
-            raise InteractionNotFoundError(f"no interaction with request id {rid!r}")
-        if len(rows) > 1:
-            listed = ", ".join(r[0] for r in rows[:2]) + (", ..." if len(rows) > 2 else "")
-            raise AmbiguousIdError(
-                f"request id prefix {rid!r} matches several interactions "
-                f"({listed}): give more of the id"
-            )
-        return _ordered(rows[0][1])
-
-    @_guard
+    @guard
     def feedback(self, request_id: str) -> list[Feedback]:
         """Return the feedback records for a request id, oldest first."""
         return [
-            _ordered_feedback(r[0])
+            ordered_feedback(r[0])
             for r in self._db.execute(
                 f"SELECT record FROM {self._f} WHERE request_id = %s ORDER BY ts, id", (request_id,)
             )
         ]
 
-    @_guard
+    @guard
     def latest_scores(self, request_ids: Sequence[str]) -> dict[str, float]:
         """Return the latest feedback score of each request id that has one."""
         ids = list(dict.fromkeys(request_ids))
@@ -730,7 +462,7 @@ class PostgresStore:
             )
         }
 
-    @_guard
+    @guard
     def has_feedback(self, request_id: str, timestamp: float, score: float) -> bool:
         """Return True if this exact feedback (request id, time, score) is stored."""
         return (
@@ -772,13 +504,13 @@ class PostgresStore:
                 f"SELECT i.record FROM {self._t} i{c.sql()} ORDER BY i.id DESC LIMIT %s",
                 [*c.params, limit],
             ).fetchall()
-            return [_ordered(r[0]) for r in reversed(rows)]
+            return [ordered(r[0]) for r in reversed(rows)]
         tq = c.post
         keep: list[int] = []
         for r in self._stream(
-            f"SELECT i.id, {_TEXT_COLS} FROM {self._t} i{c.sql()} ORDER BY i.id DESC", c.params
+            f"SELECT i.id, {TEXT_COLS} FROM {self._t} i{c.sql()} ORDER BY i.id DESC", c.params
         ):
-            if tq.matches(_record_text(r[1:])):
+            if tq.matches(text_of_columns(r[1:])):
                 keep.append(r[0])
                 if len(keep) >= limit:
                     break
@@ -786,7 +518,7 @@ class PostgresStore:
         return [records[i] for i in reversed(keep) if i in records]
 
     def _matching(
-        self, c: _Conds, extra: str, params: Sequence[Any], limit: int | None = None
+        self, c: Conds, extra: str, params: Sequence[Any], limit: int | None = None
     ) -> list[tuple[int, LLMRecord]]:
         """Return (id, record) of the rows matching ``c`` and ``extra``, by id."""
         c = c.copy()
@@ -794,14 +526,14 @@ class PostgresStore:
         tail = "" if limit is None else " LIMIT %s"
         args = [*c.params] + ([] if limit is None else [limit])
         rows = [
-            (r[0], _ordered(r[1]))
+            (r[0], ordered(r[1]))
             for r in self._db.execute(
                 f"SELECT i.id, i.record FROM {self._t} i{c.sql()} ORDER BY i.id{tail}", args
             )
         ]
         return rows
 
-    @_guard
+    @guard
     def tail(
         self, query: Query | None = None, *, cursor: str | None = None, limit: int = 100
     ) -> TailBatch:
@@ -852,7 +584,7 @@ class PostgresStore:
                         r
                         for r in recs
                         if post.matches(
-                            _record_text(
+                            text_of_columns(
                                 [
                                     r.get("prompt_messages"),
                                     r.get("parsed_output"),
@@ -870,7 +602,7 @@ class PostgresStore:
 
     # -- sessions ----------------------------------------------------------------------------
 
-    @_guard
+    @guard
     def sessions(
         self, query: Query | None = None, *, limit: int = 50, cursor: str | None = None
     ) -> SessionPage:
@@ -920,439 +652,20 @@ class PostgresStore:
 
     # -- aggregates --------------------------------------------------------------------------
 
-    @_guard
-    def stats(
-        self, query: Query | None = None, *, by: GroupBy | None = None, bucket: Bucket | None = None
-    ) -> list[StatsRow]:
-        """Return aggregates per group and/or time bucket (see :meth:`Store.stats`).
+    search = guard(KeysetReads.search)
+    get = guard(KeysetReads.get)
 
-        One ``GROUP BY`` over the matching rows; percentiles are exact
-        (nearest rank), so no row is ``approximate``.
-        """
-        if by is not None and by not in GROUP_BYS:
-            raise ValueError(f"cannot group by {by!r}: use one of {', '.join(GROUP_BYS)}")
-        if bucket is not None and bucket not in BUCKETS:
-            raise ValueError(f"unknown time bucket {bucket!r}: use hour or day")
-        q = query or Query()
-        with self._read() as db:
-            c = self._conds(q)
-            gcol = _GROUP_COL[by] if by else "NULL::text"
-            join = (
-                " CROSS JOIN LATERAL (SELECT DISTINCT unnest(i.tags) AS tag) g"
-                if by == "tag"
-                else ""
-            )
-            bparams: list[Any] = []
-            starts: list[float] = []
-            if bucket == "hour":
-                bcol = "floor(i.ts / 3600) * 3600"
-            elif bucket == "day":
-                span = db.execute(f"SELECT min(ts), max(ts) FROM {self._t}").fetchone()
-                if span is None or span[0] is None:
-                    return []
-                lo = span[0] if q.since is None else max(span[0], q.since)
-                hi = span[1] if q.until is None else min(span[1], q.until)
-                starts = _day_starts(lo, max(lo, hi))
-                bcol = "width_bucket(floor(i.ts / 3600) * 3600, %s::float8[])"
-                bparams = [starts]
-            else:
-                bcol = "NULL::float8"
-            group = " GROUP BY 1, 2" if by or bucket else ""
-            rows = db.execute(
-                f"SELECT {gcol}, {bcol}, {_AGGREGATES} FROM {self._t} i{join}{c.sql()}{group}",
-                [*bparams, *c.params],
-            ).fetchall()
-        out: list[StatsRow] = []
-        for r in rows:
-            if not r[2]:
-                continue  # the aggregate of no rows, without GROUP BY
-            b = r[1]
-            if bucket == "day":
-                b = starts[max(0, int(b) - 1)]
-            dur = r[6] or (None, None, None)
-            ttft = r[9] or (None, None)
-            out.append(
-                StatsRow(
-                    group=r[0],
-                    bucket=None if b is None else float(b),
-                    count=r[2],
-                    errors=r[3],
-                    latency_count=r[4],
-                    latency_avg_ms=r[5],
-                    latency_p50_ms=dur[0],
-                    latency_p95_ms=dur[1],
-                    latency_p99_ms=dur[2],
-                    ttft_count=r[7],
-                    ttft_avg_ms=r[8],
-                    ttft_p50_ms=ttft[0],
-                    ttft_p95_ms=ttft[1],
-                    input_tokens=r[10],
-                    output_tokens=r[11],
-                    total_tokens=r[12],
-                    cost_count=r[13],
-                    cost_usd=round(r[14], 10) if r[13] else None,
-                )
-            )
-        if not out and not by and not bucket:
-            return finish_rows({}, grouped=False, bucketed=False, histogram=False)
-        out.sort(key=lambda s: (s.bucket or 0.0, -s.count, s.group or ""))
-        return out
-
-    # -- maintenance -------------------------------------------------------------------------
-
-    @_guard
-    def prune(self, before: float, *, progress: Progress | None = None) -> PruneResult:
-        """Delete interactions older than ``before`` with their feedback.
-
-        Works in transactions of a few thousand interactions, so writers on
-        other machines go on meanwhile and an interrupted prune leaves a
-        consistent store. ``tags`` counts the (interaction, tag) pairs deleted;
-        the full-text entries go with their rows.
-        """
-        db = self._db
-        n_rows = n_tags = n_feedback = 0
-        while True:
-            with db.transaction():
-                rows = db.execute(
-                    f"DELETE FROM {self._t} i WHERE i.id IN (SELECT id FROM {self._t}"
-                    " WHERE ts < %s ORDER BY ts LIMIT %s FOR UPDATE SKIP LOCKED)"
-                    " RETURNING i.request_id, (SELECT count(DISTINCT t) FROM unnest(i.tags) t)",
-                    (before, _PRUNE_CHUNK),
-                ).fetchall()
-                if rows:
-                    cur = db.execute(
-                        f"DELETE FROM {self._f} WHERE request_id = ANY(%s)", ([r[0] for r in rows],)
-                    )
-                    n_feedback += max(0, cur.rowcount)
-            if not rows:
-                break
-            n_rows += len(rows)
-            n_tags += sum(int(r[1]) for r in rows)
-            if progress is not None:
-                progress(len(rows))
-        return PruneResult(interactions=n_rows, tags=n_tags, feedback=n_feedback)
-
-    @_guard
-    def compact(self) -> None:
-        """Run ``VACUUM (ANALYZE)`` on the store's tables.
-
-        This makes the space of deleted rows reusable and refreshes the
-        planner's statistics; it does not shrink the files (only ``VACUUM
-        FULL`` does, and it locks out every writer of the shared store while it
-        copies the table, so llmlog leaves that to the database's owner).
-        """
-        self._db.execute(f"VACUUM (ANALYZE) {self._t}, {self._f}")
-
-    @_guard
-    def rewrite(
-        self,
-        transform: RecordTransform,
-        *,
-        batch_size: int = 200,
-        dry_run: bool = False,
-        progress: Progress | None = None,
-    ) -> RewriteResult:
-        """Pass every record through ``transform`` and store what it changes (see :class:`Store`).
-
-        Batches of ``batch_size`` rows are read and transformed outside any
-        transaction; then, in one short transaction, the changed rows are
-        locked and read again (a row deleted meanwhile is skipped, one changed
-        meanwhile is transformed again) and get their new record with the
-        columns derived from it: session and user ids, error type, tags and the
-        full-text ``tsvector``. Feedback records (record and comment) follow.
-
-        ``purged`` is False as soon as a record changed: PostgreSQL keeps old
-        row versions in the table files until ``VACUUM`` reuses their space, and
-        in its write-ahead log, replicas and backups, none of which a client can
-        scrub. (True when nothing changed: there is no old version.)
-        """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        db = self._db
-        totals = {"interactions": 0, "changed": 0, "feedback": 0, "feedback_changed": 0}
-        counts: dict[str, int] = {}
-        for table, key in ((self._t, "interactions"), (self._f, "feedback")):
-            change = _Rewrite(
-                transform,
-                _ordered if key == "interactions" else _ordered_feedback,
-                "changed" if key == "interactions" else "feedback_changed",
-                totals,
-                counts,
-            )
-            last = 0
-            while True:
-                rows = db.execute(
-                    f"SELECT id, record::text FROM {table} WHERE id > %s ORDER BY id LIMIT %s",
-                    (last, batch_size),
-                ).fetchall()
-                if not rows:
-                    break
-                last = rows[-1][0]
-                totals[key] += len(rows)
-                planned = {r[0]: (r[1], p) for r in rows if (p := change.plan(r[1])) is not None}
-                if dry_run:
-                    for _, (old, new) in planned.values():
-                        change.count(old, new)
-                elif planned:
-                    self._rewrite_batch(table, planned, change)
-                if progress is not None and key == "interactions":
-                    progress(len(rows))
-        return RewriteResult(
-            interactions=totals["interactions"],
-            changed=totals["changed"],
-            feedback=totals["feedback"],
-            feedback_changed=totals["feedback_changed"],
-            counts=dict(sorted(counts.items())),
-            purged=not dry_run and not totals["changed"] and not totals["feedback_changed"],
-        )
-
-    def _rewrite_batch(
-        self, table: str, planned: dict[int, tuple[str, _Change]], change: _Rewrite
-    ) -> None:
-        """Store one batch of changed records in one transaction (see :meth:`rewrite`)."""
-        db = self._db
-        interactions = table == self._t
-        with db.transaction():
-            current: dict[int, str] = dict(
-                db.execute(
-                    f"SELECT id, record::text FROM {table} WHERE id = ANY(%s) FOR UPDATE",
-                    (list(planned),),
-                ).fetchall()
-            )
-            updates: list[tuple[Any, ...]] = []
-            for rowid, (text, planned_change) in planned.items():
-                now = current.get(rowid)
-                if now is None:
-                    continue  # deleted meanwhile
-                if now != text:  # changed meanwhile: transform what is there now
-                    again = change.plan(now)
-                    if again is None:
-                        continue
-                    planned_change = again
-                old, new = planned_change
-                if interactions:
-                    err = new.get("error")
-                    updates.append(
-                        (
-                            _json_text(new),
-                            _clean(new.get("session_id")),
-                            _clean(new.get("user_id")),
-                            _clean(err.get("type")) if isinstance(err, dict) else None,
-                            _tags(new),
-                            _clean(
-                                search_text(
-                                    new.get("prompt_messages"),
-                                    new.get("parsed_output"),
-                                    new.get("tool_calls"),
-                                    err,
-                                )
-                            ),
-                            rowid,
-                        )
-                    )
-                else:
-                    comment = new.get("comment")
-                    updates.append(
-                        (
-                            _json_text(new),
-                            _clean(comment) if isinstance(comment, str) else None,
-                            rowid,
-                        )
-                    )
-                change.count(old, new)
-            if not updates:
-                return
-            with db.cursor() as cur:
-                if interactions:
-                    cur.executemany(
-                        f"UPDATE {table} SET record = %s::jsonb, session_id = %s,"
-                        " user_id = %s, error_type = %s, tags = %s::text[],"
-                        " search = to_tsvector('simple', %s) WHERE id = %s",
-                        updates,
-                    )
-                else:
-                    cur.executemany(
-                        f"UPDATE {table} SET record = %s::jsonb, comment = %s WHERE id = %s",
-                        updates,
-                    )
-
-    @_guard
-    def verify(self, *, repair: bool = False, progress: Progress | None = None) -> VerifyReport:
-        """Check the server, migrations, indexes, records and tags; optionally repair.
-
-        What can go wrong in a PostgreSQL store is not what goes wrong in a file:
-        the server keeps pages and indexes consistent, so the checks are about
-        llmlog's own invariants: every migration applied, no index left invalid
-        (by an interrupted ``CREATE INDEX CONCURRENTLY``), every row indexed for
-        full text, each record agreeing with its columns and tags. ``repair``
-        reindexes invalid indexes, indexes unindexed rows from their records and
-        rewrites tags from the records. ``progress`` gets the rows checked.
-        """
-        db = self._db
-        checks: list[Check] = []
-        version = db.execute("SELECT current_setting('server_version')").fetchone()
-        checks.append(
-            Check(
-                "server",
-                True,
-                f"PostgreSQL {version[0] if version else '?'}, "
-                f"{self.where}" + (" (standby, read-only)" if self._standby else ""),
-            )
-        )
-        applied = {r[0] for r in db.execute(f'SELECT name FROM "{self.schema}"._llmlog_migrations')}
-        missing = [m.__name__ for m in MIGRATIONS if m.__name__ not in applied]
-        checks.append(
-            Check(
-                "migrations",
-                not missing,
-                f"not applied: {', '.join(missing)}" if missing else f"{len(applied)} applied",
-            )
-        )
-
-        invalid = [
-            r[0]
-            for r in db.execute(
-                "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = ANY(ARRAY["
-                "%s::regclass, %s::regclass]) AND NOT (indisvalid AND indisready)",
-                (self._t, self._f),
-            )
-        ]
-        fixed = False
-        if invalid and repair:
-            for name in invalid:
-                db.execute(f"REINDEX INDEX {name}")
-            fixed = True
-        checks.append(
-            Check(
-                "indexes",
-                not invalid,
-                f"invalid: {', '.join(invalid)}" if invalid else "all valid",
-                repaired=fixed,
-            )
-        )
-
-        unindexed = [
-            r[0] for r in db.execute(f"SELECT id FROM {self._t} WHERE search IS NULL ORDER BY id")
-        ]
-        fixed = False
-        if unindexed and repair:
-            for n in range(0, len(unindexed), 1000):
-                chunk = self._records(unindexed[n : n + 1000])
-                with db.transaction(), db.cursor() as cur:
-                    cur.executemany(
-                        f"UPDATE {self._t} SET search = to_tsvector('simple', %s) WHERE id = %s",
-                        [
-                            (
-                                _clean(
-                                    search_text(
-                                        r.get("prompt_messages"),
-                                        r.get("parsed_output"),
-                                        r.get("tool_calls"),
-                                        r.get("error"),
-                                    )
-                                ),
-                                i,
-                            )
-                            for i, r in chunk.items()
-                        ],
-                    )
-            fixed = True
-        checks.append(
-            Check(
-                "full-text index",
-                not unindexed,
-                f"{len(unindexed)} interaction(s) without a search vector"
-                if unindexed
-                else "every interaction indexed",
-                repaired=fixed,
-            )
-        )
-
-        record_tags = (
-            "CASE WHEN jsonb_typeof(i.record -> 'tags') = 'array' THEN ARRAY(SELECT"
-            " jsonb_array_elements_text(i.record -> 'tags')) ELSE '{}' END"
-        )
-        bad_record = (
-            "CASE WHEN jsonb_typeof(i.record) <> 'object' THEN 'not a JSON object'"
-            " WHEN i.record ->> 'request_id' IS DISTINCT FROM i.request_id"
-            "  THEN 'request_id differs from its column'"
-            " WHEN CASE WHEN jsonb_typeof(i.record -> 'timestamp') = 'number'"
-            "  THEN (i.record ->> 'timestamp')::float8 <> i.ts ELSE true END"
-            "  THEN 'timestamp differs from its column'"
-            " WHEN coalesce(i.record ->> 'event', 'llm_interaction') <> 'llm_interaction'"
-            "  THEN 'event is ' || (i.record ->> 'event') END"
-        )
-        bad: list[str] = []
-        n_bad = checked = 0
-        mistagged: list[int] = []
-        bounds = db.execute(
-            f"SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM {self._t}"
+    def _by_id(self, rid: str) -> LLMRecord | None:
+        row = self._db.execute(
+            f"SELECT record FROM {self._t} WHERE request_id = %s", (rid,)
         ).fetchone()
-        lo_id, hi_id = bounds if bounds else (0, 0)
-        for start in range(lo_id, hi_id + 1, _VERIFY_CHUNK):
-            end = start + _VERIFY_CHUNK
-            row = db.execute(
-                f"SELECT count(*) FROM {self._t} WHERE id >= %s AND id < %s", (start, end)
-            ).fetchone()
-            n = int(row[0]) if row else 0
-            for rowid, rid, why in db.execute(
-                f"SELECT i.id, i.request_id, {bad_record} FROM {self._t} i"
-                f" WHERE i.id >= %s AND i.id < %s AND ({bad_record}) IS NOT NULL"
-                " ORDER BY i.id",
-                (start, end),
-            ):
-                n_bad += 1
-                if len(bad) < 5:
-                    bad.append(f"row {rowid} ({rid}): {why}")
-            mistagged += [
-                r[0]
-                for r in db.execute(
-                    f"SELECT i.id FROM {self._t} i WHERE i.id >= %s AND i.id < %s"
-                    f" AND jsonb_typeof(i.record) = 'object' AND i.tags IS DISTINCT FROM"
-                    f" {record_tags}",
-                    (start, end),
-                )
-            ]
-            checked += n
-            if progress is not None and n:
-                progress(n)
-        checks.append(
-            Check(
-                "records parse",
-                not n_bad,
-                f"{n_bad} bad record(s): " + "; ".join(bad) if n_bad else f"{checked:,} records",
-            )
-        )
-        fixed = False
-        if mistagged and repair:
-            with db.transaction():
-                db.execute(
-                    f"UPDATE {self._t} i SET tags = {record_tags} WHERE i.id = ANY(%s)",
-                    (mistagged,),
-                )
-            fixed = True
-        counts: dict[str, int] = {}
-        for name, sql in (
-            ("interactions", f"SELECT count(*) FROM {self._t}"),
-            ("tags", f"SELECT coalesce(sum(cardinality(tags)), 0) FROM {self._t}"),
-            ("feedback", f"SELECT count(*) FROM {self._f}"),
-            (
-                "orphan_feedback",
-                f"SELECT count(*) FROM {self._f} f WHERE NOT EXISTS"
-                f" (SELECT 1 FROM {self._t} i"
-                " WHERE i.request_id = f.request_id)",
-            ),
-        ):
-            row = db.execute(sql).fetchone()
-            counts[name] = int(row[0]) if row else 0
-        checks.append(
-            Check(
-                "tags",
-                not mistagged,
-                f"{len(mistagged)} interaction(s) whose tags differ from the record"
-                if mistagged
-                else f"{counts['tags']:,} tags",
-                repaired=fixed,
-            )
-        )
-        return VerifyReport(checks, counts)
+        return None if row is None else ordered(row[0])
+
+    def _by_prefix(self, rid: str, limit: int) -> list[tuple[str, LLMRecord]]:
+        pattern = rid.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._db.execute(
+            f"SELECT request_id, record FROM {self._t} WHERE request_id LIKE %s"
+            " ORDER BY request_id LIMIT %s",
+            (pattern, limit),
+        ).fetchall()
+        return [(r[0], ordered(r[1])) for r in rows]

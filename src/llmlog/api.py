@@ -24,15 +24,15 @@ import orjson
 
 from llmlog._serialize import dumps
 from llmlog.config import Settings, resolve_settings
-from llmlog.context import _SPAN as _CURRENT_SPAN
+from llmlog.context import CURRENT_SPAN as _CURRENT_SPAN
 from llmlog.context import (
     SUPPRESS,
     Span,
-    _otel_span,
     activate_span,
     deactivate_span,
     get_context_snapshot,
     new_span,
+    otel_span,
 )
 from llmlog.normalize import PreEncoded, encode_fields, error_info
 from llmlog.pipeline import FEEDBACK, INTERACTION, STAT_KEYS, Pipeline
@@ -94,7 +94,7 @@ def _build_sinks(settings: Settings) -> list[Sink]:
     return sinks
 
 
-def _build_processors(settings: Settings) -> list[Callable[[dict[str, Any]], dict[str, Any]]]:
+def build_processors(settings: Settings) -> list[Callable[[dict[str, Any]], dict[str, Any]]]:
     if settings.processors is not None:
         return list(settings.processors)
     if not settings.redact and settings.capture_content == "full":
@@ -118,7 +118,7 @@ def _make_pipeline(settings: Settings) -> Pipeline:
     return Pipeline(
         settings,
         _build_sinks(settings),
-        _build_processors(settings),
+        build_processors(settings),
         rebuild_sinks=lambda: _build_sinks(settings),
     )
 
@@ -235,10 +235,23 @@ def stats() -> dict[str, Any]:
 # -- logging an interaction ----------------------------------------------------------------------
 
 
-def _disabled() -> bool:
+def is_disabled() -> bool:
+    """Return whether logging is disabled (``LLMLOG_DISABLED``); cheap once logging runs."""
     if _pipeline is not None:  # the hot path: a pipeline exists only when enabled
         return False
     return get_settings().disabled
+
+
+_disabled = is_disabled
+
+
+def report_internal_error(where: str, exc: BaseException) -> None:
+    """Count and report a failure of llmlog's own code (capture, ...); never raises."""
+    p = _pipeline
+    if p is not None:
+        p.internal_error("capture", exc, f"capture failed in {where}")
+    else:
+        _log.warning("llmlog: capture failed in %s: %s: %s", where, type(exc).__name__, exc)
 
 
 def _submit(fields: dict[str, Any]) -> None:
@@ -251,7 +264,7 @@ def _submit(fields: dict[str, Any]) -> None:
             p.count_sampled_out()
             return
         if "trace_id" not in fields:
-            parent = _CURRENT_SPAN.get() or _otel_span()
+            parent = _CURRENT_SPAN.get() or otel_span()
             if parent is not None:
                 fields["trace_id"] = parent.trace_id
                 fields["parent_span_id"] = parent.span_id
@@ -260,13 +273,13 @@ def _submit(fields: dict[str, Any]) -> None:
             fields["error"] = error_info(err)
         p.submit(INTERACTION, encode_fields(fields), get_context_snapshot())
     except Exception as exc:
-        _internal_error(exc)
+        internal_error(exc)
 
 
-def _internal_error(exc: Exception) -> None:
+def internal_error(exc: Exception) -> None:
     p = _pipeline
     if p is not None:
-        p._internal_error("capture", exc, "could not log an interaction")
+        p.internal_error("capture", exc, "could not log an interaction")
         if p.settings.raise_errors:
             raise exc
     else:
@@ -353,7 +366,7 @@ def feedback(request_id: str, score: float, comment: str | None = None) -> None:
             None,
         )
     except Exception as exc:
-        _internal_error(exc)
+        internal_error(exc)
 
 
 _UNSET: Any = object()
@@ -456,7 +469,7 @@ class Interaction:
                 f["error"] = error_info(exc)
             _submit(f)
         except Exception as err:
-            _internal_error(err)
+            internal_error(err)
 
 
 def interaction(model: str | None = None, messages: Any = None, **fields: Any) -> Interaction:

@@ -2,7 +2,7 @@
 
 Every field of :class:`Settings` names its environment variable in its metadata,
 so the table in the README, the resolution code and the error messages all come
-from one place. ``configure()`` raises ``ValueError`` naming the option or the
+from one place. ``configure()`` raises ``ConfigError`` (a ``ValueError``) naming the option or the
 variable for a bad value; the implicit resolution that happens when an app logs
 without calling ``configure()`` never raises: it warns on the ``llmlog`` logger
 and uses the default for that one value.
@@ -16,6 +16,8 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from llmlog.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from llmlog.redact.rules import RedactRules
@@ -142,7 +144,7 @@ _CHOICES = {
 
 
 def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
-    """Convert ``raw`` to the type of field ``f``; raise ValueError naming ``source``."""
+    """Convert ``raw`` to the type of field ``f``; raise ConfigError naming ``source``."""
     name = f.name
     default = f.default
     if name in ("processors", "sinks", "price_table"):
@@ -155,7 +157,7 @@ def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
         try:
             return load_rules(raw.strip() if isinstance(raw, str) else raw)
         except ValueError as exc:
-            raise ValueError(f"{source}: {exc}") from None
+            raise ConfigError(f"{source}: {exc}") from None
     if isinstance(default, bool):
         if isinstance(raw, bool):
             return raw
@@ -164,24 +166,24 @@ def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
             return True
         if text in _FALSE:
             return False
-        raise ValueError(f"{source}: expected a boolean (1/0, true/false, on/off), got {raw!r}")
+        raise ConfigError(f"{source}: expected a boolean (1/0, true/false, on/off), got {raw!r}")
     if isinstance(default, int):
         try:
             value = int(raw)
         except (TypeError, ValueError):
-            raise ValueError(f"{source}: expected an integer, got {raw!r}") from None
+            raise ConfigError(f"{source}: expected an integer, got {raw!r}") from None
         if value < 0 or (value == 0 and name in ("max_queue", "batch_size")):
-            raise ValueError(f"{source}: must be positive, got {raw!r}")
+            raise ConfigError(f"{source}: must be positive, got {raw!r}")
         return value
     if isinstance(default, float):
         try:
             value_f = float(raw)
         except (TypeError, ValueError):
-            raise ValueError(f"{source}: expected a number, got {raw!r}") from None
+            raise ConfigError(f"{source}: expected a number, got {raw!r}") from None
         if value_f != value_f or value_f < 0:
-            raise ValueError(f"{source}: must be a non-negative number, got {raw!r}")
+            raise ConfigError(f"{source}: must be a non-negative number, got {raw!r}")
         if name == "sample_rate" and value_f > 1:
-            raise ValueError(f"{source}: must be between 0 and 1, got {raw!r}")
+            raise ConfigError(f"{source}: must be between 0 and 1, got {raw!r}")
         return value_f
     if raw is None:
         return None
@@ -189,9 +191,9 @@ def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
     if name in _CHOICES:
         text = text.lower()
         if text not in _CHOICES[name]:
-            raise ValueError(f"{source}: expected one of {', '.join(_CHOICES[name])}, got {raw!r}")
+            raise ConfigError(f"{source}: expected one of {', '.join(_CHOICES[name])}, got {raw!r}")
     if name == "db" and not text:
-        raise ValueError(f"{source}: must not be empty (use 'off' for no store)")
+        raise ConfigError(f"{source}: must not be empty (use 'off' for no store)")
     return text or None
 
 
@@ -202,14 +204,14 @@ def resolve_settings(
 
     Args:
         options: keyword arguments given to ``configure()``.
-        strict: raise ``ValueError`` for a bad env value (``configure()``); when
+        strict: raise ``ConfigError`` for a bad env value (``configure()``); when
             false, warn and use the default instead (implicit configuration at
             the first log call, which must never raise into the app).
         environ: the environment (``os.environ`` by default).
 
     Raises:
         TypeError: an unknown option.
-        ValueError: a bad option value, or (strict) a bad env value.
+        ConfigError: a bad option value, or (strict) a bad env value (a ValueError).
     """
     env = os.environ if environ is None else environ
     fields = {f.name: f for f in dataclasses.fields(Settings)}

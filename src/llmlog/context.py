@@ -38,7 +38,9 @@ class Span(NamedTuple):
     parent_span_id: str | None
 
 
-_SPAN: contextvars.ContextVar[Span | None] = contextvars.ContextVar("llmlog_span", default=None)
+CURRENT_SPAN: contextvars.ContextVar[Span | None] = contextvars.ContextVar(
+    "llmlog_span", default=None
+)
 
 # Set while llmlog itself does I/O (sinks, exporters): capture ignores calls made then.
 SUPPRESS: contextvars.ContextVar[bool] = contextvars.ContextVar("llmlog_suppress", default=False)
@@ -99,7 +101,7 @@ def get_context_snapshot() -> Mapping[str, Any] | None:
     return _CONTEXT.get()
 
 
-def _otel_span() -> Span | None:
+def otel_span() -> Span | None:
     trace_mod = sys.modules.get("opentelemetry.trace")
     if trace_mod is None:
         return None
@@ -114,7 +116,7 @@ def _otel_span() -> Span | None:
 
 def new_span() -> Span:
     """Return ids for a new span: a child of the current llmlog or OTel span, else a new trace."""
-    parent = _SPAN.get() or _otel_span()
+    parent = CURRENT_SPAN.get() or otel_span()
     if parent is None:
         return Span(new_trace_id(), new_span_id(), None)
     return Span(parent.trace_id, new_span_id(), parent.span_id)
@@ -123,19 +125,19 @@ def new_span() -> Span:
 @contextmanager
 def enter_span(span: Span) -> Iterator[Span]:
     """Make ``span`` the parent of interactions logged inside the block."""
-    token = _SPAN.set(span)
+    token = CURRENT_SPAN.set(span)
     try:
         yield span
     finally:
-        _SPAN.reset(token)
+        CURRENT_SPAN.reset(token)
 
 
 def activate_span(span: Span) -> contextvars.Token[Span | None]:
     """Make ``span`` current until :func:`deactivate_span` (for wrappers without ``with``)."""
-    return _SPAN.set(span)
+    return CURRENT_SPAN.set(span)
 
 
 def deactivate_span(token: contextvars.Token[Span | None]) -> None:
     """Undo :func:`activate_span`; tolerant of being called from another context."""
     with suppress(ValueError):
-        _SPAN.reset(token)
+        CURRENT_SPAN.reset(token)

@@ -60,6 +60,7 @@ from llmlog._serialize import dumps
 from llmlog.coerce import coerce_feedback, cut_long_strings
 from llmlog.config import Settings
 from llmlog.delivery import MAX_BATCH, SinkWorker
+from llmlog.exceptions import DropRecord
 from llmlog.normalize import (
     derive,
     encode_fields,
@@ -86,10 +87,6 @@ record that a processor such as redaction failed on must not be written.
 """
 
 INTERACTION, FEEDBACK, MARKER = 0, 1, 2
-
-
-class DropRecord(BaseException):
-    """Raise from a processor to drop the record. Not an error: it is counted as filtered."""
 
 
 class _Reporter:
@@ -311,7 +308,7 @@ class Pipeline:
             try:
                 self._drain()
             except BaseException as exc:  # pragma: no cover - a bug in llmlog itself
-                self._internal_error("writer", exc)
+                self.internal_error("writer", exc)
             if self._closing and not self._queue:
                 return
 
@@ -427,7 +424,7 @@ class Pipeline:
                 self._count("filtered")
             except Exception as exc:
                 self._count("dropped")
-                self._internal_error(
+                self.internal_error(
                     "process",
                     exc,
                     "could not process an interaction (dropped, never written unprocessed)",
@@ -467,7 +464,7 @@ class Pipeline:
         if self.settings.raise_errors:
             self._errors.append(exc)
 
-    def _internal_error(self, kind: str, exc: BaseException, what: str | None = None) -> None:
+    def internal_error(self, kind: str, exc: BaseException, what: str | None = None) -> None:
         self._count("errors")
         self._report(
             f"error:{kind}",

@@ -26,7 +26,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmlog.api import _disabled
+from llmlog.api import is_disabled as _disabled
 from llmlog.capture._assemble import OpenAIChatAssembler
 from llmlog.capture._call import NESTED, Call, to_dict
 from llmlog.capture._patch import Patch, Wrapper, report_error, warn_once

@@ -46,13 +46,9 @@ def warn_once(key: str, message: str, *args: object) -> None:
 def report_error(where: str, exc: Exception) -> None:
     """Count and report a failure of llmlog's own capture code; never raises."""
     try:
-        from llmlog import api
+        from llmlog.api import report_internal_error
 
-        p = api._pipeline
-        if p is not None:
-            p._internal_error("capture", exc, f"capture failed in {where}")
-        else:
-            _log.warning("llmlog: capture failed in %s: %s: %s", where, type(exc).__name__, exc)
+        report_internal_error(where, exc)
     except Exception:  # pragma: no cover - a broken logging setup
         pass
 

@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import wrapt
 
-from llmlog.api import _disabled
+from llmlog.api import is_disabled as _disabled
 from llmlog.capture._call import NESTED, Call
 from llmlog.capture._patch import Patch, Wrapper, check_params, report_error, warn_once
 from llmlog.capture._stream import (

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import time
 
 import click
-import orjson
 
 from llmlog.cli._common import Command, InputError, open_store, store_url
-from llmlog.cli._writing import RecordingSink, user_processors
+from llmlog.exceptions import FeedbackError
 from llmlog.store import AmbiguousIdError, InteractionNotFoundError
+from llmlog.writing import write_feedback
 
 __all__ = ["feedback"]
 
@@ -38,25 +36,8 @@ def feedback(ctx: click.Context, /, request_id: str, score: float, comment: str 
             rid = str(store.get(request_id).get("request_id"))
         except (InteractionNotFoundError, AmbiguousIdError) as exc:
             raise InputError(str(exc)) from None
-    import llmlog
-    from llmlog.pipeline import FEEDBACK, Pipeline
-
-    settings = dataclasses.replace(llmlog.get_settings(), durability="sync", on_full="drop")
-    sink = RecordingSink(store_url(ctx))
-    pipeline = Pipeline(settings, [sink], user_processors(settings))
     try:
-        pipeline.submit(
-            FEEDBACK,
-            orjson.dumps(
-                {"request_id": rid, "score": score, "comment": comment, "timestamp": time.time()}
-            ),
-            None,
-        )
-    finally:
-        pipeline.close(10.0)
-    sink.raise_if_failed()
-    if not sink.written:
-        raise click.ClickException(
-            "the feedback was dropped by a processor (see the warning above)"
-        )
+        write_feedback(store_url(ctx), rid, score, comment)
+    except FeedbackError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"scored {rid}: {score:g}" + (f" ({comment})" if comment else ""))

@@ -14,10 +14,11 @@ import click
 import orjson
 
 from llmlog.cli._common import Command, InputError, open_store, progress, store_url
-from llmlog.cli._writing import RecordingSink, user_processors
+from llmlog.exceptions import ConfigError
 from llmlog.formats import parse_line
 from llmlog.store import StoreError, StoreNotFoundError
 from llmlog.store import open_store as open_store_url
+from llmlog.writing import StoreWriter, user_processors
 
 __all__ = ["import_"]
 
@@ -86,8 +87,12 @@ def import_(ctx: click.Context, /, files: tuple[str, ...], batch_size: int) -> N
     except StoreError as exc:
         raise InputError(str(exc)) from None
     settings = dataclasses.replace(llmlog.get_settings(), durability="sync", on_full="drop")
-    sink = RecordingSink(url, background=True)
-    pipeline = Pipeline(settings, [sink], user_processors(settings))
+    try:
+        sink = StoreWriter(url, background=True)
+        processors = user_processors(settings)
+    except (ConfigError, StoreError) as exc:
+        raise InputError(str(exc)) from None
+    pipeline = Pipeline(settings, [sink], processors)
     counts: Counter[str] = Counter()
     malformed: list[str] = []
     others: Counter[str] = Counter()

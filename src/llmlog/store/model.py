@@ -10,6 +10,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from llmlog.exceptions import (
+    AmbiguousIdError,
+    InteractionNotFoundError,
+    StoreError,
+    StoreNotFoundError,
+)
 from llmlog.record import Feedback, LLMRecord
 from llmlog.store.timespec import parse_time
 
@@ -43,28 +49,6 @@ Bucket = Literal["hour", "day"]
 GROUP_BYS: tuple[str, ...] = ("model", "provider", "status", "tag", "user")
 BUCKETS: tuple[str, ...] = ("hour", "day")
 _META_KEY = re.compile(r"^[^\"\\\x00-\x1f]+$")
-
-
-class StoreError(Exception):
-    """The store cannot be opened or read (not a database, not an llmlog store, ...)."""
-
-
-class StoreNotFoundError(StoreError, FileNotFoundError):
-    """There is no store at the given path."""
-
-
-class InteractionNotFoundError(LookupError):
-    """No interaction has that request id (or id prefix)."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "interaction not found"
-
-
-class AmbiguousIdError(LookupError):
-    """A request id prefix matches more than one interaction."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "ambiguous request id prefix"
 
 
 def _tuple(value: Any, name: str) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from llmlog.cli._common import fmt_ms
+from llmlog.display import fmt_ms
 from llmlog.store import Query, StatsRow, Store
 from llmlog.web._charts import PALETTE_SIZE, Series, bar_chart, line_chart, share_bar
 from llmlog.web._filters import Filters

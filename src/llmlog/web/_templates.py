@@ -11,7 +11,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from llmlog.cli._common import fmt_int, fmt_ms
+from llmlog.display import fmt_int, fmt_ms
 from llmlog.formats import output_text
 from llmlog.normalize import text_of
 

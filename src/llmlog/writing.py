@@ -1,26 +1,32 @@
-"""Writing from the CLI (import, feedback): the user's processors, then the store's sink.
+"""One-off writes outside the app's pipeline: ``llmlog import``, and feedback from the CLI
+and the viewer.
 
-Commands that add to the store go through the same :class:`~llmlog.pipeline.Pipeline`
-as logging, so redaction applies to imported text and feedback comments too.
+They go through the same :class:`~llmlog.pipeline.Pipeline` as logging (the user's
+processors, then the store's sink), so redaction applies to imported text and feedback
+comments too; but a command reports a failed write instead of spooling it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import click
+import orjson
 
 from llmlog.config import Settings
 from llmlog.delivery import DATA_ERRORS
+from llmlog.exceptions import ConfigError, FeedbackError, StoreError
 from llmlog.sinks.base import Entry, Sink, open_sink
 
-__all__ = ["RecordingSink", "user_processors"]
+__all__ = ["StoreWriter", "user_processors", "write_feedback"]
 
 
-class RecordingSink:
+class StoreWriter:
     """Wrap the store's sink: count what it took and keep the error that stopped it.
 
     The pipeline contains sink failures (that is right for an app, not for a
@@ -42,7 +48,7 @@ class RecordingSink:
         try:
             self._sink: Sink = open_sink(url)
         except (ValueError, ImportError) as exc:
-            raise click.ClickException(str(exc)) from None
+            raise StoreError(str(exc)) from None
         self.url = url
         self.name = getattr(self._sink, "name", url)
         # a record the store refuses on its own (bad data) is counted, not fatal
@@ -119,9 +125,9 @@ class RecordingSink:
         self._sink.close(timeout)
 
     def raise_if_failed(self) -> None:
-        """Raise a one-line ClickException if a write failed."""
+        """Raise a one-line :class:`StoreError` if a write failed."""
         if self.error is not None:
-            raise click.ClickException(
+            raise StoreError(
                 f"cannot write to {self.url}: {type(self.error).__name__}: {self.error}"
             )
 
@@ -130,17 +136,65 @@ def user_processors(settings: Settings) -> list[Callable[[dict[str, Any]], dict[
     """Return the processors the user configured (redaction by default).
 
     Raises:
-        click.ClickException: redaction is wanted but cannot be loaded; nothing is
-            written unredacted.
+        ConfigError: redaction is wanted but cannot be loaded; nothing is written
+            unredacted.
     """
-    from llmlog.api import _build_processors
+    from llmlog.api import build_processors
 
     try:
-        return _build_processors(settings)
+        return build_processors(settings)
     except ImportError as exc:
         if not settings.redact and settings.capture_content == "full":
             return []
-        raise click.ClickException(
+        raise ConfigError(
             f"redaction is not available ({exc}); nothing was written. Set "
             "LLMLOG_REDACT=0 to write without redaction."
         ) from None
+
+
+def write_feedback(url: str, request_id: str, score: float, comment: str | None) -> None:
+    """Write one feedback record for ``request_id`` into the store at ``url``, now.
+
+    Args:
+        url: the store (a path or URL).
+        request_id: the full request id (the caller checked that it exists).
+        score: a finite number (1 thumbs up, 0 thumbs down).
+        comment: optional text; it is redacted like any logged text.
+
+    Raises:
+        FeedbackError: the score is not finite, redaction is unavailable, the store
+            cannot be written, or a processor dropped the record.
+    """
+    if math.isnan(score) or math.isinf(score):
+        raise FeedbackError(f"the score must be a finite number, got {score}")
+    import llmlog
+    from llmlog.pipeline import FEEDBACK, Pipeline
+
+    settings = dataclasses.replace(llmlog.get_settings(), durability="sync", on_full="drop")
+    try:
+        sink = StoreWriter(url)
+        processors = user_processors(settings)
+    except (ConfigError, StoreError) as exc:
+        raise FeedbackError(str(exc)) from None
+    pipeline = Pipeline(settings, [sink], processors)
+    try:
+        pipeline.submit(
+            FEEDBACK,
+            orjson.dumps(
+                {
+                    "request_id": request_id,
+                    "score": score,
+                    "comment": comment or None,
+                    "timestamp": time.time(),
+                }
+            ),
+            None,
+        )
+    finally:
+        pipeline.close(10.0)
+    try:
+        sink.raise_if_failed()
+    except StoreError as exc:
+        raise FeedbackError(str(exc)) from None
+    if not sink.written:
+        raise FeedbackError("the feedback was dropped by a processor")

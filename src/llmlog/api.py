@@ -34,7 +34,8 @@ from llmlog.context import (
     new_span,
     otel_span,
 )
-from llmlog.normalize import PreEncoded, encode_fields, error_info
+from llmlog.encoding import PreEncoded, encode_fields
+from llmlog.normalize import error_info
 from llmlog.pipeline import FEEDBACK, INTERACTION, STAT_KEYS, Pipeline
 from llmlog.record import new_request_id
 from llmlog.sinks.base import Sink, open_sink

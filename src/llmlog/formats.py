@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from llmlog.normalize import text_of
+from llmlog.extract import text_of
 
 __all__ = [
     "FLAT_COLUMNS",

@@ -21,8 +21,8 @@ from typing import Any
 
 import orjson
 
-from llmlog._serialize import dumps
 from llmlog.coerce import INVALID_KEY, coerce_record, coerce_usage
+from llmlog.extract import estimate_tokens, text_of
 from llmlog.prices import PriceTable
 from llmlog.record import (
     INTERACTION_EVENT,
@@ -35,15 +35,10 @@ from llmlog.record import (
 
 __all__ = [
     "HEAVY",
-    "Payload",
-    "PreEncoded",
-    "encode_fields",
+    "derive",
     "error_info",
-    "estimate_tokens",
     "finish_record",
     "normalize_usage",
-    "search_text",
-    "text_of",
 ]
 
 _FIELDS = frozenset(RECORD_FIELDS)
@@ -137,32 +132,6 @@ def normalize_usage(raw: Mapping[str, Any] | None) -> Usage | None:
     }
 
 
-def estimate_tokens(text: str) -> int:
-    """Estimate the token count of ``text`` (about 4 ASCII chars per token, CJK 1 per char)."""
-    if not text:
-        return 0
-    ascii_chars = len(text.encode("ascii", "ignore"))
-    other = len(text) - ascii_chars
-    return max(1, round(ascii_chars / 4 + other * 0.8))
-
-
-def text_of(value: Any) -> str:
-    """Return the human text inside a message content, content-part list or output value."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "\n".join(t for t in (text_of(v) for v in value) if t)
-    if isinstance(value, dict):
-        for key in ("text", "content", "output_text", "input_text"):
-            v = value.get(key)
-            if isinstance(v, (str, list)):
-                return text_of(v)
-        return ""
-    return ""
-
-
 def _tool_call(tid: Any, name: Any, args: Any) -> dict[str, Any]:
     if isinstance(args, str):
         try:
@@ -177,8 +146,9 @@ def _tool_call(tid: Any, name: Any, args: Any) -> dict[str, Any]:
 def _from_raw(raw: dict[str, Any]) -> dict[str, Any]:
     """Derive record fields from a provider response dict (unknown shapes give nothing).
 
-    Runs on the caller's thread while the response is a live dict, so it is
-    kept to dictionary lookups; the common OpenAI shape (one choice) comes first.
+    Runs on the writer thread for every record whose raw response is a dict (the
+    app pays for the writer's GIL time), so it is kept to dictionary lookups; the
+    common OpenAI shape (one choice) comes first.
     """
     out: dict[str, Any] = {}
     get = raw.get
@@ -296,86 +266,6 @@ def _provider_of(model: str | None) -> str | None:
     return None
 
 
-# -- the caller's half ---------------------------------------------------------------------------
-
-
-class PreEncoded:
-    """A value already encoded as JSON (``interaction()`` snapshots its messages on entry)."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-
-Payload = tuple[dict[str, Any] | bytes, bytes, int, int]
-"""What the caller hands to the writer: the light fields (as a dict of values
-the app cannot change, or as JSON); the *tail*, the end of the encoded record
-(``,"prompt_messages":...,"llm_raw_response":...,"parsed_output":...}``);
-and the lengths of the messages' and the raw response's JSON in it."""
-
-_odumps = orjson.dumps
-_OPT = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
-
-
-def _encoded(value: Any) -> bytes:
-    return value.data if type(value) is PreEncoded else dumps(value)
-
-
-def encode_fields(fields: dict[str, Any]) -> Payload:
-    """Snapshot an interaction on the caller's thread (``fields`` is consumed).
-
-    The three heavy fields are encoded as JSON once each; the writer embeds
-    those bytes in the record as they are, and parses them only when it must
-    look inside (the raw response, to derive usage and the rest; everything
-    when a processor such as redaction reads the content). The light fields
-    travel as the dict itself when every value is a scalar the app cannot
-    change afterwards; otherwise as JSON, a snapshot.
-    """
-    messages = fields.pop("prompt_messages", None)
-    if messages is None:
-        messages = []
-    elif type(messages) is str:
-        messages = [{"role": "user", "content": messages}]
-    raw = fields.pop("llm_raw_response", None)
-    parsed = fields.pop("parsed_output", None)
-    light: dict[str, Any] | bytes = fields
-    for key in fields:
-        if type(fields[key]) not in _SCALAR_TYPES:
-            light = b""
-            break
-    try:  # the common case in one go; anything unusual takes dumps()' careful path
-        pm = messages.data if type(messages) is PreEncoded else _odumps(messages, option=_OPT)
-        rr = _odumps(raw, option=_OPT)
-        po = _odumps(parsed, option=_OPT)
-        light = light or _odumps(fields, option=_OPT)
-    except Exception:
-        light, pm, rr, po = dumps(fields), _encoded(messages), dumps(raw), dumps(parsed)
-    # One exact-size bytes for the three, laid out as the end of the encoded record:
-    # each orjson result sits in a buffer of at least 4 KB (which would pin ~12 KB
-    # per queued interaction), and the writer appends this tail as it is.
-    return light, b"".join((_K_PM, pm, _K_RR, rr, _K_PO, po, b"}")), len(pm), len(rr)
-
-
-_K_PM = b',"prompt_messages":'
-_K_RR = b',"llm_raw_response":'
-_K_PO = b',"parsed_output":'
-
-
-def tail_parts(tail: bytes, lm: int, lr: int) -> tuple[bytes, bytes, bytes]:
-    """Split a payload's tail into the JSON of messages, raw response and output."""
-    a = len(_K_PM)
-    b = a + lm + len(_K_RR)
-    c = b + lr + len(_K_PO)
-    return tail[a : a + lm], tail[b : b + lr], tail[c:-1]
-
-
-def tail_without_output(tail: bytes, lm: int, lr: int) -> bytes:
-    """Return the tail with the output left out (the writer derived it from the response)."""
-    end = len(_K_PM) + lm + len(_K_RR) + lr
-    return tail[:end] + b"}"
-
-
 def derive(light: dict[str, Any], raw_json: bytes) -> Any:
     """Fill the light fields a raw response tells (writer thread); return the output it holds.
 
@@ -392,9 +282,6 @@ def derive(light: dict[str, Any], raw_json: bytes) -> Any:
         if light.get(key) is None:
             light[key] = found[key]
     return found.get("parsed_output")
-
-
-_SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
 
 
 # -- the writer's half ---------------------------------------------------------------------------
@@ -547,35 +434,3 @@ def _estimated_usage(rec: dict[str, Any]) -> Usage:
         "reasoning_tokens": None,
         "estimated": True,
     }
-
-
-def search_text(messages: Any, output: Any, tool_calls: Any, error: Any) -> str:
-    """Return the text the full-text index holds for one interaction.
-
-    What is new in the interaction: the user and tool messages after the last
-    assistant reply (earlier turns were indexed with the interactions that
-    introduced them; system prompts, repeated on every call, are not indexed),
-    the output text, tool calls and the error.
-    """
-    parts: list[str] = []
-    if isinstance(messages, list):
-        start = 0
-        for i in range(len(messages) - 1, -1, -1):
-            m = messages[i]
-            if isinstance(m, dict) and m.get("role") == "assistant":
-                start = i + 1
-                break
-        for m in messages[start:]:
-            if isinstance(m, dict):
-                if m.get("role") in ("system", "developer"):
-                    continue
-                parts.append(text_of(m.get("content")))
-            elif isinstance(m, str):
-                parts.append(m)
-    parts.append(output if isinstance(output, str) else text_of(output))
-    for tc in tool_calls or ():
-        if isinstance(tc, dict):
-            parts.append(f"{tc.get('name') or ''} {orjson.dumps(tc.get('arguments')).decode()}")
-    if isinstance(error, dict):
-        parts.append(f"{error.get('type', '')} {error.get('message', '')}")
-    return "\n".join(p for p in parts if p)

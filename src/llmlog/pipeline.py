@@ -60,14 +60,9 @@ from llmlog._serialize import dumps
 from llmlog.coerce import coerce_feedback, cut_long_strings
 from llmlog.config import Settings
 from llmlog.delivery import MAX_BATCH, SinkWorker
+from llmlog.encoding import QueueItem, encode_fields, tail_parts, tail_without_output
 from llmlog.exceptions import DropRecord
-from llmlog.normalize import (
-    derive,
-    encode_fields,
-    finish_record,
-    tail_parts,
-    tail_without_output,
-)
+from llmlog.normalize import derive, finish_record
 from llmlog.prices import PriceTable
 from llmlog.record import FEEDBACK_EVENT, SCHEMA_VERSION, app_info, new_request_id
 from llmlog.sinks.base import Entry, Sink, spool_dir_for, spool_target
@@ -168,7 +163,7 @@ class Pipeline:
     def _init_runtime(self, sinks: Sequence[Sink]) -> None:
         self._generation = _fork_generation
         self._pid = os.getpid()
-        self._queue: deque[tuple[int, Any, Any]] = deque()
+        self._queue: deque[QueueItem] = deque()
         self._wake = threading.Event()
         self._export_lock = threading.RLock()
         self._thread: threading.Thread | None = None
@@ -234,7 +229,7 @@ class Pipeline:
     def submit(self, kind: int, payload: Any, ctx: Mapping[str, Any] | None) -> None:
         """Hand one snapshot to the writer (the caller's hot path: no I/O, no locks).
 
-        ``payload`` is :func:`llmlog.normalize.encode_fields`' result for an
+        ``payload`` is :func:`llmlog.encoding.encode_fields`' result for an
         interaction, the JSON of the fields for feedback.
         """
         if self._generation != _fork_generation:
@@ -256,7 +251,7 @@ class Pipeline:
     def count_sampled_out(self) -> None:
         self._sampled_out += 1  # a statistic, not an account: races may lose a count
 
-    def _overflow(self, item: tuple[int, Any, Any]) -> None:
+    def _overflow(self, item: QueueItem) -> None:
         if not self._spill:
             self._count("dropped")
             self._report(
@@ -292,7 +287,7 @@ class Pipeline:
                 w.deliver(entries)
         return len(entries)
 
-    def _write_now(self, items: list[tuple[int, Any, Any]]) -> None:
+    def _write_now(self, items: list[QueueItem]) -> None:
         with self._export_lock:
             entries = self._process(items)
             if entries:
@@ -315,7 +310,7 @@ class Pipeline:
     def _drain(self, deadline: float | None = None) -> None:
         q = self._queue
         while q:
-            batch: list[tuple[int, Any, Any]] = []
+            batch: list[QueueItem] = []
             markers: list[threading.Event] = []
             # Behind? Take the whole backlog at once: every blocking call costs the
             # writer a wait for the GIL while the app's thread is busy, so fewer,
@@ -343,7 +338,7 @@ class Pipeline:
             if deadline is not None and time.monotonic() > deadline:
                 return
 
-    def _process(self, items: Sequence[tuple[int, Any, Any]]) -> list[Entry]:
+    def _process(self, items: Sequence[QueueItem]) -> list[Entry]:
         """Build, process and encode records; return those to write."""
         entries: list[Entry] = []
         s = self.settings

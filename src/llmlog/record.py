@@ -15,9 +15,9 @@ A record travels the pipeline like this::
 
     caller's thread                         writer thread
     ---------------                         -------------
-    log_interaction(...) -> fields          build_record(fields, ctx)  (this module)
+    log_interaction(...) -> fields          normalize.finish_record(...)
       snapshot with orjson (µs)    ----->   processors (redaction, ...)
-                                            encode once, hand to every sink
+      (encoding.encode_fields)              encode once, hand to every sink
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from __future__ import annotations
 import itertools
 import os
 import socket
-from collections.abc import Mapping
 from random import getrandbits
 from time import time_ns
-from typing import Any, Literal, TypedDict, Union
+from typing import Literal, TypedDict, Union
 
 __all__ = [
     "FEEDBACK_EVENT",
@@ -196,81 +195,3 @@ def app_info(service: str | None, environment: str | None, version: str | None) 
     ):
         info = {**info, "service": service, "environment": environment, "version": version}
     return info
-
-
-def empty_usage() -> Usage:
-    """Return a usage object with every count unknown."""
-    return {
-        "input_tokens": None,
-        "output_tokens": None,
-        "total_tokens": None,
-        "cached_input_tokens": None,
-        "reasoning_tokens": None,
-        "estimated": False,
-    }
-
-
-def as_record(data: Mapping[str, Any]) -> LLMRecord:
-    """Return ``data`` as a complete record, every contract field present.
-
-    Used by import and by readers: fields missing from older or foreign records
-    get their empty value; unknown top-level keys are kept under ``metadata``.
-    """
-    rec: dict[str, Any] = {
-        "event": INTERACTION_EVENT,
-        "schema_version": SCHEMA_VERSION,
-        "request_id": None,
-        "trace_id": None,
-        "span_id": None,
-        "parent_span_id": None,
-        "timestamp": None,
-        "duration_ms": None,
-        "ttft_ms": None,
-        "provider": None,
-        "operation": "chat",
-        "model": None,
-        "response_model": None,
-        "params": {},
-        "prompt_messages": [],
-        "llm_raw_response": None,
-        "parsed_output": None,
-        "tool_calls": [],
-        "finish_reasons": [],
-        "usage": empty_usage(),
-        "cost_usd": None,
-        "status": "ok",
-        "error": None,
-        "session_id": None,
-        "user_id": None,
-        "tags": [],
-        "metadata": {},
-        "app": {},
-        "redaction": {},
-    }
-    extra: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in rec:
-            if value is not None or key not in (
-                "params",
-                "prompt_messages",
-                "tool_calls",
-                "finish_reasons",
-                "tags",
-                "metadata",
-                "usage",
-                "app",
-                "redaction",
-                "operation",
-                "status",
-                "event",
-                "schema_version",
-            ):
-                rec[key] = value
-        else:
-            extra[key] = value
-    if extra:
-        rec["metadata"] = {**(rec["metadata"] or {}), **extra}
-    usage = rec["usage"]
-    if isinstance(usage, Mapping):
-        rec["usage"] = {**empty_usage(), **usage}
-    return rec  # type: ignore[return-value]

@@ -167,7 +167,7 @@ class ConsoleFormatter(logging.Formatter):
         return f"{_COLORS[key]}{text}{_COLORS['reset']}" if self.color else text
 
     def _short(self, value: Any) -> str:
-        from llmlog.normalize import text_of
+        from llmlog.extract import text_of
 
         text = value if isinstance(value, str) else text_of(value)
         text = " ".join(text.split())

@@ -15,7 +15,7 @@ same three steps, and only the thin shim around the SDK's own call differs:
 The caller's thread only turns the response into a dict (the JSON body as
 received, or the SDK object converted back) and snapshots the record; the writer
 thread derives usage, text, tool calls, finish reasons and cost from that dict
-(:func:`llmlog.normalize.build_record`).
+(:func:`llmlog.normalize.derive` and :func:`llmlog.normalize.finish_record`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ from llmlog._serialize import dumps
 from llmlog.api import submit
 from llmlog.capture._patch import report_error
 from llmlog.context import activate_span, deactivate_span, new_span
-from llmlog.normalize import PreEncoded, error_info, estimate_tokens, text_of
+from llmlog.encoding import PreEncoded
+from llmlog.extract import estimate_tokens, text_of
+from llmlog.normalize import error_info
 
 __all__ = ["NESTED", "Call", "estimated_usage", "field_names", "to_dict"]
 

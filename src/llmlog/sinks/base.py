@@ -8,65 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
-import orjson
+from llmlog.encoding import Entry
 
 __all__ = ["Entry", "Sink", "open_sink", "spool_dir_for", "spool_target"]
-
-
-class Entry:
-    """One processed record and its JSON encoding, made once for all sinks.
-
-    ``line`` is the record as one JSON line. ``rec`` is the record as a dict.
-    When no processor had to look inside the prompt, raw response or output,
-    the line ends with the caller's own JSON of those three, appended as it is,
-    and they are absent from the dict until asked for: ``rec`` parses them on
-    first access and :meth:`get` parses just the one asked for, so a sink pays
-    only for what it reads. ``get("event")`` tells interactions
-    (``llm_interaction``) from feedback (``llm_feedback``).
-    """
-
-    __slots__ = ("_heavy", "_rec", "line")
-
-    def __init__(
-        self, rec: dict[str, Any], line: bytes, heavy: tuple[int, int, int, bool] | None = None
-    ) -> None:
-        self._rec = rec
-        self.line = line
-        self._heavy = heavy  # (offset of the tail in line, len messages, len raw, has output)
-
-    def _spans(self) -> dict[str, tuple[int, int]]:
-        base, lm, lr, has_output = self._heavy  # type: ignore[misc]
-        a = base + 19  # len(',"prompt_messages":')
-        b = a + lm + 20  # len(',"llm_raw_response":')
-        spans = {"prompt_messages": (a, a + lm), "llm_raw_response": (b, b + lr)}
-        if has_output:
-            spans["parsed_output"] = (b + lr + 17, len(self.line) - 1)  # ',"parsed_output":'
-        return spans
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Return one field of the record, parsing only that one if needed."""
-        rec = self._rec
-        if key in rec or self._heavy is None:
-            return rec.get(key, default)
-        span = self._spans().get(key)
-        if span is None:
-            return default
-        value = orjson.loads(self.line[span[0] : span[1]])
-        rec[key] = value
-        return value
-
-    @property
-    def rec(self) -> dict[str, Any]:
-        """The whole record as a dict."""
-        if self._heavy is not None:
-            for key, (a, b) in self._spans().items():
-                if key not in self._rec:
-                    self._rec[key] = orjson.loads(self.line[a:b])
-            self._heavy = None
-        return self._rec
-
-    def __repr__(self) -> str:
-        return f"Entry({self._rec.get('event')!r}, {self._rec.get('request_id')!r})"
 
 
 @runtime_checkable

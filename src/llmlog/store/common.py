@@ -104,7 +104,7 @@ def columns(e: Entry) -> tuple[Any, ...]:
 
 def text_of_entry(e: Entry) -> str:
     """Return the text a store's full-text index holds for an interaction."""
-    from llmlog.normalize import search_text
+    from llmlog.extract import search_text
 
     err = e.get("error")
     return search_text(

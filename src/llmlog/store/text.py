@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmlog.normalize import search_text
+from llmlog.extract import search_text
 
 __all__ = ["TextQuery", "compile_text", "record_text"]
 

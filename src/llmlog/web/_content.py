@@ -28,8 +28,8 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup, escape
 
+from llmlog.extract import text_of
 from llmlog.formats import output_text
-from llmlog.normalize import text_of
 
 __all__ = ["Block", "Turn", "conversation", "json_text", "json_tree", "markdown", "new_turns"]
 

@@ -12,8 +12,8 @@ import jinja2
 from markupsafe import Markup
 
 from llmlog.display import fmt_int, fmt_ms
+from llmlog.extract import text_of
 from llmlog.formats import output_text
-from llmlog.normalize import text_of
 
 __all__ = ["env", "fmt_compact", "fmt_money", "fmt_pct", "fmt_time", "render"]
 

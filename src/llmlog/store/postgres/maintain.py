@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from llmlog.normalize import search_text
+from llmlog.extract import search_text
 from llmlog.record import LLMRecord
 from llmlog.store.base import Progress, RecordTransform
 from llmlog.store.common import Conds, add_grown, redaction_counts

@@ -6,7 +6,7 @@ beside an application's own tables without touching them.
 
 The schema mirrors the SQLite store: the full record (``JSONB``), the columns
 every filter and aggregate needs, tags as a ``text[]`` and a ``tsvector`` over
-the same text the SQLite full-text index holds (``normalize.search_text``),
+the same text the SQLite full-text index holds (``extract.search_text``),
 both GIN-indexed (the ``tsvector`` through ``search_words``, which splits its
 lexemes into words as SQLite does, since ``m002_reader_indexes``), and a
 feedback table. Migrations follow the SQLite list's names and rules

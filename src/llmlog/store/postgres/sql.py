@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import orjson
 import psycopg
 
-from llmlog.normalize import search_text
+from llmlog.extract import search_text
 from llmlog.record import RECORD_FIELDS, Feedback, LLMRecord
 from llmlog.store.common import Conds
 from llmlog.store.model import (

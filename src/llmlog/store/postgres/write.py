@@ -17,7 +17,7 @@ import psycopg
 import psycopg.errors
 from psycopg import sql
 
-from llmlog.sinks.base import Entry
+from llmlog.encoding import Entry
 from llmlog.store.common import columns, text_of_entry
 from llmlog.store.postgres.schema import connect, split_url
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from llmlog._fs import private_file
-from llmlog.sinks.base import Entry
+from llmlog.encoding import Entry
 from llmlog.store.common import COLUMNS, columns, text_of_entry
 from llmlog.store.sqlite.rollup import add_inserted
 from llmlog.store.sqlite.schema import migrate

@@ -6,7 +6,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from llmlog.encoding import Entry
 
@@ -71,25 +71,19 @@ def spool_target(sink: object) -> dict[str, Any]:
 
 
 def open_sink(url: str, **options: Any) -> Sink:
-    """Return the sink for a store URL: a path or ``sqlite:///path``, ``postgresql://...``.
+    """Return the sink for ``url``: a JSON-lines file, or any store (see ``store.registry``).
 
     Raises:
-        ValueError: an unsupported URL scheme.
+        ValueError: a malformed store URL.
         ImportError: the extra for the backend is not installed (with an install hint).
     """
-    if url.startswith(("postgresql://", "postgres://")):
-        try:
-            from llmlog.store.postgres.write import PostgresSink
-        except ImportError as exc:  # pragma: no cover - depends on the extra
-            raise ImportError("PostgreSQL support needs: pip install 'llmlog[postgres]'") from exc
-        return cast(Sink, PostgresSink(url, **options))
     if url.endswith((".jsonl", ".ndjson")) or url.startswith("jsonl://"):
         from llmlog.sinks.jsonl import JsonlSink
 
         return JsonlSink(url.removeprefix("jsonl://"), **options)
-    from llmlog.store.sqlite.write import SQLiteSink, sqlite_path
+    from llmlog.store.registry import open_writer
 
-    return SQLiteSink(sqlite_path(url), **options)
+    return open_writer(url, **options)
 
 
 def fsync_dir(path: Path) -> None:

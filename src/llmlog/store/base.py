@@ -10,7 +10,6 @@ reader implements the same protocol.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
@@ -26,7 +25,6 @@ from llmlog.store.model import (
     RewriteResult,
     SessionPage,
     StatsRow,
-    StoreError,
     TailBatch,
     VerifyReport,
 )
@@ -182,27 +180,4 @@ class Store(Protocol):
     ) -> None: ...
 
 
-def open_store(url: str | os.PathLike[str]) -> Store:
-    """Open the store at ``url`` for reading: a path, ``sqlite:///path`` or ``postgresql://...``.
-
-    Raises:
-        StoreNotFoundError: there is no store at that path.
-        StoreError: the file is not an llmlog store, or the backend is unavailable.
-
-    .. versionadded:: 0.1
-    """
-    url = os.fspath(url)
-    if url.startswith(("postgresql://", "postgres://")):
-        try:
-            from llmlog.store.postgres.read import PostgresStore
-        except ImportError:
-            raise StoreError("PostgreSQL support needs: pip install 'llmlog[postgres]'") from None
-        return PostgresStore(url)
-    from llmlog.store.sqlite.read import SQLiteStore
-    from llmlog.store.sqlite.write import sqlite_path
-
-    try:
-        path = sqlite_path(url)
-    except ValueError as exc:
-        raise StoreError(str(exc)) from None
-    return SQLiteStore(path)
+from llmlog.store.registry import open_store  # noqa: E402  (the one URL table)

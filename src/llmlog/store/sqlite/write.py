@@ -84,11 +84,9 @@ def _multi_insert(table: str, columns: Sequence[str], nrows: int, verb: str = "I
 
 def sqlite_path(url: str) -> str:
     """Return the file path for ``url``: a plain path, ``sqlite:///rel`` or ``sqlite:////abs``."""
-    if url.startswith("sqlite:///"):
-        return url[len("sqlite:///") :] or "llmlog.db"
-    if url.startswith("sqlite://"):
-        raise ValueError(f"unsupported SQLite URL {url!r}: use sqlite:///path/to/file.db")
-    return url
+    from llmlog.store.registry import backend_for
+
+    return backend_for(url).target(url)
 
 
 def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Connection:

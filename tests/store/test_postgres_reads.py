@@ -1,9 +1,8 @@
-"""The PostgreSQL reader against a real server (CI starts one; see .ci/services).
+"""The PostgreSQL store against a real server (CI starts one; see .ci/services).
 
-Behaviour that every store must share runs on both backends (``store_url`` is
-parametrized over SQLite and PostgreSQL) or compares the two directly: the same
-interactions written to each must read back the same through the query layer
-and the CLI. The rest covers what only PostgreSQL has: opening a server's
+Behaviour every store shares is in ``test_contract.py``. Here: the two backends
+compared directly (the same interactions written to each read back the same through
+the query layer and the CLI), and what only PostgreSQL has: opening a server's
 schema, migrations, concurrent writers under ``tail``, errors of a lost server.
 """
 
@@ -29,8 +28,6 @@ from querydata import BASE, HOUR, build_sample, log_chat, normalise
 import llmlog
 from llmlog.cli import cli
 from llmlog.store import (
-    AmbiguousIdError,
-    InteractionNotFoundError,
     Query,
     StatsRow,
     Store,
@@ -52,27 +49,6 @@ def _admin() -> Any:
         if os.environ.get("CI"):
             raise  # CI must run these tests, never skip them
         pytest.skip(f"no PostgreSQL at {DSN}: {exc}")
-
-
-@pytest.fixture()
-def pg_url() -> Iterator[str]:
-    """A store URL in a fresh schema of the test database, dropped afterwards."""
-    admin = _admin()
-    schema = f"llmlog_test_{uuid.uuid4().hex[:10]}"
-    try:
-        yield f"{DSN}?schema={schema}"
-    finally:
-        llmlog.reset()
-        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.close()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store URL for each backend: an SQLite file, then a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        return str(tmp_path / "s.db")
-    return str(request.getfixturevalue("pg_url"))
 
 
 def sql(url: str, query: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -103,198 +79,6 @@ def every_page(store: Store, q: Query | None = None, *, limit: int = 7) -> list[
 
 
 # -- behaviour shared by both backends ------------------------------------------------------------
-
-
-class TestSharedBehaviour:
-    def test_keyset_pages_are_stable_while_writing(self, store_url: str) -> None:
-        """Paging with the cursor sees every interaction once, even as new ones arrive."""
-        llmlog.configure(db=store_url, processors=[])
-        for i in range(25):
-            log_chat(f"r{i:03d}", BASE + i // 2)  # pairs share a timestamp: ties by row
-        assert llmlog.flush(10)
-        with open_store(store_url) as store:
-            page = store.search(limit=10)
-            seen = ids(page.records)
-            log_chat("new-1", BASE + 100)
-            assert llmlog.flush(10)
-            while page.next_cursor:
-                page = store.search(limit=10, cursor=page.next_cursor)
-                seen += ids(page.records)
-            assert seen == sorted(seen, key=lambda r: (int(r[1:]) // 2, int(r[1:])), reverse=True)
-            oldest = [r["request_id"] for r in store.iter_records(batch_size=7)]
-            assert oldest[:3] == ["r000", "r001", "r002"] and oldest[-1] == "new-1"
-
-    def test_phrase_filter_fills_pages(self, store_url: str) -> None:
-        """A phrase that most word matches fail still returns full pages, newest first."""
-        llmlog.configure(db=store_url, processors=[])
-        for i in range(60):
-            log_chat(
-                f"r{i:03d}",
-                BASE + i,
-                user="order the blue car" if i % 3 == 0 else "blue order car the",
-            )
-        assert llmlog.flush(10)
-        with open_store(store_url) as store:
-            q = Query(text='"the blue car"')
-            page = store.search(q, limit=5)
-            assert ids(page.records) == ["r057", "r054", "r051", "r048", "r045"]
-            assert store.count(q) == 20 and store.stats(q)[0].count == 20
-            assert len(store.search(q, limit=5, cursor=page.next_cursor).records) == 5
-            assert len(list(store.iter_records(q, batch_size=3))) == 20
-
-    @pytest.mark.parametrize(
-        ("text", "expected"),
-        [
-            ("example", ["mail"]),
-            ("bob@example.com", ["mail"]),
-            ("acme", ["mail"]),
-            ('"acme.com"', ["mail"]),
-            ("gpt", ["model"]),
-            ("gpt-4o", ["model"]),
-            ("4o", ["model"]),
-            ("cafe", ["accents"]),
-            ("CAFÉ", ["accents"]),
-            ("naïve", ["accents"]),
-            ("v1", ["version"]),
-            ('"v1.4.2"', ["version"]),
-            ('"1.4.2"', []),
-            ("refund_order", ["tool"]),
-            ("order", ["tool"]),
-            ("pi 3", ["number"]),
-            ("exam*", ["mail"]),
-            ("café*", ["accents"]),
-            ('"com about"', ["mail"]),
-            ('"about com"', []),
-            ("²", []),
-            ("!!", None),
-            ("zebra", []),
-        ],
-    )
-    def test_words_split_the_same_way(
-        self, store_url: str, text: str, expected: list[str] | None
-    ) -> None:
-        """Emails, hosts, versions, hyphens, underscores and accents are searched word by word."""
-        llmlog.configure(db=store_url, processors=[])
-        log_chat("mail", BASE, user="Mail bob@example.com about acme.com today")
-        log_chat("model", BASE + 1, user="Is gpt-4o any good?")
-        log_chat("accents", BASE + 2, user="Un café au lait, s'il vous plaît, naïve")
-        log_chat("version", BASE + 3, user="We shipped v1.4.2 yesterday")
-        log_chat(
-            "tool", BASE + 4, user="Call it", tool_call={"name": "refund_order", "arguments": "{}"}
-        )
-        log_chat("number", BASE + 5, user="pi is 3.14")
-        assert llmlog.flush(10)
-        with open_store(store_url) as store:
-            if expected is None:
-                with pytest.raises(ValueError, match="no words"):
-                    store.search(Query(text=text))
-                return
-            assert ids(store.search(Query(text=text)).records) == expected
-            assert store.count(Query(text=text)) == len(expected)
-
-    def test_tail_with_text(self, store_url: str) -> None:
-        """tail with text starts at the last matches written and then follows only new ones."""
-        llmlog.configure(db=store_url, processors=[])
-        for i in range(30):
-            log_chat(f"r{i:02d}", BASE + i, reply="alpha" if i % 3 == 0 else "beta")
-        assert llmlog.flush(10)
-        with open_store(store_url) as store:
-            q = Query(text="alpha")
-            batch = store.tail(q, limit=3)
-            assert ids(batch.records) == ["r21", "r24", "r27"]
-            log_chat("new-a", BASE, reply="alpha again")
-            log_chat("new-b", BASE, reply="beta again")
-            assert llmlog.flush(10)
-            new = store.tail(q, cursor=batch.cursor)
-            assert ids(new.records) == ["new-a"]
-            assert store.tail(q, cursor=new.cursor).records == []
-            phrase = store.tail(Query(text='"alpha again"'), limit=5)
-            assert ids(phrase.records) == ["new-a"]
-
-    def test_get_by_id_or_prefix(self, store_url: str) -> None:
-        """get() takes a full id or a unique prefix, names ambiguity, and escapes wildcards."""
-        build_sample(store_url)
-        with open_store(store_url) as store:
-            assert store.get("req-0004")["model"] == "claude-haiku-4-5"
-            assert store.get(" req-0003 ")["status"] == "error"
-            with pytest.raises(AmbiguousIdError, match="matches several"):
-                store.get("req-")
-            for missing in ("zzz", "req_0", "req%", ""):
-                with pytest.raises(InteractionNotFoundError):
-                    store.get(missing)
-
-    def test_metadata_values_match_by_type(self, store_url: str) -> None:
-        """Metadata filters compare text, numbers and booleans as stored."""
-        build_sample(store_url)
-        with open_store(store_url) as store:
-
-            def hits(*pairs: tuple[str, str | None]) -> int:
-                return store.count(Query(metadata=pairs))
-
-            assert hits(("tier", "2")) == 1 and hits(("tier", "2.0")) == 1
-            assert hits(("tier", "3")) == 0 and hits(("tier", "two")) == 0
-            assert hits(("beta", "true")) == 1 and hits(("beta", "false")) == 0
-            assert hits(("tenant", None)) == 1 and hits(("tenant", "acme")) == 1
-            assert hits(("tenant", "acme"), ("tier", "2")) == 1
-            assert hits(("tenant", "ACME")) == 0 and hits(("nope", None)) == 0
-
-    def test_sessions_scores_and_tail(self, store_url: str) -> None:
-        """Sessions list most recent first; scores filter; tail follows new rows by cursor."""
-        build_sample(store_url)
-        with open_store(store_url) as store:
-            page = store.sessions(limit=2)
-            assert [s.session_id for s in page.sessions] == ["s-3", "s-2"]
-            rest = store.sessions(limit=2, cursor=page.next_cursor)
-            [s1] = rest.sessions
-            assert (s1.session_id, s1.count, s1.total_tokens, s1.user_ids) == (
-                "s-1",
-                2,
-                50,
-                ("u-1",),
-            )
-            assert s1.models == ("gpt-4o", "gpt-4o-mini") and rest.next_cursor is None
-            assert ids(store.search(Query(min_score=4)).records) == ["req-0002", "req-0001"]
-            assert ids(store.search(Query(max_score=4.5)).records) == ["req-0002"]
-            assert store.latest_scores(["req-0001", "req-0002", "nope"]) == {
-                "req-0001": 5,
-                "req-0002": 4,
-            }
-            assert [f["score"] for f in store.feedback("req-0002")] == [2, 4]
-            assert store.has_feedback("req-0002", store.feedback("req-0002")[0]["timestamp"], 2)
-            assert not store.has_feedback("req-0002", 1.0, 2)
-            batch = store.tail(limit=2)
-            assert ids(batch.records) == ["req-0005", "req-0006"]
-            assert store.tail(cursor=batch.cursor).records == []
-            log_chat("req-0100", BASE)
-            log_chat("req-0101", BASE, model="gpt-4o")
-            assert llmlog.flush(10)
-            new = store.tail(Query(models=("gpt-4o",)), cursor=batch.cursor)
-            assert ids(new.records) == ["req-0101"]
-            assert store.tail(cursor=new.cursor).records == []
-
-    def test_prune_deletes_rows_tags_and_feedback(self, store_url: str) -> None:
-        """prune removes older interactions with their feedback and reports the counts."""
-        build_sample(store_url)
-        with open_store(store_url) as store:
-            result = store.prune(BASE + 15)
-            assert (result.interactions, result.tags, result.feedback) == (1, 2, 1)
-            assert store.count() == 5 and store.feedback("req-0001") == []
-            assert store.prune(BASE + 15).interactions == 0
-            store.compact()
-            assert store.verify().ok
-
-    def test_records_read_back_as_written(self, store_url: str) -> None:
-        """A record reads back equal to what was logged, fields in the record's order."""
-        build_sample(store_url)
-        with open_store(store_url) as store:
-            rec = store.get("req-0002")
-        assert list(rec)[:5] == ["event", "schema_version", "request_id", "trace_id", "span_id"]
-        assert rec["tool_calls"][0]["name"] == "refund_order"
-        assert rec["metadata"] == {} and rec["tags"] == ["prod", "support"]
-        assert rec["timestamp"] == BASE + 20
-
-
-# -- the two backends agree --------------------------------------------------------------------------
 
 
 WORDS = ["alpha", "beta", "gamma", "delta", "refund", "invoice", "penguin", "café", "gpt-4o"]

@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar, cast, overload
 
@@ -54,8 +55,11 @@ __all__ = [
     "stats",
 ]
 
-_log = logging.getLogger("llmlog")
+_log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
+
+_UNSET: Any = object()
+"""The value of an option not given (distinct from None, which some options take)."""
 
 _pipeline: Pipeline | None = None
 _settings: Settings | None = None
@@ -137,25 +141,62 @@ def _get_pipeline() -> Pipeline:
         return _pipeline
 
 
-def configure(**options: Any) -> Settings:
+def configure(
+    *,
+    db: str | os.PathLike[str] = _UNSET,
+    jsonl: str | os.PathLike[str] | None = _UNSET,
+    jsonl_max_bytes: int = _UNSET,
+    jsonl_backups: int = _UNSET,
+    otel: bool = _UNSET,
+    disabled: bool = _UNSET,
+    redact: bool = _UNSET,
+    redact_key: str | None = _UNSET,
+    redact_rules: str | os.PathLike[str] | Mapping[str, Any] | None = _UNSET,
+    redact_operator: str = _UNSET,
+    capture_content: str = _UNSET,
+    sample_rate: float = _UNSET,
+    max_queue: int = _UNSET,
+    batch_size: int = _UNSET,
+    flush_interval: float = _UNSET,
+    on_full: str = _UNSET,
+    durability: str = _UNSET,
+    spool_dir: str | os.PathLike[str] | None = _UNSET,
+    spool_max_bytes: int = _UNSET,
+    max_string: int = _UNSET,
+    exit_timeout: float = _UNSET,
+    service: str | None = _UNSET,
+    environment: str | None = _UNSET,
+    version: str | None = _UNSET,
+    prices: str | os.PathLike[str] | None = _UNSET,
+    console: bool = _UNSET,
+    raise_errors: bool = _UNSET,
+    processors: Sequence[Callable[[dict[str, Any]], dict[str, Any]]] | None = _UNSET,
+    sinks: Sequence[Sink] = _UNSET,
+    price_table: Mapping[str, Mapping[str, float]] | None = _UNSET,
+) -> Settings:
     """Configure llmlog for this process; optional, the defaults are good.
 
     Each option also has an ``LLMLOG_*`` environment variable (see
-    :class:`llmlog.config.Settings`); an explicit option wins over the variable.
-    Calling it again replaces the configuration (after writing what is queued)
-    and warns, since two parts of an app configuring llmlog is usually a mistake.
+    :class:`llmlog.config.Settings`, which documents every option); an explicit
+    option wins over the variable. Calling it again replaces the configuration
+    (after writing what is queued) and warns, since two parts of an app configuring
+    llmlog is usually a mistake.
 
     Returns:
         The resolved settings.
 
     Raises:
         TypeError: an unknown option.
-        ValueError: a bad option or environment value, naming it.
+        ConfigError: a bad option or environment value, naming it (a ValueError).
 
     .. versionadded:: 0.1
     """
+    options = {k: v for k, v in locals().items() if v is not _UNSET}
     global _pipeline, _settings, _configured
-    settings = resolve_settings(options, strict=True)
+    settings = resolve_settings(
+        {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in options.items()},
+        strict=True,
+    )
     new = None if settings.disabled else _make_pipeline(settings)
     with _lock:
         if _configured:
@@ -368,9 +409,6 @@ def feedback(request_id: str, score: float, comment: str | None = None) -> None:
         )
     except Exception as exc:
         internal_error(exc)
-
-
-_UNSET: Any = object()
 
 
 class Interaction:

@@ -70,7 +70,7 @@ from llmlog.spool import Spool, spool_root
 
 __all__ = ["DropRecord", "Pipeline", "Processor"]
 
-_log = logging.getLogger("llmlog")
+_log = logging.getLogger(__name__)
 
 Processor = Callable[[dict[str, Any]], dict[str, Any]]
 """A record processor: takes the record dict (its own to change) and returns it.

@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 
 from llmlog._fs import FILE_MODE, open_append, private_dir
-from llmlog.config import Settings
+from llmlog.config import Settings, home_dir
 from llmlog.sinks.base import Entry, open_sink, spool_dir_for
 
 __all__ = [
@@ -406,7 +406,7 @@ def spool_root(settings: Settings) -> Path:
     """
     if settings.spool_dir:
         return Path(settings.spool_dir).expanduser()
-    return Path(os.environ.get("LLMLOG_HOME", "~/.local/state/llmlog")).expanduser() / "spool"
+    return home_dir() / "spool"
 
 
 def store_spool_dir(url: str, settings: Settings) -> Path:

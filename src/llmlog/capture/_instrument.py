@@ -120,20 +120,26 @@ def _on_import(name: str, sdk: Any) -> None:
             _apply(_integrations[name], sdk)
 
 
-def instrument(**options: bool) -> None:
+def instrument(
+    *, openai: bool = True, anthropic: bool = True, litellm: bool = True, **plugins: bool
+) -> None:
     """Patch the installed LLM SDKs so every call is logged.
 
     Args:
-        **options: ``openai=False`` (or ``anthropic``, ``litellm``, a plugin's
-            name) leaves that SDK alone; every SDK is captured by default.
+        openai: capture the ``openai`` SDK (and Azure, and OpenAI-compatible servers).
+        anthropic: capture the ``anthropic`` SDK.
+        litellm: capture ``litellm``.
+        **plugins: ``name=False`` leaves the integration a package registered under
+            the ``llmlog.capture`` entry point alone; every SDK is captured by default.
 
     Raises:
         TypeError: an option that names no known integration.
 
     .. versionadded:: 0.1
     """
+    options = {"openai": openai, "anthropic": anthropic, "litellm": litellm, **plugins}
     integrations = _load()
-    unknown = sorted(set(options) - set(integrations))
+    unknown = sorted(set(plugins) - set(integrations))
     if unknown:
         raise TypeError(
             f"instrument() got unknown option(s) {', '.join(unknown)}; "

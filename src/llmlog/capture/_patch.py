@@ -25,7 +25,7 @@ import wrapt
 
 __all__ = ["Patch", "check_params", "report_error", "warn_once"]
 
-_log = logging.getLogger("llmlog")
+_log = logging.getLogger(__name__)
 
 _warned: set[str] = set()
 _warned_lock = threading.Lock()

@@ -22,7 +22,8 @@ by strings in ``Redactor(operators={"EMAIL": "pseudonym", ...})``:
 
 The pseudonym key is ``pseudonym_key`` when given (``LLMLOG_REDACT_KEY`` in the
 pipeline); otherwise a random key is created on first use and kept in
-``$LLMLOG_HOME/redact.key`` (or ``~/.config/llmlog/redact.key``), mode 0600, so
+``redact.key`` in llmlog's home (``$LLMLOG_HOME``, else ``~/.local/state/llmlog``),
+mode 0600, so
 every process of the deployment shares it. Nothing touches the disk until a
 pseudonym (or a content hash) is actually computed.
 """
@@ -51,7 +52,7 @@ __all__ = [
     "placeholder",
 ]
 
-_log = logging.getLogger("llmlog")
+_log = logging.getLogger(__name__)
 
 Operator = Callable[[str, str], str]
 """A replacement function: ``op(value, type) -> replacement``."""
@@ -124,16 +125,21 @@ def normalize(value: str, type_: str) -> str:
 
 
 def key_path() -> Path:
-    """Return where the generated pseudonym key lives.
+    """Return where the generated pseudonym key lives: ``redact.key`` in llmlog's home.
 
-    ``$LLMLOG_HOME/redact.key`` when ``LLMLOG_HOME`` is set, else
-    ``$XDG_CONFIG_HOME/llmlog/redact.key`` (``~/.config/llmlog/redact.key``).
+    That is ``$LLMLOG_HOME``, else ``~/.local/state/llmlog`` (:func:`llmlog.config.home_dir`).
+    A key created by an earlier release in ``~/.config/llmlog/redact.key`` is still used
+    when llmlog's home has none, so existing pseudonyms keep their values.
     """
-    home = os.environ.get("LLMLOG_HOME")
-    if home:
-        return Path(home) / "redact.key"
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "llmlog" / "redact.key"
+    from llmlog.config import home_dir
+
+    path = home_dir() / "redact.key"
+    if not os.environ.get("LLMLOG_HOME") and not path.exists():
+        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        legacy = Path(base) / "llmlog" / "redact.key"
+        if legacy.exists():
+            return legacy
+    return path
 
 
 _file_keys: dict[str, bytes] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DIR_MODE", "FILE_MODE", "open_append", "private_dir", "private_file"]
+__all__ = ["DIR_MODE", "FILE_MODE", "home_dir", "open_append", "private_dir", "private_file"]
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -70,3 +70,14 @@ def open_append(path: str | os.PathLike[str], *, readable: bool = False) -> int:
         return os.open(p, flags)
     os.fchmod(fd, FILE_MODE)
     return fd
+
+
+def home_dir() -> Path:
+    """Return llmlog's own folder: ``$LLMLOG_HOME``, else ``$XDG_STATE_HOME/llmlog``
+    (``~/.local/state/llmlog``). Spools of sinks without a folder of their own and the
+    generated redaction key live there."""
+    home = os.environ.get("LLMLOG_HOME")
+    if home:
+        return Path(home).expanduser()
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "llmlog"

@@ -39,7 +39,8 @@ from llmlog.encoding import PreEncoded, encode_fields
 from llmlog.normalize import error_info
 from llmlog.pipeline import FEEDBACK, INTERACTION, STAT_KEYS, Pipeline
 from llmlog.record import new_request_id
-from llmlog.sinks.base import Sink, open_sink
+from llmlog.sinks import open_sink
+from llmlog.sinks.base import Sink
 
 __all__ = [
     "Interaction",

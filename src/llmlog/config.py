@@ -15,7 +15,6 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmlog.exceptions import ConfigError
@@ -23,23 +22,12 @@ from llmlog.exceptions import ConfigError
 if TYPE_CHECKING:
     from llmlog.redact.rules import RedactRules
 
-__all__ = ["Settings", "home_dir", "resolve_settings"]
+__all__ = ["Settings", "resolve_settings"]
 
 _log = logging.getLogger(__name__)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-
-
-def home_dir() -> Path:
-    """Return llmlog's own folder: ``$LLMLOG_HOME``, else ``$XDG_STATE_HOME/llmlog``
-    (``~/.local/state/llmlog``). Spools of sinks without a folder of their own and the
-    generated redaction key live there."""
-    home = os.environ.get("LLMLOG_HOME")
-    if home:
-        return Path(home).expanduser()
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "llmlog"
 
 
 def _env(name: str, doc: str, default: Any = None, **kw: Any) -> Any:

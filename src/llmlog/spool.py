@@ -40,9 +40,10 @@ from typing import Any
 
 import orjson
 
-from llmlog._fs import FILE_MODE, open_append, private_dir
-from llmlog.config import Settings, home_dir
-from llmlog.sinks.base import Entry, open_sink, spool_dir_for
+from llmlog._fs import FILE_MODE, home_dir, open_append, private_dir
+from llmlog.config import Settings
+from llmlog.sinks import open_sink
+from llmlog.sinks.base import Entry, spool_dir_for
 
 __all__ = [
     "DEAD_LETTER",

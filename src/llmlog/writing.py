@@ -21,7 +21,8 @@ import orjson
 from llmlog.config import Settings
 from llmlog.delivery import DATA_ERRORS
 from llmlog.exceptions import ConfigError, FeedbackError, StoreError
-from llmlog.sinks.base import Entry, Sink, open_sink
+from llmlog.sinks import open_sink
+from llmlog.sinks.base import Entry, Sink
 
 __all__ = ["StoreWriter", "user_processors", "write_feedback"]
 

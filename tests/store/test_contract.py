@@ -16,7 +16,7 @@ from querydata import BASE, HOUR, build_sample, log_chat
 
 import llmlog
 from llmlog.encoding import Entry
-from llmlog.sinks.base import open_sink
+from llmlog.sinks import open_sink
 from llmlog.store import (
     AmbiguousIdError,
     InteractionNotFoundError,

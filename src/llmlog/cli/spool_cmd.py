@@ -185,7 +185,7 @@ def _reopen(target: dict[str, Any]) -> Any:
     url = target.get("url")
     name = str(target.get("sink") or "")
     if isinstance(url, str):
-        from llmlog.sinks.base import open_sink
+        from llmlog.sinks import open_sink
 
         return open_sink(url)
     if name.startswith("otel:"):

@@ -127,11 +127,11 @@ def normalize(value: str, type_: str) -> str:
 def key_path() -> Path:
     """Return where the generated pseudonym key lives: ``redact.key`` in llmlog's home.
 
-    That is ``$LLMLOG_HOME``, else ``~/.local/state/llmlog`` (:func:`llmlog.config.home_dir`).
+    That is ``$LLMLOG_HOME``, else ``~/.local/state/llmlog`` (``llmlog._fs.home_dir``).
     A key created by an earlier release in ``~/.config/llmlog/redact.key`` is still used
     when llmlog's home has none, so existing pseudonyms keep their values.
     """
-    from llmlog.config import home_dir
+    from llmlog._fs import home_dir
 
     path = home_dir() / "redact.key"
     if not os.environ.get("LLMLOG_HOME") and not path.exists():

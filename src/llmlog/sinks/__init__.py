@@ -14,6 +14,24 @@ never sees anything else.
 
 from __future__ import annotations
 
-from llmlog.sinks.base import Entry, Sink, open_sink, spool_dir_for
+from typing import Any
+
+from llmlog.sinks.base import Entry, Sink, spool_dir_for
 
 __all__ = ["Entry", "Sink", "open_sink", "spool_dir_for"]
+
+
+def open_sink(url: str, **options: Any) -> Sink:
+    """Return the sink for ``url``: a JSON-lines file, or any store (see ``store.registry``).
+
+    Raises:
+        ValueError: a malformed store URL.
+        ImportError: the extra for the backend is not installed (with an install hint).
+    """
+    if url.endswith((".jsonl", ".ndjson")) or url.startswith("jsonl://"):
+        from llmlog.sinks.jsonl import JsonlSink
+
+        return JsonlSink(url.removeprefix("jsonl://"), **options)
+    from llmlog.store.registry import open_writer
+
+    return open_writer(url, **options)

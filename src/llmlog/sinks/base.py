@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from llmlog.encoding import Entry
 
-__all__ = ["Entry", "Sink", "open_sink", "spool_dir_for", "spool_target"]
+__all__ = ["Entry", "Sink", "spool_dir_for", "spool_target"]
 
 
 @runtime_checkable
@@ -68,22 +68,6 @@ def spool_target(sink: object) -> dict[str, Any]:
     if isinstance(url, str):
         target["url"] = url
     return target
-
-
-def open_sink(url: str, **options: Any) -> Sink:
-    """Return the sink for ``url``: a JSON-lines file, or any store (see ``store.registry``).
-
-    Raises:
-        ValueError: a malformed store URL.
-        ImportError: the extra for the backend is not installed (with an install hint).
-    """
-    if url.endswith((".jsonl", ".ndjson")) or url.startswith("jsonl://"):
-        from llmlog.sinks.jsonl import JsonlSink
-
-        return JsonlSink(url.removeprefix("jsonl://"), **options)
-    from llmlog.store.registry import open_writer
-
-    return open_writer(url, **options)
 
 
 def fsync_dir(path: Path) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from llmlog._fs import open_append
-from llmlog.sinks.base import Entry
+from llmlog.encoding import Entry
 
 __all__ = ["JsonlSink", "PartialWrite"]
 

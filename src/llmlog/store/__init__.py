@@ -35,7 +35,7 @@ Store methods (see :class:`Store` for details):
 
 from __future__ import annotations
 
-from llmlog.store.base import Store, open_store
+from llmlog.store.base import Store
 from llmlog.store.model import (
     AmbiguousIdError,
     Bucket,
@@ -54,6 +54,7 @@ from llmlog.store.model import (
     TailBatch,
     VerifyReport,
 )
+from llmlog.store.registry import open_store
 from llmlog.store.timespec import parse_duration, parse_time
 
 __all__ = [

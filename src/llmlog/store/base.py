@@ -29,7 +29,7 @@ from llmlog.store.model import (
     VerifyReport,
 )
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Progress", "RecordTransform", "Store"]
 
 Progress = Callable[[int], None]
 """Called with how many more items were done (for progress bars); may not raise."""
@@ -178,6 +178,3 @@ class Store(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
-
-
-from llmlog.store.registry import open_store  # noqa: E402  (the one URL table)

@@ -18,6 +18,7 @@ from faultkit import MSGS, RESP, RecordingSink, log_many, pg_rows, sqlite_ids
 
 import llmlog
 from llmlog.cli import cli
+from llmlog.testing import capture_records
 
 BAD_FIELDS: list[dict[str, Any]] = [
     {"timestamp": None},
@@ -53,7 +54,7 @@ class TestBadValuesAreCoerced:
 
     def test_bad_value_is_kept_aside_in_metadata(self) -> None:
         """The value that did not fit its field is kept (as text) under metadata.llmlog_invalid."""
-        with llmlog.testing.capture_records() as recs:
+        with capture_records() as recs:
             llmlog.log_interaction(MSGS, RESP, session_id={"a": 1}, ttft_ms="fast")
         rec = recs[0]
         assert rec["session_id"] is None and rec["ttft_ms"] is None
@@ -61,7 +62,7 @@ class TestBadValuesAreCoerced:
 
     def test_convertible_values_are_converted(self) -> None:
         """Numbers given as text, an int user id and a float token count are converted."""
-        with llmlog.testing.capture_records() as recs:
+        with capture_records() as recs:
             llmlog.log_interaction(
                 MSGS,
                 None,

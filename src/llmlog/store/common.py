@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from llmlog.record import LLMRecord
 from llmlog.store.model import (
@@ -172,14 +173,34 @@ class Conds:
         return (" WHERE " + " AND ".join(self.where)) if self.where else ""
 
 
+_S = TypeVar("_S", bound="KeysetReads")
+
+
 class KeysetReads:
-    """``search`` and ``get`` for every backend, over three hooks.
+    """``search``, ``get`` and closing for every backend, over three hooks.
 
     A backend provides ``_read()`` (one read snapshot), ``_rows(query, limit=,
     after=, order=)`` (up to ``limit`` ``(row id, ts, record)`` after a keyset
     position) and ``_by_id(rid)`` / ``_by_prefix(rid, limit)`` (an exact id; the
     ``(request_id, record)`` pairs whose id starts with ``rid``, in id order).
     """
+
+    _db: Any
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     if TYPE_CHECKING:
 

@@ -48,7 +48,6 @@ import contextlib
 import itertools
 import re
 from collections.abc import Iterator, Sequence
-from types import TracebackType
 from typing import Any
 
 import orjson
@@ -192,21 +191,6 @@ class PostgresStore(KeysetReads, PostgresStats, PostgresMaintenance):
         return bool(standby)
 
     # -- plumbing ----------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._db.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Conn]:

@@ -18,7 +18,7 @@ import psycopg.errors
 from psycopg import sql
 
 from llmlog.encoding import Entry
-from llmlog.store.common import columns, text_of_entry
+from llmlog.store.common import COLUMNS, columns, text_of_entry
 from llmlog.store.postgres.schema import connect, split_url
 
 __all__ = ["PostgresSink"]
@@ -71,14 +71,14 @@ class PostgresSink:
         self._schema = schema
         s = sql.Identifier(schema)
         self._insert = sql.SQL(
-            "INSERT INTO {s}.interactions (request_id, ts, provider, operation, model,"
-            " response_model, status, duration_ms, ttft_ms, input_tokens, output_tokens,"
-            " total_tokens, cached_input_tokens, reasoning_tokens, tokens_estimated, cost_usd,"
-            " session_id, user_id, trace_id, error_type, tags, search, record)"
-            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"
-            " to_tsvector('simple', %s), %s::jsonb)"
+            "INSERT INTO {s}.interactions ({cols}, tags, search, record)"
+            " VALUES ({values}, %s, to_tsvector('simple', %s), %s::jsonb)"
             " ON CONFLICT (request_id) DO NOTHING"
-        ).format(s=s)
+        ).format(
+            s=s,
+            cols=sql.SQL(", ").join(sql.Identifier(c) for c in COLUMNS),
+            values=sql.SQL(", ").join(sql.Placeholder() for _ in COLUMNS),
+        )
         self._feedback = sql.SQL(
             "INSERT INTO {s}.feedback (feedback_id, request_id, score, comment, ts, record)"
             " VALUES (%s, %s, %s, %s, %s, %s::jsonb) ON CONFLICT (feedback_id) DO NOTHING"

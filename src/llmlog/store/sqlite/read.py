@@ -24,7 +24,6 @@ import heapq
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, cast
 
 import orjson
@@ -114,21 +113,6 @@ class SQLiteStore(KeysetReads, SQLiteStats, SQLiteMaintenance):
         self._temp_ready = False
 
     # -- plumbing ----------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._db.close()
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:

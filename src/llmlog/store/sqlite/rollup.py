@@ -34,6 +34,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from llmlog.store.common import COLUMNS
+
 __all__ = [
     "BUCKETS_PER_DOUBLING",
     "FACT_COLUMNS",
@@ -63,8 +65,8 @@ FACT_COLUMNS = (
 )
 """The interaction columns a rollup is computed from, in the order :func:`apply` takes them."""
 
-# Positions of FACT_COLUMNS in the SQLite sink's INSERT tuple (checked by a test).
-_INSERT_POSITIONS = (2, 3, 5, 7, 8, 9, 10, 11, 12, 16)
+# Positions of FACT_COLUMNS in the write path's row: ("id", *COLUMNS, "record").
+_INSERT_POSITIONS = tuple(1 + COLUMNS.index(c) for c in FACT_COLUMNS)
 
 _HOURLY_COLS = (
     "tag",

@@ -6,8 +6,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from helpers import MESSAGES, RESPONSE
@@ -17,24 +15,6 @@ import llmlog
 psycopg = pytest.importorskip("psycopg")
 
 DSN = os.environ.get("LLMLOG_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture()
-def pg_url() -> Iterator[str]:
-    """A store URL in a fresh schema of the test database, dropped afterwards."""
-    try:
-        admin = psycopg.connect(DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise  # CI must run these tests, never skip them
-        pytest.skip(f"no PostgreSQL at {DSN}: {exc}")
-    schema = f"llmlog_test_{uuid.uuid4().hex[:10]}"
-    try:
-        yield f"{DSN}?schema={schema}"
-    finally:
-        llmlog.reset()
-        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.close()
 
 
 def rows(url: str, query: str) -> list[tuple]:

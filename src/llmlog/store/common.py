@@ -39,9 +39,11 @@ __all__ = [
     "Conds",
     "KeysetReads",
     "add_grown",
+    "check_limit",
     "columns",
     "number",
     "redaction_counts",
+    "session_cursor",
     "text_of_entry",
 ]
 
@@ -145,6 +147,27 @@ def add_grown(into: dict[str, int], old: Mapping[str, int], new: Mapping[str, in
             into[k] = into.get(k, 0) + grown
 
 
+def session_cursor(cursor: str | None) -> tuple[float, str] | None:
+    """Return the (last activity, session id) a ``sessions`` cursor holds, or None.
+
+    Raises:
+        ValueError: ``cursor`` is not a cursor from ``sessions``.
+    """
+    if not cursor:
+        return None
+    ts, sid = decode_cursor(cursor, 2)
+    try:
+        return float(ts), sid
+    except ValueError:
+        raise ValueError(f"invalid cursor {cursor!r}") from None
+
+
+def check_limit(limit: int) -> None:
+    """Raise ValueError unless ``limit`` is at least 1."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+
+
 class Conds:
     """WHERE conditions, their parameters, and the phrase check left for Python."""
 
@@ -223,8 +246,7 @@ class KeysetReads:
         order: Order = "newest",
     ) -> Page:
         """Return one page of matching records, newest first, and the next page's cursor."""
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
+        check_limit(limit)
         if order not in ("newest", "oldest"):
             raise ValueError(f"order must be 'newest' or 'oldest', got {order!r}")
         after = None

@@ -29,7 +29,7 @@ from typing import Any, cast
 import orjson
 
 from llmlog.record import Feedback, LLMRecord
-from llmlog.store.common import Conds, KeysetReads, number
+from llmlog.store.common import Conds, KeysetReads, check_limit, number, session_cursor
 from llmlog.store.model import (
     Order,
     Query,
@@ -497,18 +497,14 @@ class SQLiteStore(KeysetReads, SQLiteStats, SQLiteMaintenance):
         self, query: Query | None = None, *, limit: int = 50, cursor: str | None = None
     ) -> SessionPage:
         """Return sessions with matching interactions, most recently active first."""
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
+        check_limit(limit)
+        after = session_cursor(cursor)
         with self._read() as db:
             c = self._conds(query or Query())
             c.add("i.session_id IS NOT NULL")
             having, hparams = "", []
-            if cursor:
-                ts, sid = decode_cursor(cursor, 2)
-                try:
-                    last = float(ts)
-                except ValueError:
-                    raise ValueError(f"invalid cursor {cursor!r}") from None
+            if after is not None:
+                last, sid = after
                 having = " HAVING max(i.ts) < ? OR (max(i.ts) = ? AND i.session_id < ?)"
                 hparams = [last, last, sid]
             rows = db.execute(

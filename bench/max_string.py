@@ -39,13 +39,14 @@ def prose(n: int, rng: random.Random) -> str:
 
 
 def main() -> None:
-    import llmlog
     from starlette.testclient import TestClient
 
+    import llmlog
     from llmlog.web._app import create_app
 
     rng = random.Random(7)
-    print(f"{'message':>9} {'write + FTS':>12} {'detail page':>12} {'page size':>10} {'redaction':>10}")
+    head = ("message", "write + FTS", "detail page", "page size", "redaction")
+    print(" ".join(f"{h:>{w}}" for h, w in zip(head, (9, 12, 12, 10, 10), strict=True)))
     with tempfile.TemporaryDirectory() as d:
         for n in SIZES:
             db = str(Path(d) / f"s{n}.db")

@@ -114,6 +114,7 @@ class SinkWorker:
         self._wake = threading.Event()
         self._lock = threading.RLock()
         self._start_lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closing = False
         self._deadline: float | None = None
@@ -135,7 +136,8 @@ class SinkWorker:
             self.to_spool(entries, reason="sink too slow")
             return
         self._queue.append(entries)
-        self.queued += len(entries)
+        with self._count_lock:  # += is not atomic across threads
+            self.queued += len(entries)
         if self.queued > HIGH_WATER:
             self._room.clear()
         self._start()
@@ -213,7 +215,8 @@ class SinkWorker:
                     q.appendleft(nxt)
                     break
                 batch = batch + nxt
-            self.queued -= len(batch)
+            with self._count_lock:
+                self.queued -= len(batch)
             self.deliver(batch)
             if self.queued <= HIGH_WATER // 2:
                 self.stalled = False
@@ -466,7 +469,8 @@ class SinkWorker:
                 item.set()
             else:
                 held.extend(item)
-        self.queued = 0
+        with self._count_lock:
+            self.queued = 0
         self._report(
             f"hung:{self.name}",
             "sink %s did not finish within the exit deadline; %d record(s) it held wait in "

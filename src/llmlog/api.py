@@ -116,17 +116,47 @@ def build_processors(settings: Settings) -> list[Callable[[dict[str, Any]], dict
     )
 
 
-def _make_pipeline(settings: Settings) -> Pipeline:
+def make_pipeline(settings: Settings, *, collector: bool = True) -> Pipeline:
+    """Build the pipeline for ``settings`` (and, when one listens, the collector hand-off).
+
+    Args:
+        settings: resolved settings.
+        collector: look for a collector of the store (the collector itself passes False).
+    """
     if settings.console:
         from llmlog.stdlib import install_console_handler
 
         install_console_handler()
+    handoff = None
+    why: str | None = "collector='off'"
+    if collector and settings.collector == "auto":
+        why = _collector_blocker(settings)
+        if why is None:
+            from llmlog.collector import Handoff, socket_path
+
+            handoff = Handoff(socket_path(settings.db))
     return Pipeline(
         settings,
         _build_sinks(settings),
         build_processors(settings),
         rebuild_sinks=lambda: _build_sinks(settings),
+        handoff=handoff,
+        local_reason=why or "no collector listening for this store",
     )
+
+
+def _collector_blocker(settings: Settings) -> str | None:
+    """Return why records cannot go to a collector, or None when they can."""
+    if settings.db.lower() == "off":
+        return "no store (LLMLOG_DB=off)"
+    if settings.durability == "sync":
+        return "durability='sync' writes before the call returns"
+    if settings.sinks or settings.processors is not None:
+        return "custom sinks or processors run in this process"
+    return None
+
+
+_make_pipeline = make_pipeline
 
 
 def _get_pipeline() -> Pipeline:

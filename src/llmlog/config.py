@@ -108,6 +108,12 @@ class Settings:
         256 * 1024,
     )
     exit_timeout: float = _env("LLMLOG_EXIT_TIMEOUT", "seconds to finish writing at exit", 30.0)
+    collector: str = _env(
+        "LLMLOG_COLLECTOR",
+        "auto (hand records to the store's collector when one runs: llmlog collect) or off "
+        "(always write in this process)",
+        "auto",
+    )
     service: str | None = _env(
         "LLMLOG_SERVICE", "service name in each record's app field (default: OTEL_SERVICE_NAME)"
     )
@@ -139,6 +145,7 @@ _CHOICES = {
     "capture_content": ("full", "metadata", "off"),
     "on_full": ("spool", "drop"),
     "durability": ("async", "sync"),
+    "collector": ("auto", "off"),
     "redact_operator": ("placeholder", "pseudonym", "mask"),
 }
 

@@ -58,6 +58,7 @@ import orjson
 
 from llmlog._serialize import dumps
 from llmlog.coerce import coerce_feedback, cut_long_strings
+from llmlog.collector import Handoff
 from llmlog.config import Settings
 from llmlog.delivery import MAX_BATCH, SinkWorker
 from llmlog.encoding import QueueItem, encode_fields, tail_parts, tail_without_output
@@ -136,8 +137,12 @@ class Pipeline:
         processors: Sequence[Processor],
         *,
         rebuild_sinks: Callable[[], Sequence[Sink]] | None = None,
+        handoff: Handoff | None = None,
+        local_reason: str = "",
     ) -> None:
         self.settings = settings
+        self._handoff = handoff
+        self._local_reason = local_reason
         self._processors = list(processors)
         self._rebuild_sinks = rebuild_sinks
         self._prices = PriceTable(settings.price_table, settings.prices)
@@ -234,6 +239,9 @@ class Pipeline:
         """
         if self._generation != _fork_generation:
             self._reinit_after_fork()
+        h = self._handoff
+        if h is not None and h.send(b"I" if kind == INTERACTION else b"B", payload, ctx):
+            return  # in the collector's hands: it survives this process
         item = (kind, payload, ctx)
         if self._sync or self._closing:
             self._write_now([item])
@@ -485,6 +493,15 @@ class Pipeline:
         out["sampled_out"] = self._sampled_out
         out["queued"] = len(self._queue) + sum(w.queued for w in self._workers)
         out["sinks"] = {w.name: w.stats() for w in self._workers}
+        h = self._handoff
+        connected = h is not None and h.connected
+        out["path"] = "collector" if connected else "in-process"
+        out["path_reason"] = (
+            f"a collector listens at {h.path}"
+            if connected and h is not None
+            else self._local_reason
+        )
+        out["handed_off"] = h.sent if h is not None else 0
         return out
 
     # -- flush and close ---------------------------------------------------------------------
@@ -508,6 +525,10 @@ class Pipeline:
             for m in markers:
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 ok = m.wait(left) and ok
+        h = self._handoff
+        if ok and h is not None and h.sent:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ok = h.request(b"F", left) is not None
         self._raise_pending()
         return ok
 

@@ -59,6 +59,8 @@ def sqlite_ids(path: str | Path = "llmlog.db") -> list[str]:
     db = sqlite3.connect(path)
     try:
         return [r[0] for r in db.execute("SELECT request_id FROM interactions")]
+    except sqlite3.OperationalError:  # created, not yet migrated
+        return []
     finally:
         db.close()
 

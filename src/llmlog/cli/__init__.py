@@ -30,6 +30,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("prune_cmd", "prune"),
     ("verify_cmd", "verify"),
     ("spool_cmd", "spool"),
+    ("collect_cmd", "collect"),
     ("redact_cmd", "redact"),
 ]
 

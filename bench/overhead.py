@@ -13,6 +13,8 @@ Every candidate runs in a fresh subprocess on the same ~2 KB chat interaction
   orjson-file   orjson.dumps appended to a buffered file (a near-limit baseline)
   llmlog-sqlite llmlog to SQLite (FTS index kept current), redaction off / on
   llmlog-jsonl  llmlog to JSON lines only (LLMLOG_DB=off), redaction off / on
+  llmlog-collector  llmlog to SQLite through `llmlog collect` (started first, as a
+                sidecar; it redacts and writes), redaction off / on
 
 Figures per candidate:
   caller p50/p99  time inside the logging call on the app's thread (µs)
@@ -23,8 +25,10 @@ Figures per candidate:
                   building requests and handling responses.
   durable rate    interactions/s from the first call until all are written and
                   flushed, for a burst with no app work in between
-  loss            records missing after a normal exit without flush(), and after
-                  os._exit(0) right after a burst
+  loss            records missing after a normal exit without flush(), after
+                  os._exit(0) right after a burst, after SIGTERM (default handler)
+                  right after 1,000 calls, and of the calls that had returned when
+                  SIGKILL came 0.3 s into a burst of 50,000
   RSS growth      peak resident memory growth for bursts of 20,000 and 200,000
 """
 
@@ -35,6 +39,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -88,6 +93,8 @@ CANDIDATES = [
     "llmlog-sqlite+redact",
     "llmlog-jsonl",
     "llmlog-jsonl+redact",
+    "llmlog-collector",
+    "llmlog-collector+redact",
 ]
 
 
@@ -173,7 +180,7 @@ def setup(candidate: str, d: Path) -> tuple[Any, Any]:
     import llmlog
 
     redact = candidate.endswith("+redact")
-    if candidate.startswith("llmlog-sqlite"):
+    if candidate.startswith(("llmlog-sqlite", "llmlog-collector")):
         llmlog.configure(db=str(d / "llmlog.db"), redact=redact)
     else:
         llmlog.configure(db="off", jsonl=str(d / "llmlog.jsonl"), redact=redact, jsonl_max_bytes=0)
@@ -192,7 +199,7 @@ def count_records(candidate: str, d: Path) -> int:
         p = d / "classic.log"
     elif candidate == "orjson-file":
         p = d / "orjson.jsonl"
-    elif candidate.startswith("llmlog-sqlite"):
+    elif candidate.startswith(("llmlog-sqlite", "llmlog-collector")):
         p = d / "llmlog.db"
         if not p.exists():
             return 0
@@ -258,6 +265,24 @@ def child(candidate: str, mode: str, n: int, d: Path) -> dict[str, Any]:
             log_one()
         sys.stdout.flush()
         os._exit(0)
+    if mode == "sigterm":  # Python's default handler, as Docker, Kubernetes, systemd stop it
+        for _ in range(n):
+            log_one()
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+    if mode == "sigkill":  # killed 0.3 s into a burst of n; the count of calls that returned
+        import mmap
+        import struct
+        import threading
+
+        fd = os.open(d / "returned", os.O_RDWR | os.O_CREAT, 0o600)
+        os.ftruncate(fd, 8)
+        counter = mmap.mmap(fd, 8)
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGKILL)).start()
+        for i in range(n):
+            log_one()
+            struct.pack_into("q", counter, 0, i + 1)
+        time.sleep(30)
     raise SystemExit(f"unknown mode {mode}")
 
 
@@ -268,7 +293,28 @@ def run_child(candidate: str, mode: str, n: int) -> tuple[dict[str, Any], int]:
     d = Path(tempfile.mkdtemp(prefix="llmlog-bench-"))
     env = {**os.environ, "LLMLOG_HOME": str(d / "home")}
     env.pop("LLMLOG_RAISE_ERRORS", None)
+    sidecar = None
     try:
+        if candidate.startswith("llmlog-collector"):
+            # `llmlog collect` for the child's store, started first (as a sidecar is)
+            side_env = {
+                **env,
+                "LLMLOG_DB": str(d / "llmlog.db"),
+                "LLMLOG_REDACT": "1" if candidate.endswith("+redact") else "0",
+            }
+            sidecar = subprocess.Popen(
+                [sys.executable, "-m", "llmlog.cli", "collect"],
+                cwd=d,
+                env=side_env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            deadline = time.monotonic() + 30
+            while not list((d / "home").glob("collector/*.sock")):
+                if time.monotonic() > deadline or sidecar.poll() is not None:
+                    raise RuntimeError(f"the collector did not start: {sidecar.stderr}")
+                time.sleep(0.05)
         proc = subprocess.run(
             [sys.executable, __file__, "--child", candidate, mode, str(n), str(d)],
             capture_output=True,
@@ -276,12 +322,32 @@ def run_child(candidate: str, mode: str, n: int) -> tuple[dict[str, Any], int]:
             env=env,
             timeout=1800,
         )
-        if proc.returncode != 0:
+        killed = {"sigterm": -signal.SIGTERM, "sigkill": -signal.SIGKILL}.get(mode, 0)
+        if proc.returncode != killed:
             raise RuntimeError(f"{candidate}/{mode} failed:\n{proc.stderr}")
         out = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
+        if mode == "sigkill":
+            out["returned"] = int.from_bytes((d / "returned").read_bytes()[:8], "little")
+        if sidecar is not None:
+            out["collector_rss_mb"] = _peak_rss_mb(sidecar.pid)
+            sidecar.terminate()  # it writes everything it received, then exits
+            sidecar.wait(600)
         return out, count_records(candidate, d) - 200
     finally:
+        if sidecar is not None and sidecar.poll() is None:
+            sidecar.kill()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """Return a process's peak resident memory (VmHWM), in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
 
 
 def main() -> None:
@@ -317,10 +383,16 @@ def main() -> None:
         r["loss_exit"] = 500 - got
         _, got = run_child(cand, "osexit", 5_000)
         r["loss_osexit"] = 5_000 - got
+        _, got = run_child(cand, "sigterm", 1_000)
+        r["loss_sigterm"] = 1_000 - got
+        out, got = run_child(cand, "sigkill", 50_000)
+        r["loss_sigkill"] = f"{out['returned'] - got}/{out['returned']}"
         for b in bursts:
             out, got = run_child(cand, "rss", b)
             r[f"rss_{b}"] = out["rss_mb"]
             r[f"lost_{b}"] = b - got
+            if "collector_rss_mb" in out:
+                r["collector_rss"] = max(r.get("collector_rss", 0.0), out["collector_rss_mb"])
         results[cand] = r
         print(f"  done {cand}", file=sys.stderr)
     base = results.get("classic")
@@ -341,6 +413,12 @@ def main() -> None:
             f" {ratio('rate'):>5} {r['loss_exit']:>9} {r['loss_osexit']:>10} "
             + " ".join(f"{r[f'rss_{b}']:>6.1f}MB {r[f'lost_{b}']:>5}" for b in bursts)
         )
+    print(f"\n{'candidate':22} {'lost at SIGTERM':>15} {'lost at SIGKILL mid-burst':>26}")
+    for cand, r in results.items():
+        print(f"{cand:22} {r['loss_sigterm']:>10} of 1000 {r['loss_sigkill']:>26}")
+    for cand, r in results.items():
+        if "collector_rss" in r:
+            print(f"{cand}: the collector's peak RSS {r['collector_rss']:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -640,17 +640,17 @@ def bench_import(n: int, runs: int, seed: int = 99) -> list[ImportRow]:
                 + "\n"
             )
     results = []
-    from llmlog.cli import _writing
+    from llmlog import writing as _writing
 
     writer_cpu = [0.0]
-    plain_run = _writing.RecordingSink._run
+    plain_run = _writing.StoreWriter._run
 
     def timed_run(self: Any) -> None:  # the background writer's CPU time
         t0 = time.thread_time()
         plain_run(self)
         writer_cpu[0] += time.thread_time() - t0
 
-    _writing.RecordingSink._run = timed_run  # type: ignore[method-assign]
+    _writing.StoreWriter._run = timed_run  # type: ignore[method-assign]
     for label, path in (("llmlog JSON lines", jsonl), ("classic-snippet log", classic)):
         for redact in (True, False):
             rates, mains, writers = [], [], []
@@ -676,7 +676,7 @@ def bench_import(n: int, runs: int, seed: int = 99) -> list[ImportRow]:
                 f" writer {writer_us:.0f} us)",
                 file=sys.stderr,
             )
-    _writing.RecordingSink._run = plain_run  # type: ignore[method-assign]
+    _writing.StoreWriter._run = plain_run  # type: ignore[method-assign]
     return results
 
 

@@ -47,34 +47,13 @@ sys.path.insert(0, str(HERE))
 
 import store as sqlite_bench  # noqa: E402  (bench/store.py: the generator and helpers)
 
-from llmlog.normalize import search_text  # noqa: E402
+from llmlog.extract import search_text  # noqa: E402
+from llmlog.store.common import COLUMNS as STORE_COLUMNS  # noqa: E402
 
 OUT = HERE / "out"
 DSN = os.environ.get("LLMLOG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DAY = 86400.0
-COLUMNS = (
-    "request_id",
-    "ts",
-    "provider",
-    "operation",
-    "model",
-    "response_model",
-    "status",
-    "duration_ms",
-    "ttft_ms",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cached_input_tokens",
-    "reasoning_tokens",
-    "tokens_estimated",
-    "cost_usd",
-    "session_id",
-    "user_id",
-    "trace_id",
-    "error_type",
-    "tags",
-)
+COLUMNS = (*STORE_COLUMNS, "tags")  # the store's columns, then its tags array
 
 
 def _text(v: Any) -> Any:

@@ -3,6 +3,10 @@
 ``pg_url`` (a fresh PostgreSQL schema) and ``store_url`` (each backend in turn) are
 shared by the store, sink and fault tests.
 
+``LLMLOG_COLLECTOR=off``: tests write in-process unless they test the collector
+(``tests/faults/test_collector.py`` turns it back on), so a test does not start a
+collector process that outlives it.
+
 ``LLMLOG_RAISE_ERRORS=1`` makes errors that llmlog contains in production fail the
 test that caused them (they are re-raised from the next ``flush()``).
 """
@@ -29,6 +33,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LLMLOG_HOME", str(tmp_path / ".llmlog-home"))
     monkeypatch.setenv("LLMLOG_RAISE_ERRORS", "1")
+    monkeypatch.setenv("LLMLOG_COLLECTOR", "off")
     root = logging.getLogger()
     saved_root = (root.level, list(root.handlers))
     lg = logging.getLogger("llmlog")

@@ -15,11 +15,13 @@ import inspect
 import logging
 import os
 import random
+import socket
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import orjson
 
@@ -41,6 +43,9 @@ from llmlog.pipeline import FEEDBACK, INTERACTION, STAT_KEYS, Pipeline
 from llmlog.record import new_request_id
 from llmlog.sinks import open_sink
 from llmlog.sinks.base import Sink
+
+if TYPE_CHECKING:
+    from llmlog.collector.handoff import Handoff
 
 __all__ = [
     "Interaction",
@@ -132,16 +137,14 @@ def make_pipeline(settings: Settings, *, collector: bool = True) -> Pipeline:
     if collector and settings.collector == "auto":
         why = _collector_blocker(settings)
         if why is None:
-            from llmlog.collector import Handoff, socket_path
-
-            handoff = Handoff(socket_path(settings.db))
+            handoff, why = _handoff(settings)
     return Pipeline(
         settings,
-        _build_sinks(settings),
-        build_processors(settings),
+        lambda: _build_sinks(settings),
+        lambda: build_processors(settings),
         rebuild_sinks=lambda: _build_sinks(settings),
         handoff=handoff,
-        local_reason=why or "no collector listening for this store",
+        local_reason=why or "",
     )
 
 
@@ -153,7 +156,33 @@ def _collector_blocker(settings: Settings) -> str | None:
         return "durability='sync' writes before the call returns"
     if settings.sinks or settings.processors is not None:
         return "custom sinks or processors run in this process"
+    if settings.console:
+        return "console=True prints in this process"
+    from llmlog.stdlib import LOGGER_NAME
+
+    logger: logging.Logger | None = logging.getLogger(LOGGER_NAME)
+    while logger is not None and logger.name != "root":
+        if logger.handlers:
+            return f"handlers on the {logger.name!r} logger run in this process"
+        logger = logger.parent if logger.propagate else None
+    if not hasattr(socket, "AF_UNIX") or not sys.executable:
+        return "this platform cannot run a collector (no Unix sockets or no Python executable)"
     return None
+
+
+def _handoff(settings: Settings) -> tuple[Handoff | None, str | None]:
+    """Return the hand-off to the collector of ``settings``' store, or None and why not."""
+    from llmlog.collector.handoff import Handoff
+    from llmlog.collector.launch import MAX_SOCKET_PATH, settings_blob, socket_path, start
+
+    try:
+        blob = settings_blob(settings)
+        path = socket_path(settings.db, blob)
+    except (ValueError, OSError) as exc:
+        return None, str(exc)
+    if len(str(path)) > MAX_SOCKET_PATH:
+        return None, f"the collector's socket path would be too long ({path})"
+    return Handoff(path, start=lambda: start(path, blob, settings.collector_idle)), None
 
 
 _make_pipeline = make_pipeline
@@ -195,6 +224,8 @@ def configure(
     spool_max_bytes: int = _UNSET,
     max_string: int = _UNSET,
     exit_timeout: float = _UNSET,
+    collector: str = _UNSET,
+    collector_idle: float = _UNSET,
     service: str | None = _UNSET,
     environment: str | None = _UNSET,
     version: str | None = _UNSET,

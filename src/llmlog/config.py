@@ -110,9 +110,14 @@ class Settings:
     exit_timeout: float = _env("LLMLOG_EXIT_TIMEOUT", "seconds to finish writing at exit", 30.0)
     collector: str = _env(
         "LLMLOG_COLLECTOR",
-        "auto (hand records to the store's collector when one runs: llmlog collect) or off "
-        "(always write in this process)",
+        "auto (hand records to a local collector process that owns the store, started on "
+        "demand) or off (always write in this process)",
         "auto",
+    )
+    collector_idle: float = _env(
+        "LLMLOG_COLLECTOR_IDLE",
+        "seconds a collector started on demand stays with no app connected (0: forever)",
+        60.0,
     )
     service: str | None = _env(
         "LLMLOG_SERVICE", "service name in each record's app field (default: OTEL_SERVICE_NAME)"

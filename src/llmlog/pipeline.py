@@ -58,7 +58,7 @@ import orjson
 
 from llmlog._serialize import dumps
 from llmlog.coerce import coerce_feedback, cut_long_strings
-from llmlog.collector import Handoff
+from llmlog.collector.handoff import Handoff
 from llmlog.config import Settings
 from llmlog.delivery import MAX_BATCH, SinkWorker
 from llmlog.encoding import QueueItem, encode_fields, tail_parts, tail_without_output
@@ -133,8 +133,8 @@ class Pipeline:
     def __init__(
         self,
         settings: Settings,
-        sinks: Sequence[Sink],
-        processors: Sequence[Processor],
+        sinks: Sequence[Sink] | Callable[[], Sequence[Sink]],
+        processors: Sequence[Processor] | Callable[[], Sequence[Processor]],
         *,
         rebuild_sinks: Callable[[], Sequence[Sink]] | None = None,
         handoff: Handoff | None = None,
@@ -143,9 +143,12 @@ class Pipeline:
         self.settings = settings
         self._handoff = handoff
         self._local_reason = local_reason
-        self._processors = list(processors)
+        # built when this process first writes a record itself: an app whose records
+        # all go to the collector never opens the store or compiles the redactor
+        self._make_processors = processors if callable(processors) else lambda: processors
+        self._processors: list[Processor] = []
         self._rebuild_sinks = rebuild_sinks
-        self._prices = PriceTable(settings.price_table, settings.prices)
+        self._prices: PriceTable | None = None
         self._spool_root = spool_root(settings)
         self._spool_override = bool(settings.spool_dir)
         self._sync = settings.durability == "sync"
@@ -161,11 +164,11 @@ class Pipeline:
         self._counts: dict[str, int] = {}
         self._counts_lock = threading.Lock()
         self._sampled_out = 0
-        self._init_runtime(sinks)
+        self._init_runtime(sinks if callable(sinks) else lambda: sinks)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def _init_runtime(self, sinks: Sequence[Sink]) -> None:
+    def _init_runtime(self, make_sinks: Callable[[], Sequence[Sink]]) -> None:
         self._generation = _fork_generation
         self._pid = os.getpid()
         self._queue: deque[QueueItem] = deque()
@@ -176,8 +179,23 @@ class Pipeline:
         self._closing = False
         self._closed = False
         self._errors: list[BaseException] = []
-        self._workers = [self._worker(s) for s in sinks]
+        self._make_sinks = make_sinks
+        self._workers: list[SinkWorker] = []
+        self._built = False
+        self._build_lock = threading.Lock()
         self._exit_registered = False
+
+    def _build(self) -> None:
+        """Open the sinks and build the processors, once (before this process writes)."""
+        with self._build_lock:
+            if self._built:
+                return
+            if self._prices is None:
+                self._prices = PriceTable(self.settings.price_table, self.settings.prices)
+            if not self._processors:
+                self._processors = list(self._make_processors())
+            self._workers = [self._worker(s) for s in self._make_sinks()]
+            self._built = True
 
     def _worker(self, sink: Sink) -> SinkWorker:
         spool = None
@@ -202,13 +220,17 @@ class Pipeline:
         for w in parent:
             if w.spool is not None:
                 w.spool.forget_after_fork()
-        sinks: Sequence[Sink] = (
-            self._rebuild_sinks() if self._rebuild_sinks else [w.sink for w in parent]
-        )
+        if self._rebuild_sinks is not None:
+            make_sinks = self._rebuild_sinks
+        elif self._built:
+            inherited = [w.sink for w in parent]
+            make_sinks = lambda: inherited  # noqa: E731
+        else:
+            make_sinks = self._make_sinks
         _abandoned.append(parent)  # never close the parent's connections in the child
         self._counts = {}
         self._report = _Reporter()
-        self._init_runtime(sinks)
+        self._init_runtime(make_sinks)
 
     def _start(self) -> None:
         with self._start_lock:
@@ -221,13 +243,17 @@ class Pipeline:
             self._thread = t
 
     def _register_exit(self) -> None:
-        self._exit_registered = True
+        with self._build_lock:
+            if self._exit_registered:
+                return
+            self._exit_registered = True
         atexit.register(self._close_at_exit)
-        mp_util = sys.modules.get("multiprocessing.util")
-        if mp_util is not None:
-            # multiprocessing children end with os._exit(): atexit never runs there,
-            # but the module's finalizers do (util._exit_function).
-            mp_util.Finalize(None, self._close_at_exit, exitpriority=100)
+        for name in ("multiprocessing.util", "billiard.util"):
+            mp_util = sys.modules.get(name)
+            if mp_util is not None:
+                # multiprocessing (and Celery's billiard) children end with os._exit():
+                # atexit never runs there, but the module's finalizers do.
+                mp_util.Finalize(None, self._close_at_exit, exitpriority=100)
 
     # -- the caller's side -------------------------------------------------------------------
 
@@ -241,7 +267,11 @@ class Pipeline:
             self._reinit_after_fork()
         h = self._handoff
         if h is not None and h.send(b"I" if kind == INTERACTION else b"B", payload, ctx):
+            if not self._exit_registered:
+                self._register_exit()  # to wait, at exit, for a collector being started
             return  # in the collector's hands: it survives this process
+        if not self._built:
+            self._build()  # now, not on the writer thread (it may run at interpreter exit)
         item = (kind, payload, ctx)
         if self._sync or self._closing:
             self._write_now([item])
@@ -348,11 +378,14 @@ class Pipeline:
 
     def _process(self, items: Sequence[QueueItem]) -> list[Entry]:
         """Build, process and encode records; return those to write."""
+        if not self._built:
+            self._build()
         entries: list[Entry] = []
         s = self.settings
         app = app_info(s.service, s.environment, s.version)
         procs = self._processors
         prices = self._prices
+        assert prices is not None  # built with the sinks
         limit = self._max_string
         loads = orjson.loads
         for kind, payload, ctx in items:
@@ -499,7 +532,7 @@ class Pipeline:
         out["path_reason"] = (
             f"a collector listens at {h.path}"
             if connected and h is not None
-            else self._local_reason
+            else (h.reason if h is not None else self._local_reason)
         )
         out["handed_off"] = h.sent if h is not None else 0
         return out
@@ -551,6 +584,8 @@ class Pipeline:
         self._closed = True
         if self._exit_registered:
             atexit.unregister(self._close_at_exit)
+        if self._handoff is not None:
+            self._handoff.settle()
         deadline = None if timeout is None else time.monotonic() + timeout
         self._closing = True
         self._wake.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -17,6 +18,8 @@ from typing import Any
 import orjson
 
 import llmlog
+from llmlog.collector.handoff import Handoff
+from llmlog.collector.launch import collector_dir
 from llmlog.sinks.base import Entry
 
 MSGS = [{"role": "user", "content": "What is the capital of France?"}]
@@ -184,3 +187,26 @@ def pg_rows(url: str, query: str) -> list[tuple[Any, ...]]:
     conninfo, schema = url.split("?schema=")
     with psycopg.connect(conninfo) as db:
         return db.execute(query.replace("{s}", f'"{schema}"')).fetchall()
+
+
+def collector_pids() -> list[int]:
+    """The PIDs of the collectors that answer in this test's LLMLOG_HOME."""
+    pids = []
+    for path in sorted(collector_dir().glob("*.sock")):
+        reply = Handoff(path).request(b"S", 5.0)
+        if reply is not None:
+            pids.append(int(reply["pid"]))
+    return pids
+
+
+def with_signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+def gone(pid: int) -> None:
+    """Wait until process ``pid`` has ended, every thread of it."""
+    try:
+        os.waitpid(pid, 0)  # started by this process (on demand)
+    except ChildProcessError:
+        assert wait_until(lambda: not Path(f"/proc/{pid}/task").exists(), timeout=30)

@@ -1,9 +1,10 @@
 """Process deaths with a collector: what ``log_interaction`` returned for is in the store.
 
-``llmlog collect`` runs as a sidecar for the test's store; the apps find it through the
-socket in ``LLMLOG_HOME`` and hand each record over. These are the cases the in-process
-writer cannot survive: ``os._exit``, ``SIGKILL``, ``SIGTERM`` with Python's default
-handler, ``Pool.terminate()``.
+The apps find the store's collector through the socket in ``LLMLOG_HOME`` and hand each
+record over; the first app that logs starts one (on demand), or ``llmlog collect`` runs
+as a sidecar. These are the cases the in-process writer cannot survive: ``os._exit``,
+``SIGKILL``, ``SIGTERM`` with Python's default handler, ``Pool.terminate()``, recycled
+Celery and gunicorn workers, a collector killed mid-run.
 """
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from faultkit import run_script, sqlite_ids, wait_until
+from faultkit import collector_pids, gone, run_script, sqlite_ids, wait_until
 
 import llmlog
 from llmlog.cli import cli
-from llmlog.collector import socket_path
+from llmlog.collector.launch import collector_dir, settings_blob, socket_path
+from llmlog.store import open_store
+
+MSGS_X = [{"role": "user", "content": "x"}]
+
+
+pytestmark = pytest.mark.usefixtures("collector_on")
 
 
 class Sidecar:
@@ -75,6 +81,12 @@ def _stored_after_stop(sidecar: Sidecar, expected: int) -> list[str]:
     """Stop the collector (it writes what it received), then read the store."""
     wait_until(lambda: len(sqlite_ids()) >= expected, timeout=30)
     sidecar.stop()
+    return sqlite_ids()
+
+
+def _stored(expected: int) -> list[str]:
+    """Wait for an on-demand collector to write ``expected`` records; return the store's ids."""
+    wait_until(lambda: len(sqlite_ids()) >= expected, timeout=60)
     return sqlite_ids()
 
 
@@ -151,17 +163,33 @@ class TestCollectorLifecycle:
         assert llmlog.flush(30)
         assert set(ids) <= set(sqlite_ids())
 
-    def test_without_a_collector_the_app_writes_itself(self) -> None:
-        """No collector: the in-process writer, and stats() says so and why."""
+    def test_collector_off_writes_in_process(self) -> None:
+        """collector='off': the in-process writer, and stats() says so and why."""
+        llmlog.configure(collector="off")
         llmlog.log_interaction([{"role": "user", "content": "x"}], None)
         st = llmlog.stats()
         assert st["path"] == "in-process"
-        assert "no collector" in st["path_reason"]
+        assert st["path_reason"] == "collector='off'"
         assert llmlog.flush(10)
         assert len(sqlite_ids()) == 1
         result = CliRunner().invoke(cli, ["collect", "--status"])
         assert result.exit_code == 1
         assert result.output.startswith("Error: no collector runs for")
+
+    def test_when_no_collector_can_start_the_app_writes_itself(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """LLMLOG_HOME unusable (here a file): in-process, and stats() says why."""
+        blocked = Path(os.environ["LLMLOG_HOME"]) / "f"
+        blocked.write_text("")
+        monkeypatch.setenv("LLMLOG_HOME", str(blocked))
+        llmlog.reset()
+        ids = [llmlog.log_interaction([{"role": "user", "content": "x"}], None) for _ in range(3)]
+        st = llmlog.stats()
+        assert st["path"] == "in-process"
+        assert st["path_reason"].startswith("could not start a collector: cannot create")
+        assert llmlog.flush(10)
+        assert sorted(sqlite_ids()) == sorted(ids)
 
     def test_custom_sinks_stay_in_process(self, sidecar: Sidecar) -> None:
         """A process with its own sinks or processors writes itself (they cannot cross)."""
@@ -180,7 +208,8 @@ class TestCollectorLifecycle:
 
     def test_bad_frames_are_counted_not_fatal(self, sidecar: Sidecar) -> None:
         """Garbage on the socket is counted; the collector keeps serving."""
-        path = socket_path(llmlog.get_settings().db)
+        settings = llmlog.get_settings()
+        path = socket_path(settings.db, settings_blob(settings))
         s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         s.connect(str(path))
         for junk in (b"", b"I", b"Ixxxxxxxxxxxxxxxxxxxxxxx", b"B{not json", os.urandom(500)):
@@ -193,15 +222,124 @@ class TestCollectorLifecycle:
         st = sidecar.status()
         assert st is not None and int(str(st["bad_frames"])) >= 4
 
-    def test_collector_killed_the_apps_fall_back(self, sidecar: Sidecar) -> None:
-        """A collector killed mid-run: the app's next records take the in-process path."""
+    def test_collector_killed_the_next_record_starts_another(self, sidecar: Sidecar) -> None:
+        """A collector killed mid-run: the app's next record starts a new one; nothing lost."""
         first = llmlog.log_interaction([{"role": "user", "content": "to the collector"}], None)
         assert llmlog.flush(30)
         sidecar.stop(signal.SIGKILL)
-        time.sleep(0.1)
         later = [llmlog.log_interaction([{"role": "user", "content": "x"}], None) for _ in range(5)]
-        llmlog.flush(10)
-        assert llmlog.stats()["path"] == "in-process"
+        assert llmlog.flush(30)
+        assert llmlog.stats()["path"] == "collector"
         assert {first, *later} <= set(sqlite_ids())
-        fresh = Sidecar(Path.cwd()).start()  # a new collector takes over the stale socket
-        fresh.stop()
+        (pid,) = collector_pids()
+        assert sidecar.proc is not None and pid != sidecar.proc.pid
+
+
+class TestOnDemand:
+    def test_the_first_process_starts_one(self) -> None:
+        """No collector runs: the first call starts one without waiting for it, and
+        os._exit(0) right after 3,000 calls keeps all 3,000."""
+        run_script(
+            """
+            t0 = time.perf_counter()
+            ids = [llmlog.log_interaction(MSGS, RESP)]
+            first_ms = (time.perf_counter() - t0) * 1000
+            assert llmlog.stats()["path"] == "collector", llmlog.stats()
+            ids += [llmlog.log_interaction(MSGS, RESP) for _ in range(2999)]
+            open("ids.txt", "w").write("\\n".join(ids))
+            print(f"first call {first_ms:.2f} ms")
+            os._exit(0)
+            """
+        )
+        ids = Path("ids.txt").read_text().split()
+        assert sorted(_stored(3000)) == sorted(ids)
+        assert len(collector_pids()) == 1
+
+    def test_it_exits_when_idle(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """collector_idle seconds after its last app left, the collector exits; the
+        records are written and its socket is gone."""
+        run_script(
+            """
+            ids = [llmlog.log_interaction(MSGS, RESP) for _ in range(20)]
+            open("ids.txt", "w").write("\\n".join(ids))
+            """,
+            env={"LLMLOG_COLLECTOR_IDLE": "0.5"},
+        )
+        ids = Path("ids.txt").read_text().split()
+        assert wait_until(lambda: not list(collector_dir().glob("*.sock")), timeout=30)
+        assert sorted(sqlite_ids()) == sorted(ids)
+        # and the next app starts a fresh one
+        rid = llmlog.log_interaction(MSGS_X, None)
+        assert llmlog.flush(30) and rid in sqlite_ids()
+        assert llmlog.stats()["path"] == "collector"
+
+    def test_killed_it_is_restarted_by_the_next_record(self) -> None:
+        """SIGKILL the collector: the next record starts another; nothing flushed is lost."""
+        first = [llmlog.log_interaction(MSGS_X, None) for _ in range(10)]
+        assert llmlog.flush(30)
+        (old,) = collector_pids()
+        os.kill(old, signal.SIGKILL)
+        # all of it: its threads outlive the main one (a zombie) for a moment, and what is
+        # sent to it meanwhile is lost with it (the documented window)
+        gone(old)
+        later = [llmlog.log_interaction(MSGS_X, None) for _ in range(100)]
+        assert llmlog.flush(30)
+        (new,) = collector_pids()
+        assert new != old
+        assert sorted(sqlite_ids()) == sorted(first + later)
+
+    def test_apps_with_other_settings_get_their_own(self) -> None:
+        """Same store, redaction on in one app and off in another: two collectors, each
+        writing as its app configured."""
+        code = """
+            rid = llmlog.log_interaction([{"role": "user", "content": "mail bob@example.com"}], None)
+            assert llmlog.flush(30)
+            print(rid)
+            """
+        on = run_script(code).stdout.strip()
+        off = run_script(code, env={"LLMLOG_REDACT": "0"}).stdout.strip()
+        assert len(collector_pids()) == 2
+        with open_store("llmlog.db") as store:
+            assert "[EMAIL]" in str(store.get(on)["prompt_messages"])
+            assert "bob@example.com" in str(store.get(off)["prompt_messages"])
+
+    def test_many_apps_starting_at_once_share_one(self) -> None:
+        """Four processes log their first record at the same moment: one collector."""
+        run_script(
+            """
+            import multiprocessing as mp
+            def work(n):
+                ids = [llmlog.log_interaction(MSGS, RESP) for _ in range(n)]
+                assert llmlog.flush(30)
+                return ids
+            if __name__ == "__main__":
+                with mp.get_context("spawn").Pool(4) as pool:
+                    ids = [i for chunk in pool.map(work, [200] * 4, chunksize=1) for i in chunk]
+                open("ids.txt", "w").write("\\n".join(ids))
+            """
+        )
+        ids = Path("ids.txt").read_text().split()
+        assert sorted(_stored(800)) == sorted(ids)
+        assert len(collector_pids()) == 1
+
+    def test_fork_after_the_first_record(self) -> None:
+        """A child forked after the parent logged hands its records over on its own
+        connection, even when it ends with os._exit."""
+        run_script(
+            """
+            ids = [llmlog.log_interaction(MSGS, RESP) for _ in range(10)]
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                child = [llmlog.log_interaction(MSGS, RESP) for _ in range(500)]
+                os.write(w, "\\n".join(child).encode() + b"\\n")
+                os._exit(0)
+            os.waitpid(pid, 0)
+            os.close(w)
+            ids += os.read(r, 1 << 20).decode().split()
+            open("ids.txt", "w").write("\\n".join(ids))
+            """
+        )
+        ids = Path("ids.txt").read_text().split()
+        assert len(ids) == 510
+        assert sorted(_stored(510)) == sorted(ids)

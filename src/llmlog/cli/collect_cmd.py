@@ -19,28 +19,39 @@ __all__ = ["collect"]
 def collect(ctx: click.Context, /, status: bool) -> None:
     """Run the local collector for the store: apps on this machine hand it their records.
 
-    While it runs, every process that logs to this store (same LLMLOG_DB) hands each
-    record to it over a Unix socket in LLMLOG_HOME, and a record so handed survives the
-    app being killed. The collector writes with its own settings (redaction, JSON
-    lines, OpenTelemetry: set them in its environment). Stop it with Ctrl-C or SIGTERM:
-    it writes what it received first. For a sidecar, a container or systemd.
+    Apps start a collector on demand (it exits when no app has been connected for
+    LLMLOG_COLLECTOR_IDLE seconds); this runs one in the foreground instead, for a
+    sidecar, a container or systemd. Apps logging to the same store (LLMLOG_DB) with
+    the same settings (redaction, JSON lines, OpenTelemetry: set them in its
+    environment as in theirs) hand each record to it over a Unix socket in
+    LLMLOG_HOME, and a record so handed survives the app being killed. Stop it with
+    Ctrl-C or SIGTERM: it writes what it received first.
     """
     import dataclasses
     import os
 
     import llmlog
-    from llmlog.collector import Collector, Handoff, socket_path
+    from llmlog.collector.handoff import Handoff
+    from llmlog.collector.launch import collector_dir, settings_blob, socket_path, store_key
+    from llmlog.collector.server import Collector
 
     url = store_url(ctx)
-    path = socket_path(url)
     if status:
-        reply = Handoff(path).request(b"S", 5.0)
-        if reply is None:
-            raise click.ClickException(f"no collector runs for {url} (socket {path})")
-        for key, value in reply.items():
-            click.echo(f"{key:14} {value}")
+        socks = sorted(collector_dir().glob(f"{store_key(url)}-*.sock"))
+        replies = [r for r in (Handoff(p).request(b"S", 5.0) for p in socks) if r is not None]
+        if not replies:
+            raise click.ClickException(f"no collector runs for {url}")
+        for i, reply in enumerate(replies):
+            if i:
+                click.echo()
+            for key, value in reply.items():
+                click.echo(f"{key:14} {value}")
         return
     settings = dataclasses.replace(llmlog.get_settings(), db=url)
+    try:
+        path = socket_path(url, settings_blob(settings))
+    except ValueError as exc:
+        raise click.ClickException(f"cannot run a collector: {exc}") from None
     collector = Collector(settings, path)
     if not collector.claim():
         raise click.ClickException(f"a collector already runs for {url} (socket {path})")

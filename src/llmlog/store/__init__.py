@@ -35,27 +35,50 @@ Store methods (see :class:`Store` for details):
 
 from __future__ import annotations
 
-from llmlog.store.base import Store
-from llmlog.store.model import (
-    AmbiguousIdError,
-    Bucket,
-    Check,
-    GroupBy,
-    InteractionNotFoundError,
-    Order,
-    Page,
-    PruneResult,
-    Query,
-    SessionPage,
-    SessionSummary,
-    StatsRow,
-    StoreError,
-    StoreNotFoundError,
-    TailBatch,
-    VerifyReport,
-)
-from llmlog.store.registry import open_store
-from llmlog.store.timespec import parse_duration, parse_time
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmlog.store.base import Store
+    from llmlog.store.model import (
+        AmbiguousIdError,
+        Bucket,
+        Check,
+        GroupBy,
+        InteractionNotFoundError,
+        Order,
+        Page,
+        PruneResult,
+        Query,
+        SessionPage,
+        SessionSummary,
+        StatsRow,
+        StoreError,
+        StoreNotFoundError,
+        TailBatch,
+        VerifyReport,
+    )
+    from llmlog.store.registry import open_store
+    from llmlog.store.timespec import parse_duration, parse_time
+
+# Imported on first use: the app's hot path needs only the URL parsing of ``.registry``,
+# which must not pay for the reading layer (``import llmlog.store.registry`` runs this).
+_HOME = {
+    "Store": "base",
+    "open_store": "registry",
+    "parse_duration": "timespec",
+    "parse_time": "timespec",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'llmlog.store' has no attribute {name!r}")
+    module = importlib.import_module(f"llmlog.store.{_HOME.get(name, 'model')}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AmbiguousIdError",

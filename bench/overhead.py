@@ -11,10 +11,11 @@ Every candidate runs in a fresh subprocess on the same ~2 KB chat interaction
   classic       logger.info(json.dumps({...})) to a FileHandler, synchronous
   classic+queue the same behind QueueHandler / QueueListener
   orjson-file   orjson.dumps appended to a buffered file (a near-limit baseline)
-  llmlog-sqlite llmlog to SQLite (FTS index kept current), redaction off / on
-  llmlog-jsonl  llmlog to JSON lines only (LLMLOG_DB=off), redaction off / on
-  llmlog-collector  llmlog to SQLite through `llmlog collect` (started first, as a
-                sidecar; it redacts and writes), redaction off / on
+  llmlog-sqlite llmlog to SQLite (FTS index kept current), in-process writer
+                (collector="off"), redaction off / on
+  llmlog-jsonl  llmlog to JSON lines only (LLMLOG_DB=off), in-process, redaction off / on
+  llmlog-collector  llmlog to SQLite through the collector the first call starts (the
+                DEFAULT configuration with +redact; it redacts and writes), redaction off / on
 
 Figures per candidate:
   caller p50/p99  time inside the logging call on the app's thread (µs)
@@ -30,6 +31,11 @@ Figures per candidate:
                   right after 1,000 calls, and of the calls that had returned when
                   SIGKILL came 0.3 s into a burst of 50,000
   RSS growth      peak resident memory growth for bursts of 20,000 and 200,000
+  first call      the first logging call of a fresh process, after import and
+                  configure() (ms; for llmlog-collector no collector runs yet: it
+                  starts one)
+  8 workers       8 processes logging N/8 each into one store at once: aggregate
+                  durable rate, and records lost
 """
 
 from __future__ import annotations
@@ -180,10 +186,18 @@ def setup(candidate: str, d: Path) -> tuple[Any, Any]:
     import llmlog
 
     redact = candidate.endswith("+redact")
-    if candidate.startswith(("llmlog-sqlite", "llmlog-collector")):
-        llmlog.configure(db=str(d / "llmlog.db"), redact=redact)
+    if candidate.startswith("llmlog-collector"):
+        llmlog.configure(db=str(d / "llmlog.db"), redact=redact)  # collector on demand
+    elif candidate.startswith("llmlog-sqlite"):
+        llmlog.configure(db=str(d / "llmlog.db"), redact=redact, collector="off")
     else:
-        llmlog.configure(db="off", jsonl=str(d / "llmlog.jsonl"), redact=redact, jsonl_max_bytes=0)
+        llmlog.configure(
+            db="off",
+            jsonl=str(d / "llmlog.jsonl"),
+            redact=redact,
+            jsonl_max_bytes=0,
+            collector="off",
+        )
 
     def log_one() -> None:
         llmlog.log_interaction(MESSAGES, RESPONSE, parsed_output=PARSED, model=MODEL)
@@ -216,7 +230,38 @@ def count_records(candidate: str, d: Path) -> int:
         return sum(1 for _ in f)
 
 
+def _worker(candidate: str, n: int, d: str) -> None:
+    log_one, finish = setup(candidate, Path(d))
+    for _ in range(n):
+        log_one()
+    finish()
+
+
 def child(candidate: str, mode: str, n: int, d: Path) -> dict[str, Any]:
+    if mode == "first":
+        t_import = time.perf_counter()
+        log_one, finish = setup(candidate, d)
+        t0 = time.perf_counter()
+        log_one()
+        first = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        log_one()
+        second = time.perf_counter() - t1
+        finish()
+        return {"first_ms": first * 1000, "second_us": second * 1e6, "setup_s": t0 - t_import}
+    if mode == "workers8":
+        import multiprocessing as mp
+
+        t0 = time.perf_counter()
+        procs = [
+            mp.get_context("spawn").Process(target=_worker, args=(candidate, n // 8, str(d)))
+            for _ in range(8)
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        return {"rate": (n // 8) * 8 / (time.perf_counter() - t0)}
     log_one, finish = setup(candidate, d)
     for _ in range(200):  # warm up: imports, first connection, caches
         log_one()
@@ -293,28 +338,7 @@ def run_child(candidate: str, mode: str, n: int) -> tuple[dict[str, Any], int]:
     d = Path(tempfile.mkdtemp(prefix="llmlog-bench-"))
     env = {**os.environ, "LLMLOG_HOME": str(d / "home")}
     env.pop("LLMLOG_RAISE_ERRORS", None)
-    sidecar = None
     try:
-        if candidate.startswith("llmlog-collector"):
-            # `llmlog collect` for the child's store, started first (as a sidecar is)
-            side_env = {
-                **env,
-                "LLMLOG_DB": str(d / "llmlog.db"),
-                "LLMLOG_REDACT": "1" if candidate.endswith("+redact") else "0",
-            }
-            sidecar = subprocess.Popen(
-                [sys.executable, "-m", "llmlog.cli", "collect"],
-                cwd=d,
-                env=side_env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            deadline = time.monotonic() + 30
-            while not list((d / "home").glob("collector/*.sock")):
-                if time.monotonic() > deadline or sidecar.poll() is not None:
-                    raise RuntimeError(f"the collector did not start: {sidecar.stderr}")
-                time.sleep(0.05)
         proc = subprocess.run(
             [sys.executable, __file__, "--child", candidate, mode, str(n), str(d)],
             capture_output=True,
@@ -328,15 +352,37 @@ def run_child(candidate: str, mode: str, n: int) -> tuple[dict[str, Any], int]:
         out = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
         if mode == "sigkill":
             out["returned"] = int.from_bytes((d / "returned").read_bytes()[:8], "little")
-        if sidecar is not None:
-            out["collector_rss_mb"] = _peak_rss_mb(sidecar.pid)
-            sidecar.terminate()  # it writes everything it received, then exits
-            sidecar.wait(600)
-        return out, count_records(candidate, d) - 200
+        pids = _collector_pids(d / "home")
+        if pids:
+            out["collector_rss_mb"] = max(_peak_rss_mb(pid) for pid in pids)
+        for pid in pids:  # SIGTERM: it writes everything it received, then exits
+            os.kill(pid, signal.SIGTERM)
+        for pid in pids:
+            while Path(f"/proc/{pid}/task").exists() and _state(pid) != "Z":
+                time.sleep(0.05)
+        warmup = 0 if mode in ("first", "workers8") else 200
+        return out, count_records(candidate, d) - warmup
     finally:
-        if sidecar is not None and sidecar.poll() is None:
-            sidecar.kill()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def _collector_pids(home: Path) -> list[int]:
+    """The collectors started for a run (on demand, by its first call)."""
+    from llmlog.collector.handoff import Handoff
+
+    pids = []
+    for path in home.glob("collector/*.sock"):
+        reply = Handoff(path).request(b"S", 10.0)
+        if reply is not None:
+            pids.append(int(reply["pid"]))
+    return pids
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return "Z"
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -387,6 +433,11 @@ def main() -> None:
         r["loss_sigterm"] = 1_000 - got
         out, got = run_child(cand, "sigkill", 50_000)
         r["loss_sigkill"] = f"{out['returned'] - got}/{out['returned']}"
+        firsts = [run_child(cand, "first", 0)[0] for _ in range(max(runs, 3))]
+        r["first_ms"] = statistics.median(f["first_ms"] for f in firsts)
+        out, got = run_child(cand, "workers8", n_app * 2)
+        r["rate8"] = out["rate"]
+        r["lost8"] = (n_app * 2 // 8) * 8 - got
         for b in bursts:
             out, got = run_child(cand, "rss", b)
             r[f"rss_{b}"] = out["rss_mb"]
@@ -416,6 +467,10 @@ def main() -> None:
     print(f"\n{'candidate':22} {'lost at SIGTERM':>15} {'lost at SIGKILL mid-burst':>26}")
     for cand, r in results.items():
         print(f"{cand:22} {r['loss_sigterm']:>10} of 1000 {r['loss_sigkill']:>26}")
+    print(f"\n{'candidate':22} {'first call':>10} {'8 workers/s':>12} {'x(a)':>5} {'lost':>5}")
+    for cand, r in results.items():
+        x8 = f"{r['rate8'] / base['rate8']:.2f}" if base else "  -"
+        print(f"{cand:22} {r['first_ms']:>8.2f}ms {r['rate8']:>12,.0f} {x8:>5} {r['lost8']:>5}")
     for cand, r in results.items():
         if "collector_rss" in r:
             print(f"{cand}: the collector's peak RSS {r['collector_rss']:.1f} MB")

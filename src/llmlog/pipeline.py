@@ -165,6 +165,8 @@ class Pipeline:
         self._counts_lock = threading.Lock()
         self._sampled_out = 0
         self._init_runtime(sinks if callable(sinks) else lambda: sinks)
+        if handoff is None:
+            self._build()  # this process writes everything itself: open the sinks now
 
     # -- lifecycle ---------------------------------------------------------------------------
 

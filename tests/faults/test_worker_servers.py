@@ -109,8 +109,23 @@ def test_celery_prefork_recycling_every_child(
     assert out.returncode == 0, out.stderr
     ids = out.stdout.split()
     assert len(ids) == 30
-    assert wait_until(lambda: set(ids) <= set(sqlite_ids()), timeout=60)
+    assert wait_until(lambda: set(ids) <= set(sqlite_ids()), timeout=60), _diagnose(ids)
     assert sorted(sqlite_ids()) == sorted(ids)
+
+
+def _diagnose(ids: list[str]) -> str:
+    """What the store and the collectors say, for a failure message."""
+    from llmlog.collector.handoff import Handoff
+    from llmlog.collector.launch import collector_dir
+
+    stored = set(sqlite_ids())
+    lines = [f"{len(set(ids) - stored)} of {len(ids)} missing; store has {len(stored)}"]
+    for path in collector_dir().glob("*"):
+        if path.suffix == ".sock":
+            lines.append(f"{path.name}: {Handoff(path).request(b'S', 5.0)}")
+        elif path.suffix == ".log":
+            lines.append(f"{path.name}: {path.read_text()[-2000:]}")
+    return "\n".join(lines)
 
 
 def _free_port() -> int:

@@ -368,14 +368,9 @@ def run_child(candidate: str, mode: str, n: int) -> tuple[dict[str, Any], int]:
 
 def _collector_pids(home: Path) -> list[int]:
     """The collectors started for a run (on demand, by its first call)."""
-    from llmlog.collector.handoff import Handoff
+    from llmlog.collector.handoff import running
 
-    pids = []
-    for path in home.glob("collector/*.sock"):
-        reply = Handoff(path).request(b"S", 10.0)
-        if reply is not None:
-            pids.append(int(reply["pid"]))
-    return pids
+    return [int(reply["pid"]) for reply in running(folder=home / "collector")]
 
 
 def _state(pid: int) -> str:

@@ -250,12 +250,11 @@ class Pipeline:
                 return
             self._exit_registered = True
         atexit.register(self._close_at_exit)
-        for name in ("multiprocessing.util", "billiard.util"):
-            mp_util = sys.modules.get(name)
-            if mp_util is not None:
-                # multiprocessing (and Celery's billiard) children end with os._exit():
-                # atexit never runs there, but the module's finalizers do.
-                mp_util.Finalize(None, self._close_at_exit, exitpriority=100)
+        mp_util = sys.modules.get("multiprocessing.util")
+        if mp_util is not None:
+            # multiprocessing children end with os._exit(): atexit never runs there,
+            # but the module's finalizers do (util._exit_function).
+            mp_util.Finalize(None, self._close_at_exit, exitpriority=100)
 
     # -- the caller's side -------------------------------------------------------------------
 

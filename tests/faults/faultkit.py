@@ -18,8 +18,7 @@ from typing import Any
 import orjson
 
 import llmlog
-from llmlog.collector.handoff import Handoff
-from llmlog.collector.launch import collector_dir
+from llmlog.collector.handoff import running
 from llmlog.sinks.base import Entry
 
 MSGS = [{"role": "user", "content": "What is the capital of France?"}]
@@ -191,12 +190,7 @@ def pg_rows(url: str, query: str) -> list[tuple[Any, ...]]:
 
 def collector_pids() -> list[int]:
     """The PIDs of the collectors that answer in this test's LLMLOG_HOME."""
-    pids = []
-    for path in sorted(collector_dir().glob("*.sock")):
-        reply = Handoff(path).request(b"S", 5.0)
-        if reply is not None:
-            pids.append(int(reply["pid"]))
-    return pids
+    return [int(reply["pid"]) for reply in running()]
 
 
 def with_signal(pid: int, sig: int) -> None:

@@ -200,6 +200,22 @@ class TestCollectorLifecycle:
         st = llmlog.stats()
         assert st["path"] == "in-process" and "custom sinks" in st["path_reason"]
 
+    def test_collect_with_an_unusable_home_says_so_in_one_line(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """``llmlog collect`` where no socket can be made: one line naming it, exit 1."""
+        blocked = Path(os.environ["LLMLOG_HOME"]) / "f"
+        blocked.write_text("")
+        monkeypatch.setenv("LLMLOG_HOME", str(blocked))
+        result = CliRunner().invoke(cli, ["collect"])
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: cannot listen at ")
+        assert len(result.output.strip().splitlines()) == 1
+        monkeypatch.setenv("LLMLOG_HOME", "/tmp/" + "d" * 120)
+        result = CliRunner().invoke(cli, ["collect"])
+        assert result.exit_code == 1
+        assert "too long for a Unix socket" in result.output
+
     def test_a_second_collector_is_refused(self, sidecar: Sidecar) -> None:
         """One collector per store: a second one says so in one line and exits 1."""
         result = CliRunner().invoke(cli, ["collect"])

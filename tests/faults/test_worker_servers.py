@@ -115,16 +115,13 @@ def test_celery_prefork_recycling_every_child(
 
 def _diagnose(ids: list[str]) -> str:
     """What the store and the collectors say, for a failure message."""
-    from llmlog.collector.handoff import Handoff
+    from llmlog.collector.handoff import running
     from llmlog.collector.launch import collector_dir
 
     stored = set(sqlite_ids())
     lines = [f"{len(set(ids) - stored)} of {len(ids)} missing; store has {len(stored)}"]
-    for path in collector_dir().glob("*"):
-        if path.suffix == ".sock":
-            lines.append(f"{path.name}: {Handoff(path).request(b'S', 5.0)}")
-        elif path.suffix == ".log":
-            lines.append(f"{path.name}: {path.read_text()[-2000:]}")
+    lines += [str(status) for status in running()]
+    lines += [f"{p.name}: {p.read_text()[-2000:]}" for p in collector_dir().glob("*.log")]
     return "\n".join(lines)
 
 

@@ -31,14 +31,13 @@ def collect(ctx: click.Context, /, status: bool) -> None:
     import os
 
     import llmlog
-    from llmlog.collector.handoff import Handoff
-    from llmlog.collector.launch import collector_dir, settings_blob, socket_path, store_key
+    from llmlog.collector.handoff import running
+    from llmlog.collector.launch import MAX_SOCKET_PATH, settings_blob, socket_path
     from llmlog.collector.server import Collector
 
     url = store_url(ctx)
     if status:
-        socks = sorted(collector_dir().glob(f"{store_key(url)}-*.sock"))
-        replies = [r for r in (Handoff(p).request(b"S", 5.0) for p in socks) if r is not None]
+        replies = running(url)
         if not replies:
             raise click.ClickException(f"no collector runs for {url}")
         for i, reply in enumerate(replies):
@@ -52,8 +51,17 @@ def collect(ctx: click.Context, /, status: bool) -> None:
         path = socket_path(url, settings_blob(settings))
     except ValueError as exc:
         raise click.ClickException(f"cannot run a collector: {exc}") from None
+    if len(str(path)) > MAX_SOCKET_PATH:
+        raise click.ClickException(
+            f"the collector's socket path is too long for a Unix socket ({path}); "
+            "set LLMLOG_HOME to a shorter folder"
+        )
     collector = Collector(settings, path)
-    if not collector.claim():
+    try:
+        claimed = collector.claim()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen at {path}: {exc.strerror or exc}") from None
+    if not claimed:
         raise click.ClickException(f"a collector already runs for {url} (socket {path})")
     click.echo(f"collecting for {url} on {path} (pid {os.getpid()}); Ctrl-C to stop", err=True)
     collector.serve()

@@ -21,13 +21,16 @@ import orjson
 
 from llmlog.collector.frames import MAX_FRAME, encode
 
-__all__ = ["Handoff"]
+__all__ = ["Handoff", "running"]
 
 SNDBUF = 4 * 1024 * 1024
 """The send buffer a client asks for (the kernel caps it at ``net.core.wmem_max``)."""
 
 RETRY = 1.0
 """Seconds between attempts to reach (or start) a collector."""
+
+START_WAIT = 0.005
+"""How long a process waits, once, for a collector another process is starting."""
 
 
 class Handoff:
@@ -63,7 +66,11 @@ class Handoff:
                 if why is not None:
                     self.reason = f"could not start a collector: {why}"
                     return None
-                s = self._try_connect()  # the starter listens before it returns
+                # we listen now, or another process took the lock a moment ago and is
+                # about to: its bind follows its lock within microseconds
+                deadline = now + START_WAIT
+                while (s := self._try_connect()) is None and time.monotonic() < deadline:
+                    time.sleep(0.0005)
             if s is not None:
                 self._sock = s
             return s
@@ -139,3 +146,19 @@ class Handoff:
         if self._sock is s:
             self._sock = None
             self._retry_at = 0.0  # the next record tries again (and restarts a dead collector)
+
+
+def running(store_url: str | None = None, folder: Path | None = None) -> list[dict[str, Any]]:
+    """Return the status of every collector that answers (for ``store_url``'s store only,
+    when given): what ``llmlog collect --status`` prints.
+
+    Args:
+        store_url: only that store's collectors.
+        folder: where their sockets are (default: ``$LLMLOG_HOME/collector``).
+    """
+    from llmlog.collector.launch import collector_dir, store_key
+
+    pattern = f"{store_key(store_url)}-*.sock" if store_url is not None else "*.sock"
+    folder = collector_dir() if folder is None else folder
+    replies = (Handoff(p).request(b"S", 5.0) for p in sorted(folder.glob(pattern)))
+    return [r for r in replies if r is not None]

@@ -31,7 +31,13 @@ from typing import Any
 import orjson
 
 from llmlog.collector.frames import FLUSH, INTERACTION, MAX_FRAME, STATUS, decode
-from llmlog.collector.launch import listen, settings_from_blob, socket_path, take_lock
+from llmlog.collector.launch import (
+    listen,
+    settings_blob,
+    settings_from_blob,
+    socket_path,
+    take_lock,
+)
 
 __all__ = ["Collector", "main"]
 
@@ -50,15 +56,15 @@ class Collector:
 
     Args:
         settings: the collector's settings (its redaction, JSON lines, OpenTelemetry...).
-        path: the socket to listen on (default: :func:`~.launch.socket_path` of
-            ``settings.db``).
+        path: the socket to listen on (default: the one apps with these settings look
+            for, :func:`~.launch.socket_path`).
         idle: exit after this many seconds with no app connected and nothing received
             (0: run until stopped, as ``llmlog collect`` does).
     """
 
     def __init__(self, settings: Any, path: Path | None = None, *, idle: float = 0.0) -> None:
         self.settings = settings
-        self.path = path or socket_path(settings.db)
+        self.path = path or socket_path(settings.db, settings_blob(settings))
         self.idle = idle
         self.frames = 0
         self.bad_frames = 0
@@ -128,9 +134,7 @@ class Collector:
         while True:
             try:
                 conn, _ = server.accept()
-            except (BlockingIOError, InterruptedError):
-                return accepted
-            except OSError:
+            except OSError:  # none waiting (EAGAIN), or the app gave up meanwhile
                 return accepted
             conn.setblocking(False)
             sel.register(conn, selectors.EVENT_READ)

@@ -4,11 +4,8 @@
 * :mod:`.write`: the write path, one transaction a batch (rows, tags, full text,
   rollups via :mod:`.rollup`); ``connect()`` opens and migrates a file.
 * :mod:`.read`: :class:`SQLiteStore`, the reader and maintenance.
+
+Modules are imported by name (``llmlog.store.registry`` names the reader and the
+writer): importing this package imports nothing, so ``.rollup`` stays importable from
+``llmlog.store.aggregate`` without pulling in the reader.
 """
-
-from __future__ import annotations
-
-from llmlog.store.sqlite.read import SQLiteStore
-from llmlog.store.sqlite.write import SQLiteSink, connect, sqlite_path
-
-__all__ = ["SQLiteSink", "SQLiteStore", "connect", "sqlite_path"]

@@ -30,6 +30,7 @@ from llmlog.context import context, current_context
 from llmlog.pipeline import DropRecord
 from llmlog.record import LLMRecord
 from llmlog.stdlib import ConsoleFormatter, JsonFormatter, LLMLogHandler
+from llmlog.tracing import Span, span, trace, traced
 
 if TYPE_CHECKING:
     from llmlog.sinks.memory import MemorySink
@@ -44,6 +45,7 @@ __all__ = [
     "LLMLogHandler",
     "LLMRecord",
     "MemorySink",
+    "Span",
     "configure",
     "context",
     "current_context",
@@ -57,7 +59,10 @@ __all__ = [
     "redact_text",
     "reset",
     "shutdown",
+    "span",
     "stats",
+    "trace",
+    "traced",
     "uninstrument",
 ]
 

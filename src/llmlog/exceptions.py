@@ -33,6 +33,7 @@ __all__ = [
     "LLMLogError",
     "StoreError",
     "StoreNotFoundError",
+    "TraceNotFoundError",
 ]
 
 
@@ -57,6 +58,13 @@ class InteractionNotFoundError(LLMLogError, LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "interaction not found"
+
+
+class TraceNotFoundError(LLMLogError, LookupError):
+    """No span or interaction has that trace id (or id prefix)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "trace not found"
 
 
 class AmbiguousIdError(LLMLogError, LookupError):

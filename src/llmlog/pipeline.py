@@ -82,7 +82,10 @@ any other exception drops it too (counted as an error and reported), because a
 record that a processor such as redaction failed on must not be written.
 """
 
-INTERACTION, FEEDBACK, MARKER = 0, 1, 2
+INTERACTION, FEEDBACK, MARKER, SPAN = 0, 1, 2, 3
+
+_FRAME = {INTERACTION: b"I", FEEDBACK: b"B", SPAN: b"P"}
+"""The collector's frame kind of each record kind (:mod:`llmlog.collector.frames`)."""
 
 
 class _Reporter:
@@ -267,9 +270,7 @@ class Pipeline:
         if self._generation != _fork_generation:
             self._reinit_after_fork()
         h = self._handoff
-        if h is not None and h.send(b"I" if kind == INTERACTION else b"B", payload, ctx):
-            if not self._exit_registered:
-                self._register_exit()  # to wait, at exit, for a collector being started
+        if h is not None and h.send(_FRAME[kind], payload, ctx):
             return  # in the collector's hands: it survives this process
         if not self._built:
             self._build()  # now, not on the writer thread (it may run at interpreter exit)
@@ -286,6 +287,10 @@ class Pipeline:
             self._start()
         if len(q) >= self._batch_size and not self._wake.is_set():
             self._wake.set()
+
+    def submit_span(self, payload: bytes) -> None:
+        """Hand one span (its record's JSON, see :mod:`llmlog.tracing`) to the writer."""
+        self.submit(SPAN, payload, None)
 
     def count_sampled_out(self) -> None:
         self._sampled_out += 1  # a statistic, not an account: races may lose a count
@@ -431,6 +436,13 @@ class Pipeline:
                         rec["span_id"] = ids[32:]
                         if rec["trace_id"] is None:
                             rec["trace_id"] = ids[:32]
+                elif kind == SPAN:
+                    rec = loads(payload)
+                    rec["redaction"] = {}
+                    rec["app"] = app
+                    if limit and len(payload) > limit:
+                        rec = self._cut(rec, limit)
+                    tail = b""
                 else:
                     rec = {
                         "event": FEEDBACK_EVENT,
@@ -585,8 +597,6 @@ class Pipeline:
         self._closed = True
         if self._exit_registered:
             atexit.unregister(self._close_at_exit)
-        if self._handoff is not None:
-            self._handoff.settle()
         deadline = None if timeout is None else time.monotonic() + timeout
         self._closing = True
         self._wake.set()

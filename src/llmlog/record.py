@@ -34,6 +34,7 @@ __all__ = [
     "INTERACTION_EVENT",
     "RECORD_FIELDS",
     "SCHEMA_VERSION",
+    "SPAN_EVENT",
     "AppInfo",
     "ErrorInfo",
     "Feedback",
@@ -51,6 +52,8 @@ JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSO
 SCHEMA_VERSION = 1
 INTERACTION_EVENT = "llm_interaction"
 FEEDBACK_EVENT = "llm_feedback"
+SPAN_EVENT = "llm_span"
+"""A step of a run that is not a model call (a tool, a retrieval, an agent step)."""
 
 
 class Usage(TypedDict, total=False):

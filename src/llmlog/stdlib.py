@@ -51,6 +51,10 @@ def summary(rec: Mapping[str, Any]) -> str:
     """Return a one-line human summary of a record: ``openai gpt-4o ok 812ms 1.2k tok``."""
     if rec.get("event") == "llm_feedback":
         return f"feedback {rec.get('request_id')} score={rec.get('score')}"
+    if rec.get("event") == "llm_span":
+        d = rec.get("duration_ms")
+        took = f" {d:.0f}ms" if isinstance(d, (int, float)) else ""
+        return f"span {rec.get('kind')} {rec.get('name')} {rec.get('status') or 'ok'}{took}"
     parts = [
         str(rec.get("provider") or "-"),
         str(rec.get("model") or "-"),

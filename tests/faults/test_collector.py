@@ -338,6 +338,38 @@ class TestOnDemand:
         assert sorted(_stored(800)) == sorted(ids)
         assert len(collector_pids()) == 1
 
+    def test_spans_go_through_the_collector(self) -> None:
+        """A run's spans and model calls, handed over, then os._exit: the whole trace kept."""
+        run_script(
+            """
+            with llmlog.trace("run") as root:
+                with llmlog.span("lookup", kind="tool", input={"id": 1}) as s:
+                    s.set_output("found")
+                llmlog.log_interaction(MSGS, RESP)
+            assert llmlog.stats()["path"] == "collector", llmlog.stats()
+            open("tid.txt", "w").write(root.trace_id)
+            os._exit(0)
+            """
+        )
+        tid = Path("tid.txt").read_text()
+        assert wait_until(lambda: len(sqlite_ids()) == 1, timeout=60)
+
+        def whole() -> bool:
+            try:
+                with open_store("llmlog.db") as store:
+                    return store.trace(tid).summary.spans == 2
+            except LookupError:
+                return False
+
+        assert wait_until(whole, timeout=60)
+        with open_store("llmlog.db") as store:
+            shape = [(d, n.kind, n.name) for d, n in store.trace(tid).walk()]
+        assert shape == [
+            (0, "invoke_workflow", "run"),
+            (1, "execute_tool", "lookup"),
+            (1, "chat", "gpt-4o-mini"),
+        ]
+
     def test_fork_after_the_first_record(self) -> None:
         """A child forked after the parent logged hands its records over on its own
         connection, even when it ends with os._exit."""

@@ -311,7 +311,7 @@ class TestOpenStore:
         open_store(pg_url).close()
         assert [
             r[0] for r in sql(pg_url, "SELECT name FROM {s}._llmlog_migrations ORDER BY name")
-        ] == ["m001_initial", "m002_reader_indexes", "m003_feedback_id"]
+        ] == ["m001_initial", "m002_reader_indexes", "m003_feedback_id", "m004_spans"]
         schema = pg_url.split("?schema=")[1]
         assert sorted(
             r[0]
@@ -330,6 +330,7 @@ class TestOpenStore:
             "ix_interactions_session_id",
             "ix_interactions_status_ts",
             "ix_interactions_tags",
+            "ix_interactions_trace",
             "ix_interactions_ts_facts",
             "ix_interactions_user_id",
             "ix_interactions_words",

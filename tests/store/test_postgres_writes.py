@@ -68,6 +68,7 @@ class TestPostgresSink:
             ("m001_initial",),
             ("m002_reader_indexes",),
             ("m003_feedback_id",),
+            ("m004_spans",),
         ]
 
     def test_duplicates_are_ignored_and_feedback_stored(self, pg_url: str) -> None:

@@ -21,6 +21,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("demo_cmd", "demo"),
     ("search_cmd", "search"),
     ("show_cmd", "show"),
+    ("trace_cmd", "trace"),
     ("tail_cmd", "tail"),
     ("stats_cmd", "stats"),
     ("export_cmd", "export"),

@@ -5,7 +5,7 @@ One byte of kind, then:
 * ``I`` (an interaction): four lengths (``!IIII``: the light fields' JSON, the messages'
   JSON, the raw response's JSON, the context's JSON), the light JSON, the tail
   (:mod:`llmlog.encoding`) and the context JSON;
-* ``B`` (feedback): its fields' JSON;
+* ``B`` (feedback) and ``P`` (a span, :mod:`llmlog.tracing`): the record's JSON;
 * ``S`` asks for the collector's status, ``F`` for a flush; the reply is JSON.
 
 The collector never trusts a frame: :func:`decode` raises ``ValueError`` for anything it
@@ -19,12 +19,21 @@ from typing import Any
 
 import orjson
 
-__all__ = ["FEEDBACK", "FLUSH", "INTERACTION", "MAX_FRAME", "STATUS", "decode", "encode"]
+__all__ = [
+    "FEEDBACK",
+    "FLUSH",
+    "INTERACTION",
+    "MAX_FRAME",
+    "SPAN",
+    "STATUS",
+    "decode",
+    "encode",
+]
 
 MAX_FRAME = 1024 * 1024
 """Larger records take the in-process path (a collector reads frames up to this size)."""
 
-INTERACTION, FEEDBACK = b"I", b"B"
+INTERACTION, FEEDBACK, SPAN = b"I", b"B", b"P"
 STATUS, FLUSH = b"S", b"F"
 
 _HEAD = struct.Struct("!IIII")
@@ -32,8 +41,8 @@ _HEAD = struct.Struct("!IIII")
 
 def encode(kind: bytes, payload: Any, ctx: Any) -> bytes:
     """Return the frame for one snapshot."""
-    if kind == FEEDBACK:
-        return FEEDBACK + payload  # type: ignore[no-any-return]
+    if kind in (FEEDBACK, SPAN):
+        return kind + payload  # type: ignore[no-any-return]
     light, tail, lm, lr = payload
     lj = light if type(light) is bytes else orjson.dumps(light)
     cj = b"" if ctx is None else orjson.dumps(ctx)
@@ -43,9 +52,10 @@ def encode(kind: bytes, payload: Any, ctx: Any) -> bytes:
 def decode(frame: bytes) -> tuple[bytes, Any, Any]:
     """Return (kind, payload, ctx) from a frame; raises ValueError for a malformed one."""
     kind = frame[:1]
-    if kind == FEEDBACK:
-        orjson.loads(frame[1:])  # checked here: a bad one is counted, not queued
-        return FEEDBACK, frame[1:], None
+    if kind in (FEEDBACK, SPAN):
+        if not isinstance(orjson.loads(frame[1:]), dict):  # checked here: counted, not queued
+            raise ValueError("not a JSON object")
+        return kind, frame[1:], None
     if kind != INTERACTION or len(frame) < 1 + _HEAD.size:
         raise ValueError("unknown frame")
     ll, lm, lr, lc = _HEAD.unpack_from(frame, 1)

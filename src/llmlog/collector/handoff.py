@@ -129,12 +129,6 @@ class Handoff:
                 with contextlib.suppress(OSError):
                     s.setblocking(False)
 
-    def settle(self) -> None:
-        """Before this process exits: wait for a collector it is starting to exist."""
-        from llmlog.collector.launch import wait_started
-
-        wait_started()
-
     @property
     def connected(self) -> bool:
         """Whether records go to the collector now."""

@@ -1,4 +1,4 @@
-"""Finding and starting the collector of a store: its socket, its lock, its settings.
+r"""Finding and starting the collector of a store: its socket, its lock, its settings.
 
 A collector serves one store with one configuration (redaction, JSON lines,
 OpenTelemetry...): apps that log to the same store with the same settings share it; an
@@ -8,12 +8,11 @@ as they configured it). The socket is ``$LLMLOG_HOME/collector/<store>-<settings
 ``.lock`` beside it, which the collector holds for its whole life.
 
 Starting one (:func:`start`) takes that lock, binds and listens on the socket *in the
-app*, so the app's first records go to the socket at once, then hands the listening
-socket and the lock to a new ``python`` process that becomes the collector. The app
-never waits for the collector's interpreter to start (~100 ms): the kernel holds what
-the app sends until the collector reads it, and the collector inherits the socket, so
-those records survive the app. Two apps starting at once: one gets the lock, the other
-connects to its socket.
+app*, then forks: the child ``exec``\ s a new Python, the collector, with the listening
+socket and the lock. The app goes on as soon as ``fork()`` returns (the collector's
+interpreter takes ~100 ms to start): from then on, the child holds the socket, so what
+the app sends survives the app, even its first record. Two apps starting at once: one
+gets the lock, the other connects to its socket.
 """
 
 from __future__ import annotations
@@ -26,18 +25,14 @@ import hashlib
 import os
 import socket
 import sys
-import threading
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from llmlog._fs import home_dir, open_append, private_dir
-
-if TYPE_CHECKING:
-    import subprocess
-
 
 __all__ = [
     "collector_dir",
@@ -47,8 +42,10 @@ __all__ = [
     "socket_path",
     "start",
     "store_key",
-    "wait_started",
 ]
+
+PIPE_CAPACITY = 60_000
+"""The settings go through a pipe written before the collector exists: they must fit it."""
 
 MAX_SOCKET_PATH = 104
 """``sun_path`` holds 108 bytes on Linux, 104 on macOS."""
@@ -61,13 +58,7 @@ NOT_SHARED = frozenset(
 _PATHS = ("jsonl", "spool_dir", "prices")
 """Settings naming files: made absolute, since the collector runs elsewhere."""
 
-_pending: set[int] = set()
-"""Descriptors an app holds while it starts a collector: a forked child must not keep them."""
-
-_starting: list[threading.Thread] = []
-"""Threads starting a collector now."""
-
-_children: list[subprocess.Popen[bytes]] = []
+_children: list[int] = []
 """Collectors this process started (reaped by :func:`reap`)."""
 
 
@@ -172,57 +163,38 @@ def take_lock(path: Path) -> int | None:
 
 
 def start(path: Path, blob: bytes, idle: float) -> str | None:
-    """Start the collector of socket ``path`` unless one runs or starts; return why not, or None.
+    r"""Start the collector of socket ``path`` unless one runs or starts; return why not, or None.
 
-    The lock is taken and the socket listens before this returns (the caller connects
-    next); the new process is started by a thread, so the caller does not wait for it.
+    Takes the lock, listens, and forks the collector's process before returning, so
+    whatever the caller sends next is in a socket the collector holds, even if the app
+    dies a microsecond later. ``fork()`` returns once the child exists (under a
+    millisecond for a typical app; ``subprocess`` and ``posix_spawn`` wait for the
+    ``exec``, 5 to 10 ms here); the child only rearranges descriptors and ``exec``\ s
+    Python, which then takes its ~100 ms to start while the app goes on.
     """
     reap()
+    if len(blob) > PIPE_CAPACITY:
+        return f"its settings are too large to hand over ({len(blob)} bytes)"
     try:
         lock_fd = take_lock(path)
     except OSError as exc:
         return f"cannot create {path.parent}: {exc.strerror}"
     if lock_fd is None:
         return None  # a collector runs (or another process is starting one)
+    fds: list[int] = [lock_fd]
     try:
-        srv = listen(path)
-    except OSError as exc:
-        os.close(lock_fd)
-        return f"cannot listen at {path}: {exc.strerror}"
-    listen_fd = srv.detach()  # raw descriptors: nothing closes them behind our back
-    _pending.update((lock_fd, listen_fd))
-    # not a daemon: interpreter shutdown waits for it, so records already sent to the
-    # socket reach a collector even when the app exits right after its first call
-    t = threading.Thread(
-        target=_spawn, args=(listen_fd, lock_fd, path, blob, idle), name="llmlog-collector-start"
-    )
-    _starting.append(t)
-    t.start()
-    return None
-
-
-def wait_started(timeout: float = 10.0) -> None:
-    """Wait for collectors this process is starting to exist (before it exits: until then,
-    what it sent waits in a socket only this process holds)."""
-    for t in list(_starting):
-        t.join(timeout)
-
-
-def _spawn(listen_fd: int, lock_fd: int, path: Path, blob: bytes, idle: float) -> None:
-    """Start ``python -c 'llmlog.collector.server.main()'`` with the socket and the lock.
-
-    ``subprocess`` forks and execs in C (safe in a threaded app) and closes every other
-    descriptor in the child: a collector must not hold the app's pipes open (a parent
-    reading the app's output would wait for the collector to exit). The child gets
-    the settings on its stdin, its log as stderr, and a session of its own (a Ctrl-C
-    or a signal to the app's process group is not for it).
-    """
-    import subprocess  # here, in the starting thread: the app's first call does not import it
-
-    fds = (listen_fd, lock_fd)
-    log_fd = -1
-    try:
+        fds.append(listen(path).detach())
         log_fd = open_append(path.with_suffix(".log"))
+        fds.append(log_fd)
+        null_fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        fds.append(null_fd)
+        r, w = os.pipe()
+        fds.append(r)
+        try:
+            os.write(w, blob)  # fits the pipe: written before the reader exists
+        finally:
+            os.close(w)
+        # everything the child needs, built before the fork (the child allocates nothing)
         src = str(Path(__file__).resolve().parents[2])  # where this llmlog is imported from
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
@@ -231,53 +203,55 @@ def _spawn(listen_fd: int, lock_fd: int, path: Path, blob: bytes, idle: float) -
             "-c",
             "from llmlog.collector.server import main; main()",
             f"--socket={path}",
-            f"--listen-fd={listen_fd}",
-            f"--lock-fd={lock_fd}",
+            "--listen-fd=3",
+            "--lock-fd=4",
             f"--idle={idle}",
         ]
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=log_fd,
-            pass_fds=fds,
-            cwd=str(path.parent),
-            env=env,
-            start_new_session=True,
-        )
-        _children.append(proc)
-        assert proc.stdin is not None
-        with contextlib.suppress(OSError):
-            proc.stdin.write(blob)
-            proc.stdin.close()
-    except Exception as exc:  # the app keeps writing in-process; the log says why
-        with contextlib.suppress(Exception):
-            os.write(log_fd, f"llmlog: could not start a collector: {exc}\n".encode())
+        # above 4, so no dup2 below overwrites a source
+        sources = (r, null_fd, log_fd, fds[1], lock_fd)  # stdin, stdout, stderr, 3, 4
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in sources]
+        fds.extend(high)
+        pid = _fork_exec(argv, env, high)
+    except OSError as exc:
+        return f"cannot start it: {exc.strerror or exc}"
     finally:
-        _pending.difference_update(fds)
-        os.close(listen_fd)  # the collector has its own copies now (or none: it goes stale)
-        os.close(lock_fd)
-        if log_fd >= 0:
-            os.close(log_fd)
-        with contextlib.suppress(ValueError):
-            _starting.remove(threading.current_thread())
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+    _children.append(pid)
+    return None
+
+
+def _fork_exec(argv: list[str], env: dict[str, str], fds: list[int]) -> int:
+    """Fork; in the child, put ``fds`` on 0..4, close every other descriptor, exec ``argv``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+        pid = os.fork()
+    if pid:
+        return pid
+    try:  # the child: descriptors and exec only
+        os.setsid()  # a Ctrl-C or a signal to the app's process group is not for it
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)  # dup2 clears close-on-exec on the copy
+        os.closerange(len(fds), _max_fd())
+        os.execve(argv[0], argv, env)
+    finally:
+        os._exit(127)
+
+
+def _max_fd() -> int:
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (ValueError, OSError):
+        return 65536
 
 
 def reap() -> None:
     """Collect the exit status of collectors this process started that have exited."""
-    for proc in list(_children):
-        if proc.poll() is not None:
-            _children.remove(proc)
-
-
-def _close_pending_in_child() -> None:
-    for fd in list(_pending):
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    _pending.clear()
-    _children.clear()
-    _starting.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_close_pending_in_child)
+    for pid in list(_children):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _children.remove(pid)

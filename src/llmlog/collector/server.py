@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from llmlog.collector.frames import FLUSH, INTERACTION, MAX_FRAME, STATUS, decode
+from llmlog.collector.frames import FEEDBACK, FLUSH, INTERACTION, MAX_FRAME, SPAN, STATUS, decode
 from llmlog.collector.launch import (
     listen,
     settings_blob,
@@ -43,6 +43,9 @@ __all__ = ["Collector", "main"]
 
 COLLECTOR_QUEUE = 100_000
 """Records the collector holds in memory before it spools (a burst of many apps)."""
+
+_KIND = {INTERACTION: 0, FEEDBACK: 1, SPAN: 3}
+"""The pipeline's record kind of each frame kind (``llmlog.pipeline``)."""
 
 RETIRE_GRACE = 0.1
 """Seconds an idle collector waits, its socket gone, for connections already under way."""
@@ -202,7 +205,7 @@ class Collector:
                 self.bad_frames += 1
                 continue
             self.frames += 1
-            pipeline.submit(0 if k == INTERACTION else 1, payload, ctx)
+            pipeline.submit(_KIND[k], payload, ctx)
 
     def status(self) -> dict[str, Any]:
         """Return what ``llmlog collect --status`` prints."""

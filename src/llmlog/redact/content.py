@@ -25,12 +25,21 @@ __all__ = ["CONTENT_MODES", "ContentFilter"]
 
 CONTENT_MODES: tuple[str, ...] = ("full", "metadata", "off")
 
-_CONTENT_FIELDS = ("prompt_messages", "llm_raw_response", "parsed_output", "tool_calls")
+_CONTENT_FIELDS = (
+    "prompt_messages",
+    "llm_raw_response",
+    "parsed_output",
+    "tool_calls",
+    "input",  # a span's (llmlog.tracing)
+    "output",
+)
 _EMPTY: dict[str, Any] = {
     "prompt_messages": [],
     "llm_raw_response": None,
     "parsed_output": None,
     "tool_calls": [],
+    "input": None,
+    "output": None,
 }
 _CONTENT_PARAMS = frozenset(
     [

@@ -26,6 +26,7 @@ class MemorySink:
         self._lock = threading.Lock()
         self.records: list[dict[str, Any]] = []
         self.feedback: list[dict[str, Any]] = []
+        self.spans: list[dict[str, Any]] = []
         self.lines: list[bytes] = []
         self.closed = False
 
@@ -33,7 +34,13 @@ class MemorySink:
         with self._lock:
             for e in batch:
                 rec = e.rec
-                (self.feedback if rec.get("event") == "llm_feedback" else self.records).append(rec)
+                event = rec.get("event")
+                if event == "llm_feedback":
+                    self.feedback.append(rec)
+                elif event == "llm_span":
+                    self.spans.append(rec)
+                else:
+                    self.records.append(rec)
                 self.lines.append(e.line)
 
     def flush(self, timeout: float | None = None) -> None:

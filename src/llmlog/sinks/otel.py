@@ -65,6 +65,30 @@ def _set(attrs: dict[str, Any], key: str, value: Any) -> None:
         attrs[key] = orjson.dumps(value).decode()
 
 
+def step_attributes(rec: Mapping[str, Any], *, content: bool = True) -> dict[str, Any]:
+    """Return the OTel attributes of a span record (``llmlog.span()``: a tool, an agent...)."""
+    attrs: dict[str, Any] = {}
+    kind = str(rec.get("kind") or "task")
+    _set(attrs, "gen_ai.operation.name", kind)
+    name = rec.get("name")
+    if kind == "execute_tool":
+        _set(attrs, "gen_ai.tool.name", name)
+    elif kind in ("invoke_agent", "create_agent"):
+        _set(attrs, "gen_ai.agent.name", name)
+    err = rec.get("error")
+    if isinstance(err, Mapping):
+        _set(attrs, "error.type", err.get("type"))
+    extra = rec.get("attributes")
+    if isinstance(extra, Mapping):
+        for k, v in extra.items():
+            _set(attrs, f"llmlog.attribute.{k}", v)
+    if content:
+        tool = kind == "execute_tool"
+        _set(attrs, "gen_ai.tool.call.arguments" if tool else "llmlog.input", rec.get("input"))
+        _set(attrs, "gen_ai.tool.call.result" if tool else "llmlog.output", rec.get("output"))
+    return attrs
+
+
 def span_attributes(rec: Mapping[str, Any], *, content: bool = True) -> dict[str, Any]:
     """Return the GenAI semantic-convention attributes for a record."""
     attrs: dict[str, Any] = {}
@@ -168,7 +192,12 @@ class OTelSink:
             if isinstance(err, Mapping)
             else Status(StatusCode.UNSET)
         )
-        name = f"{rec.get('operation') or 'chat'} {rec.get('model') or ''}".strip()
+        if rec.get("event") == "llm_span":
+            name = f"{rec.get('kind') or 'task'} {rec.get('name') or ''}".strip()
+            attributes, kind = step_attributes(rec, content=self.content), SpanKind.INTERNAL
+        else:
+            name = f"{rec.get('operation') or 'chat'} {rec.get('model') or ''}".strip()
+            attributes, kind = span_attributes(rec, content=self.content), SpanKind.CLIENT
         return ReadableSpan(
             name=name,
             context=SpanContext(
@@ -176,8 +205,8 @@ class OTelSink:
             ),
             parent=parent,
             resource=self._resource,
-            attributes=span_attributes(rec, content=self.content),
-            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            kind=kind,
             status=status,
             start_time=start,
             end_time=end,
@@ -188,7 +217,7 @@ class OTelSink:
         spans = []
         for e in batch:
             rec = e.rec
-            if rec.get("event") == "llm_interaction":
+            if rec.get("event") in ("llm_interaction", "llm_span"):
                 span = self._span(rec)
                 if span is not None:
                     spans.append(span)

@@ -56,6 +56,10 @@ if TYPE_CHECKING:
         StoreError,
         StoreNotFoundError,
         TailBatch,
+        Trace,
+        TraceNode,
+        TraceNotFoundError,
+        TraceSummary,
         VerifyReport,
     )
     from llmlog.store.registry import open_store
@@ -97,6 +101,10 @@ __all__ = [
     "StoreError",
     "StoreNotFoundError",
     "TailBatch",
+    "Trace",
+    "TraceNode",
+    "TraceNotFoundError",
+    "TraceSummary",
     "VerifyReport",
     "open_store",
     "parse_duration",

@@ -26,6 +26,8 @@ from llmlog.store.model import (
     SessionPage,
     StatsRow,
     TailBatch,
+    Trace,
+    TraceSummary,
     VerifyReport,
 )
 
@@ -118,6 +120,26 @@ class Store(Protocol):
         self, query: Query | None = None, *, limit: int = 50, cursor: str | None = None
     ) -> SessionPage:
         """Return sessions that have matching interactions, most recently active first."""
+        ...
+
+    def trace(self, trace_id: str) -> Trace:
+        """Return one trace (a run) as a tree of spans and model calls.
+
+        Raises:
+            TraceNotFoundError: nothing has that trace id.
+            AmbiguousIdError: a prefix matches more than one trace.
+        """
+        ...
+
+    def traces(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        kind: str | None = None,
+        limit: int = 50,
+    ) -> list[TraceSummary]:
+        """Return the most recent traces that have spans, newest first."""
         ...
 
     def tail(

@@ -44,6 +44,7 @@ __all__ = [
     "number",
     "redaction_counts",
     "session_cursor",
+    "span_row",
     "text_of_entry",
 ]
 
@@ -72,6 +73,37 @@ COLUMNS = (
     "error_type",
 )
 """The scalar columns every store keeps beside the record, in the order of :func:`columns`."""
+
+
+SPAN_COLUMNS = (
+    "span_id",
+    "trace_id",
+    "parent_span_id",
+    "kind",
+    "name",
+    "ts",
+    "duration_ms",
+    "status",
+    "error_type",
+)
+"""The columns every store keeps beside a span's record, in the order of :func:`span_row`."""
+
+
+def span_row(e: Entry) -> tuple[Any, ...]:
+    """Return a span's :data:`SPAN_COLUMNS` values."""
+    get = e.get
+    err = get("error")
+    return (
+        str(get("span_id")),
+        str(get("trace_id")),
+        get("parent_span_id"),
+        str(get("kind") or "task"),
+        str(get("name") or ""),
+        get("timestamp"),
+        get("duration_ms"),
+        get("status") or "ok",
+        err.get("type") if isinstance(err, dict) else None,
+    )
 
 
 def columns(e: Entry) -> tuple[Any, ...]:

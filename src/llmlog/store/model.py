@@ -15,6 +15,7 @@ from llmlog.exceptions import (
     InteractionNotFoundError,
     StoreError,
     StoreNotFoundError,
+    TraceNotFoundError,
 )
 from llmlog.record import Feedback, LLMRecord
 from llmlog.store.timespec import parse_time
@@ -36,6 +37,10 @@ __all__ = [
     "StoreError",
     "StoreNotFoundError",
     "TailBatch",
+    "Trace",
+    "TraceNode",
+    "TraceNotFoundError",
+    "TraceSummary",
     "VerifyReport",
 ]
 
@@ -329,6 +334,78 @@ class SessionPage:
 
     sessions: list[SessionSummary]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TraceNode:
+    """One node of a trace: a span (a tool, a retrieval, an agent step) or a model call.
+
+    .. versionadded:: 0.2
+    """
+
+    span_id: str
+    parent_span_id: str | None
+    kind: str
+    """A span's kind, or the model call's operation (``chat``, ``embeddings``...)."""
+    name: str
+    """A span's name, or the model call's model."""
+    start: float
+    duration_ms: float | None
+    status: str
+    model_call: bool
+    record: dict[str, Any]
+    """The span's record, or the interaction's."""
+    children: tuple[TraceNode, ...] = ()
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    """Of this node and every node below it."""
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSummary:
+    """One trace (one run): its root, when it ran, what it did, what it cost.
+
+    .. versionadded:: 0.2
+    """
+
+    trace_id: str
+    name: str
+    kind: str
+    start: float
+    duration_ms: float
+    spans: int
+    model_calls: int
+    tool_calls: int
+    errors: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+
+    @property
+    def status(self) -> str:
+        return "error" if self.errors else "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """A whole trace as a tree (roots first, children by start time), and its summary.
+
+    .. versionadded:: 0.2
+    """
+
+    summary: TraceSummary
+    roots: tuple[TraceNode, ...]
+
+    def walk(self) -> list[tuple[int, TraceNode]]:
+        """Return (depth, node) for every node, depth first, in start order."""
+        out: list[tuple[int, TraceNode]] = []
+        stack = [(0, n) for n in reversed(self.roots)]
+        while stack:
+            depth, node = stack.pop()
+            out.append((depth, node))
+            stack.extend((depth + 1, c) for c in reversed(node.children))
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ import contextlib
 import itertools
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import psycopg
@@ -83,6 +83,7 @@ from llmlog.store.postgres.sql import (
 )
 from llmlog.store.postgres.stats import PostgresStats
 from llmlog.store.text import TextQuery, compile_text
+from llmlog.store.traces import TraceReads
 
 __all__ = ["PostgresStore"]
 
@@ -93,7 +94,7 @@ _MAX_PENDING = 1000
 _TERM = re.compile(r'"([^"]*)"(\*?)')
 
 
-class PostgresStore(KeysetReads, PostgresStats, PostgresMaintenance):
+class PostgresStore(KeysetReads, TraceReads, PostgresStats, PostgresMaintenance):
     """Read and maintain an llmlog PostgreSQL store (see :class:`~llmlog.store.Store`).
 
     Args:
@@ -146,6 +147,7 @@ class PostgresStore(KeysetReads, PostgresStats, PostgresMaintenance):
         s = f'"{schema}"'
         self._t = f"{s}.interactions"
         self._f = f"{s}.feedback"
+        self._ph, self._spans, self._calls = "%s", f"{s}.spans", self._t
         self._words = f"{s}.search_words(i.search)"
         self._depth = 0
         self._names = itertools.count()
@@ -634,6 +636,9 @@ class PostgresStore(KeysetReads, PostgresStats, PostgresMaintenance):
 
     search = guard(KeysetReads.search)
     get = guard(KeysetReads.get)
+
+    def _record(self, value: Any) -> dict[str, Any]:
+        return cast(dict[str, Any], ordered(value))
 
     def _by_id(self, rid: str) -> LLMRecord | None:
         row = self._db.execute(

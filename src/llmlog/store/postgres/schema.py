@@ -238,6 +238,34 @@ def m003_feedback_id(db: psycopg.Connection[Any], s: sql.Identifier) -> None:
     )
 
 
+@migration
+def m004_spans(db: psycopg.Connection[Any], s: sql.Identifier) -> None:
+    """Spans (``llmlog.span()``): the steps of a run beside its model calls, by trace."""
+    db.execute(
+        sql.SQL("""
+        CREATE TABLE {s}.spans (
+            span_id TEXT PRIMARY KEY,
+            trace_id TEXT NOT NULL,
+            parent_span_id TEXT,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            ts DOUBLE PRECISION NOT NULL,
+            duration_ms DOUBLE PRECISION,
+            status TEXT NOT NULL,
+            error_type TEXT,
+            record JSONB NOT NULL
+        )""").format(s=s)
+    )
+    db.execute(sql.SQL("CREATE INDEX ix_spans_trace ON {s}.spans (trace_id, ts)").format(s=s))
+    db.execute(sql.SQL("CREATE INDEX ix_spans_ts ON {s}.spans (ts)").format(s=s))
+    db.execute(
+        sql.SQL(
+            "CREATE INDEX ix_interactions_trace ON {s}.interactions (trace_id, ts)"
+            " WHERE trace_id IS NOT NULL"
+        ).format(s=s)
+    )
+
+
 def migrate(db: psycopg.Connection[Any], schema: str) -> list[str]:
     """Create the schema if needed and apply pending migrations; return those applied."""
     s = sql.Identifier(schema)

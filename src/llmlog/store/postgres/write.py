@@ -18,7 +18,7 @@ import psycopg.errors
 from psycopg import sql
 
 from llmlog.encoding import Entry
-from llmlog.store.common import COLUMNS, columns, text_of_entry
+from llmlog.store.common import COLUMNS, SPAN_COLUMNS, columns, span_row, text_of_entry
 from llmlog.store.postgres.schema import connect, split_url
 
 __all__ = ["PostgresSink"]
@@ -83,6 +83,14 @@ class PostgresSink:
             "INSERT INTO {s}.feedback (feedback_id, request_id, score, comment, ts, record)"
             " VALUES (%s, %s, %s, %s, %s, %s::jsonb) ON CONFLICT (feedback_id) DO NOTHING"
         ).format(s=s)
+        self._span = sql.SQL(
+            "INSERT INTO {s}.spans ({cols}, record) VALUES ({values}, %s::jsonb)"
+            " ON CONFLICT (span_id) DO NOTHING"
+        ).format(
+            s=s,
+            cols=sql.SQL(", ").join(sql.Identifier(c) for c in SPAN_COLUMNS),
+            values=sql.SQL(", ").join(sql.Placeholder() for _ in SPAN_COLUMNS),
+        )
 
     def _conn(self) -> Any:
         if self._db is None or self._db.closed:
@@ -92,8 +100,12 @@ class PostgresSink:
     def write(self, batch: Sequence[Entry]) -> None:
         rows = []
         feedback = []
+        spans = []
         for e in batch:
             get = e.get
+            if get("event") == "llm_span":
+                spans.append((*[_text(v) for v in span_row(e)], _json_text(e.line)))
+                continue
             if get("event") == "llm_feedback":
                 feedback.append(
                     (
@@ -121,6 +133,8 @@ class PostgresSink:
                     cur.executemany(self._insert, rows)
                 if feedback:
                     cur.executemany(self._feedback, feedback)
+                if spans:
+                    cur.executemany(self._span, spans)
         except Exception:
             if db.broken:
                 self._db = None  # reconnect on the next batch

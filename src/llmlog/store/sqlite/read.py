@@ -47,6 +47,7 @@ from llmlog.store.sqlite.sql import in_list, loads
 from llmlog.store.sqlite.stats import SQLiteStats
 from llmlog.store.sqlite.write import connect
 from llmlog.store.text import compile_text, record_text
+from llmlog.store.traces import TraceReads
 
 __all__ = ["SQLiteStore"]
 
@@ -92,7 +93,7 @@ def _open(p: Path) -> sqlite3.Connection:
     return db
 
 
-class SQLiteStore(KeysetReads, SQLiteStats, SQLiteMaintenance):
+class SQLiteStore(KeysetReads, TraceReads, SQLiteStats, SQLiteMaintenance):
     """Read and maintain an llmlog SQLite store (see :class:`~llmlog.store.Store`).
 
     Args:
@@ -111,6 +112,7 @@ class SQLiteStore(KeysetReads, SQLiteStats, SQLiteMaintenance):
         self._db = _open(self.path)
         self._depth = 0
         self._temp_ready = False
+        self._ph, self._spans, self._calls = "?", "spans", "interactions"
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -533,6 +535,9 @@ class SQLiteStore(KeysetReads, SQLiteStats, SQLiteMaintenance):
         return SessionPage(out, nxt)
 
     # -- aggregates --------------------------------------------------------------------------
+
+    def _record(self, value: Any) -> dict[str, Any]:
+        return cast(dict[str, Any], loads(value))
 
     def _by_id(self, rid: str) -> LLMRecord | None:
         row = self._db.execute(

@@ -159,6 +159,30 @@ def m004_feedback_id(db: sqlite3.Connection) -> None:
     db.execute("CREATE UNIQUE INDEX ix_feedback_id ON feedback (feedback_id)")
 
 
+@migration
+def m005_spans(db: sqlite3.Connection) -> None:
+    """Spans (``llmlog.span()``): the steps of a run beside its model calls, by trace."""
+    db.execute("""
+        CREATE TABLE spans (
+            span_id TEXT PRIMARY KEY,
+            trace_id TEXT NOT NULL,
+            parent_span_id TEXT,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            ts REAL NOT NULL,
+            duration_ms REAL,
+            status TEXT NOT NULL,
+            error_type TEXT,
+            record TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX ix_spans_trace ON spans (trace_id, ts)")
+    db.execute("CREATE INDEX ix_spans_ts ON spans (ts)")
+    db.execute(
+        "CREATE INDEX ix_interactions_trace ON interactions (trace_id, ts)"
+        " WHERE trace_id IS NOT NULL"
+    )
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; return the names applied (empty when up to date).
 

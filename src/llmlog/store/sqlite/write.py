@@ -31,7 +31,7 @@ from typing import Any
 
 from llmlog._fs import private_file
 from llmlog.encoding import Entry
-from llmlog.store.common import COLUMNS, columns, text_of_entry
+from llmlog.store.common import COLUMNS, columns, span_row, text_of_entry
 from llmlog.store.sqlite.rollup import add_inserted
 from llmlog.store.sqlite.schema import migrate
 
@@ -188,9 +188,13 @@ class SQLiteSink:
         db = self._conn()
         interactions: dict[str, Entry] = {}
         feedback: list[Entry] = []
+        spans: list[Entry] = []
         for e in batch:
-            if e.get("event") == "llm_feedback":
+            event = e.get("event")
+            if event == "llm_feedback":
                 feedback.append(e)
+            elif event == "llm_span":
+                spans.append(e)
             else:
                 interactions.setdefault(str(e.get("request_id")), e)
         db.execute("BEGIN IMMEDIATE")
@@ -212,6 +216,12 @@ class SQLiteSink:
                         )
                         for f in feedback
                     ],
+                )
+            if spans:
+                db.executemany(
+                    "INSERT OR IGNORE INTO spans (span_id, trace_id, parent_span_id, kind, name,"
+                    " ts, duration_ms, status, error_type, record) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    [(*span_row(e), e.line.decode()) for e in spans],
                 )
             db.execute("COMMIT")
         except BaseException:

@@ -37,7 +37,7 @@ from llmlog.context import activate_span, deactivate_span, get_context_snapshot,
 from llmlog.normalize import error_info
 from llmlog.record import SCHEMA_VERSION, SPAN_EVENT, new_span_id, new_trace_id
 
-__all__ = ["KINDS", "Span", "span", "trace", "traced"]
+__all__ = ["KINDS", "Span", "emit", "kind_of", "span", "trace", "traced"]
 
 _log = logging.getLogger(__name__)
 
@@ -206,6 +206,37 @@ class Span:
 
 
 def _submit_span(s: Span, duration_ms: float) -> None:
+    emit(
+        name=s.name,
+        kind=s.kind,
+        trace_id=s.trace_id,
+        span_id=s.span_id,
+        parent_span_id=s.parent_span_id,
+        timestamp=s.timestamp,
+        duration_ms=duration_ms,
+        error=s._error,
+        attributes=s._attributes,
+        input_json=s._input,
+        output_json=s._output,
+    )
+
+
+def emit(
+    *,
+    name: str,
+    kind: str,
+    trace_id: str,
+    span_id: str,
+    parent_span_id: str | None,
+    timestamp: float,
+    duration_ms: float | None,
+    error: Mapping[str, Any] | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    input_json: bytes = b"null",
+    output_json: bytes = b"null",
+) -> None:
+    """Log one finished span with the ids and times given (adapters of other tracers use
+    this; :class:`Span` is the way for an app). Never raises."""
     from llmlog import api
 
     try:
@@ -214,16 +245,16 @@ def _submit_span(s: Span, duration_ms: float) -> None:
         head: dict[str, Any] = {
             "event": SPAN_EVENT,
             "schema_version": SCHEMA_VERSION,
-            "trace_id": s.trace_id,
-            "span_id": s.span_id,
-            "parent_span_id": s.parent_span_id,
-            "kind": s.kind,
-            "name": s.name,
-            "timestamp": s.timestamp,
-            "duration_ms": round(duration_ms, 3),
-            "status": "error" if s._error is not None else "ok",
-            "error": s._error,
-            "attributes": s._attributes,
+            "trace_id": trace_id,
+            "span_id": span_id,
+            "parent_span_id": parent_span_id,
+            "kind": kind_of(kind),
+            "name": str(name),
+            "timestamp": timestamp,
+            "duration_ms": None if duration_ms is None else round(duration_ms, 3),
+            "status": "error" if error is not None else "ok",
+            "error": None if error is None else dict(error),
+            "attributes": dict(attributes or {}),
         }
         ctx = get_context_snapshot()
         if ctx:
@@ -235,7 +266,7 @@ def _submit_span(s: Span, duration_ms: float) -> None:
             if ctx.get("metadata"):
                 head["metadata"] = dict(ctx["metadata"])
         body = dumps(head)
-        payload = b"".join((body[:-1], b',"input":', s._input, b',"output":', s._output, b"}"))
+        payload = b"".join((body[:-1], b',"input":', input_json, b',"output":', output_json, b"}"))
         p = api._pipeline or api._get_pipeline()
         p.submit_span(payload)
     except Exception as exc:

@@ -8,7 +8,8 @@ answers the paths the real SDKs call:
   tool-call deltas when ``tools`` are offered; a usage chunk when
   ``stream_options.include_usage``; ``{"answer": <prompt>}`` as the text when a
   ``json_schema`` response format is asked for.
-* ``POST .../completions``, ``.../responses`` (typed SSE events),
+* ``POST .../completions``, ``.../responses`` (typed SSE events; a function call when
+  tools are offered, then text once the input ends with the call's output),
   ``.../embeddings`` (float or base64 vectors).
 * ``POST /v1/messages`` (Anthropic): JSON, or the ``message_start`` ...
   ``message_stop`` event stream, with ``tool_use`` blocks and input JSON deltas.
@@ -361,7 +362,16 @@ class _Handler(BaseHTTPRequestHandler):
         prompt = inp if isinstance(inp, str) else user_text(inp)
         text = answer_text(prompt)
         tools = body.get("tools") or []
-        tool_name = tools[0].get("name") if tools else None
+        # a tool's result just came back (an agent's second turn): answer in text
+        after_tool = (
+            isinstance(inp, list)
+            and bool(inp)
+            and isinstance(inp[-1], dict)
+            and inp[-1].get("type") == "function_call_output"
+        )
+        tool_name = tools[0].get("name") if tools and not after_tool else None
+        if after_tool:
+            text = answer_text(str(inp[-1].get("output")))
         args = json.dumps({"query": prompt})
         i_tok, o_tok = usage_for(prompt, args if tool_name else text)
         model = str(body.get("model")) + "-2025-04-14"

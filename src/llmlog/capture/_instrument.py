@@ -38,7 +38,12 @@ __all__ = [
     "uninstrument",
 ]
 
-BUILTIN = ("llmlog.capture._openai", "llmlog.capture._anthropic", "llmlog.capture._litellm")
+BUILTIN = (
+    "llmlog.capture._openai",
+    "llmlog.capture._anthropic",
+    "llmlog.capture._litellm",
+    "llmlog.capture._openai_agents",
+)
 """Modules of the built-in integrations; each has an ``INTEGRATION`` object."""
 
 ENTRY_POINT_GROUP = "llmlog.capture"

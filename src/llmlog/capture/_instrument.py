@@ -43,6 +43,7 @@ BUILTIN = (
     "llmlog.capture._anthropic",
     "llmlog.capture._litellm",
     "llmlog.capture._openai_agents",
+    "llmlog.capture._langchain",
 )
 """Modules of the built-in integrations; each has an ``INTEGRATION`` object."""
 

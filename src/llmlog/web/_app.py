@@ -42,6 +42,7 @@ from llmlog.store import (
     Query,
     Store,
     StoreError,
+    TraceNotFoundError,
     open_store,
 )
 from llmlog.web._content import conversation, json_tree, new_turns, tool_names
@@ -50,6 +51,8 @@ from llmlog.web._feedback import MAX_COMMENT, FeedbackError, write_feedback
 from llmlog.web._filters import PARAMS, TIME_PRESETS, Filters
 from llmlog.web._security import Csrf, Guard
 from llmlog.web._templates import render
+from llmlog.web._traces import TRACE_RANGES, since_of
+from llmlog.web._traces import rows as trace_rows
 
 __all__ = ["PAGE_SIZE", "create_app"]
 
@@ -270,6 +273,7 @@ class Viewer:
             tools=tool_names(tools) if isinstance(tools, list) else [],
             metadata=orjson.dumps(rec.get("metadata")).decode() if rec.get("metadata") else None,
             session_url="/s/" + quote(str(sid), safe="") if sid else None,
+            trace_url="/t/" + str(rec.get("trace_id")) if rec.get("trace_id") else None,
             session_pos=(position + 1, len(siblings)) if position >= 0 else None,
             prev_url=_rid_url(siblings[position - 1]) if position > 0 else None,
             next_url=_rid_url(siblings[position + 1])
@@ -431,6 +435,50 @@ class Viewer:
             first_url=filters.url("/sessions") if cursor else None,
         )
 
+    # -- traces ------------------------------------------------------------------------------
+
+    def traces(self, request: Request) -> Response:
+        """The most recent runs that have spans, in a time range."""
+        since = request.query_params.get("since") or "24h"
+        error, found = None, []
+        try:
+            start = since_of(since)
+        except ValueError as exc:
+            start, error = None, f"Invalid time range: {exc}"
+        if error is None:
+            with self._store() as store:
+                found = store.traces(since=start, limit=PAGE_SIZE)
+        return self._page(
+            request,
+            "traces.html",
+            status=400 if error else 200,
+            title="Traces",
+            nav="traces",
+            traces=found,
+            error=error,
+            since=since,
+            ranges=[(v, label, f"/traces?since={v}") for v, label in TRACE_RANGES],
+        )
+
+    def trace(self, request: Request) -> Response:
+        """One run: a waterfall of its spans and model calls, each with its details."""
+        tid = request.path_params["tid"]
+        with self._store() as store:
+            try:
+                tr = store.trace(tid)
+            except (TraceNotFoundError, AmbiguousIdError) as exc:
+                return self._error(request, 404, "Trace not found", str(exc))
+        if tr.summary.trace_id != tid:
+            return RedirectResponse("/t/" + tr.summary.trace_id, status_code=302)
+        return self._page(
+            request,
+            "trace.html",
+            title=f"{tr.summary.name or 'trace'} · {tid[:12]}",
+            nav="traces",
+            summary=tr.summary,
+            rows=trace_rows(tr),
+        )
+
     # -- dashboard ---------------------------------------------------------------------------
 
     def dashboard(self, request: Request) -> Response:
@@ -524,6 +572,8 @@ def create_app(
         Route("/i/{rid:path}", viewer.detail, methods=["GET", "HEAD"]),
         Route("/s/{sid:path}", viewer.session, methods=["GET", "HEAD"]),
         Route("/sessions", viewer.sessions, methods=["GET", "HEAD"]),
+        Route("/traces", viewer.traces, methods=["GET", "HEAD"]),
+        Route("/t/{tid}", viewer.trace, methods=["GET", "HEAD"]),
         Route("/dashboard", viewer.dashboard, methods=["GET", "HEAD"]),
         Route("/api/tail", viewer.tail, methods=["GET"]),
         Route("/api/i/{rid:path}", viewer.record_json, methods=["GET"]),

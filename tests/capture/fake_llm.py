@@ -5,7 +5,7 @@ answers the paths the real SDKs call:
 
 * ``POST .../chat/completions`` (OpenAI, Azure ``/openai/deployments/<d>/...``,
   any OpenAI-compatible ``base_url``): JSON, or SSE chunks with ``[DONE]``;
-  tool-call deltas when ``tools`` are offered; a usage chunk when
+  tool-call deltas when ``tools`` are offered (text once the last message is a tool's result); a usage chunk when
   ``stream_options.include_usage``; ``{"answer": <prompt>}`` as the text when a
   ``json_schema`` response format is asked for.
 * ``POST .../completions``, ``.../responses`` (typed SSE events; a function call when
@@ -189,7 +189,12 @@ class _Handler(BaseHTTPRequestHandler):
             text = json.dumps({"answer": prompt})  # structured outputs: valid JSON
         model = str(body.get("model")) + "-2024-07-18"
         tools = body.get("tools") or []
-        tool_name = tools[0]["function"]["name"] if tools else None
+        msgs = body.get("messages")
+        # a tool's result just came back (an agent's second turn): answer in text
+        after_tool = isinstance(msgs, list) and bool(msgs) and msgs[-1].get("role") == "tool"
+        tool_name = tools[0]["function"]["name"] if tools and not after_tool else None
+        if after_tool:
+            text = answer_text(str(msgs[-1].get("content")))
         args = json.dumps({"query": prompt})
         inp, out = usage_for(prompt, args if tool_name else text)
         usage = {

@@ -44,6 +44,7 @@ BUILTIN = (
     "llmlog.capture._litellm",
     "llmlog.capture._openai_agents",
     "llmlog.capture._langchain",
+    "llmlog.capture._pydantic_ai",
 )
 """Modules of the built-in integrations; each has an ``INTEGRATION`` object."""
 

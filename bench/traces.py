@@ -15,7 +15,7 @@ Run by hand (it prints figures; nothing is asserted):
    retrieval, guardrail) and 2 model calls, written through the SQLite write path;
    then the time of ``store.traces(limit=50)`` (the CLI's and viewer's first page),
    ``store.trace(id)`` for a recent and an old trace, and ``store.trace(id)`` for one
-   run of 500 spans.
+   run of 500 spans; then the viewer's pages for them (server time, through its ASGI app).
 """
 
 from __future__ import annotations
@@ -258,6 +258,20 @@ def main() -> None:
             found = len(st.traces(kind="guardrail", limit=50))
             took = _ms(lambda: st.traces(kind="guardrail"))
             print(f"  traces(kind=guardrail)         {took:8.1f} ms ({found} found)")
+        from starlette.testclient import TestClient
+
+        from llmlog.web import create_app
+
+        with TestClient(create_app(str(store)), base_url="http://127.0.0.1") as web:
+            for label, path in (
+                ("viewer /traces", "/traces?since=all"),
+                ("viewer /t/<8-node run>", f"/t/{ids[-1]}"),
+                ("viewer /t/<500-span run>", f"/t/{big}"),
+            ):
+                assert web.get(path).status_code == 200
+                took = _ms(lambda path=path: web.get(path))
+                size = len(web.get(path).content) / 1000
+                print(f"  {label:30} {took:8.1f} ms ({size:,.0f} KB of HTML)")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

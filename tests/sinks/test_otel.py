@@ -80,6 +80,27 @@ class TestOTelSink:
         assert a["llmlog.request_id"] == rid
         assert (span.end_time - span.start_time) == 250_000_000
 
+    def test_steps_become_internal_spans_in_the_same_tree(self) -> None:
+        """llmlog.span() records export as INTERNAL spans; a model call inside is their child."""
+        mem = InMemorySpanExporter()
+        llmlog.configure(db="off", sinks=[OTelSink(mem)])
+        with llmlog.trace("answer_ticket") as root:
+            with llmlog.span("lookup_order", kind="tool", input={"id": 1}) as s:
+                s.set_output("shipped")
+                llmlog.log_interaction(MESSAGES, RESPONSE, model="gpt-4o-mini")
+        llmlog.flush(10)
+        spans = {sp.name: sp for sp in mem.get_finished_spans()}
+        wf, tool = spans["invoke_workflow answer_ticket"], spans["execute_tool lookup_order"]
+        call = spans["chat gpt-4o-mini"]
+        assert wf.kind == tool.kind == trace.SpanKind.INTERNAL
+        assert wf.parent is None and format(wf.context.trace_id, "032x") == root.trace_id
+        assert tool.parent is not None and tool.parent.span_id == wf.context.span_id
+        assert call.parent is not None and call.parent.span_id == tool.context.span_id
+        assert tool.attributes["gen_ai.operation.name"] == "execute_tool"
+        assert tool.attributes["gen_ai.tool.name"] == "lookup_order"
+        assert tool.attributes["gen_ai.tool.call.arguments"] == '{"id":1}'
+        assert tool.attributes["gen_ai.tool.call.result"] == "shipped"
+
     def test_span_joins_the_apps_active_trace(self) -> None:
         """A call logged inside the app's own span is exported as that span's child."""
         provider = TracerProvider()

@@ -218,6 +218,43 @@ class TestStores:
                 store.trace("abcdef03")
 
 
+class TestToolLinks:
+    def test_a_tool_links_to_the_call_that_asked_and_the_call_that_got_its_result(self) -> None:
+        """By the tool_call_id attribute: the model call whose reply asked for it, and the
+        next call whose prompt carries its result (OpenAI chat shape here)."""
+        asking = {
+            "object": "chat.completion",
+            "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": None,
+                "tool_calls": [{"id": "call_9", "type": "function", "function": {
+                    "name": "lookup_order", "arguments": '{"id": "A1"}'}}]}}],
+        }  # fmt: skip
+        with llmlog.trace("run") as root:
+            first = llmlog.log_interaction([{"role": "user", "content": "A1?"}], asking)
+            with llmlog.span(
+                "lookup_order", kind="tool", attributes={"tool_call_id": "call_9"}
+            ) as s:
+                s.set_output("shipped")
+            second = llmlog.log_interaction(
+                [{"role": "tool", "tool_call_id": "call_9", "content": "shipped"}], RESP
+            )
+        assert llmlog.flush(10)
+        with open_store("llmlog.db") as store:
+            tr = store.trace(root.trace_id)
+        nodes = {n.record.get("request_id") or n.name: n for _, n in tr.walk()}
+        tool = nodes["lookup_order"]
+        assert tool.links == {
+            "tool_call_id": "call_9",
+            "requested_by": nodes[first].span_id,
+            "result_to": nodes[second].span_id,
+        }
+        r = CliRunner().invoke(cli, ["trace", root.trace_id, "--json"])
+        (line,) = [orjson.loads(x) for x in r.output.splitlines() if '"execute_tool"' in x]
+        assert line["tool_call_id"] == "call_9"
+        assert line["requested_by"] == nodes[first].span_id
+        assert "[call_9]" in CliRunner().invoke(cli, ["trace", root.trace_id]).output
+
+
 class TestCli:
     def test_trace_prints_the_tree_and_json(self) -> None:
         tid = _agent_run()

@@ -80,6 +80,8 @@ def test_a_runnable_is_one_trace(server: FakeLLMServer) -> None:
     assert "shipped" in str(tool.record["output"])
     assert nodes[0].record["output"] == answer
     assert summary.model_calls == 2 and summary.tool_calls == 1
+    assert tool.links["requested_by"] == nodes[2].span_id
+    assert tool.links["result_to"] == nodes[4].span_id
 
 
 def test_inside_an_llmlog_span_the_run_joins_it(server: FakeLLMServer) -> None:

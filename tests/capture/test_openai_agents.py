@@ -84,6 +84,12 @@ def test_a_run_is_one_trace_with_the_tool_between_model_calls(agent_model: Any) 
     assert "lookup_order" in str(call)
     assert "shipped" in str(second.record["prompt_messages"])
     assert summary.model_calls == 2 and summary.tool_calls == 1 and summary.status == "ok"
+    # linked both ways: the call that asked (by name and order), the call that got the result
+    assert tool.links == {
+        "tool_call_id": call["id"],
+        "requested_by": first.span_id,
+        "result_to": second.span_id,
+    }
     assert summary.input_tokens > 0 and nodes[2].input_tokens == summary.input_tokens
     r = CliRunner().invoke(cli, ["--db", "runs.db", "trace", summary.trace_id])
     assert r.exit_code == 0, r.output

@@ -60,6 +60,13 @@ def test_an_agent_run_is_one_trace(server: FakeLLMServer) -> None:
     assert tool.record["output"] == "where is order A1?: shipped"
     assert nodes[2].start <= tool.start <= nodes[5].start
     assert summary.model_calls == 2 and summary.tool_calls == 1 and summary.status == "ok"
+    # pydantic-ai names the tool call (gen_ai.tool.call.id): linked both ways by id
+    (asked,) = nodes[2].record["tool_calls"]
+    assert tool.links == {
+        "tool_call_id": asked["id"],
+        "requested_by": nodes[2].span_id,
+        "result_to": nodes[5].span_id,
+    }
 
 
 def test_uninstrument_stops_tracing_runs(server: FakeLLMServer) -> None:

@@ -32,10 +32,17 @@ class Runs:
         self.db = db
         llmlog.configure(db=str(db))
         with llmlog.trace("answer_ticket") as root:
-            with llmlog.span("lookup_order", kind="tool", input={"order_id": "<b>A1</b>"}) as s:
+            with llmlog.span(
+                "lookup_order",
+                kind="tool",
+                input={"order_id": "<b>A1</b>"},
+                attributes={"tool_call_id": "call_1"},
+            ) as s:
                 s.set_output({"status": "shipped"})
             self.call = llmlog.log_interaction(
-                [{"role": "user", "content": "where is A1?"}], RESP, model="gpt-4o-mini"
+                [{"role": "tool", "tool_call_id": "call_1", "content": "shipped"}],
+                RESP,
+                model="gpt-4o-mini",
             )
             with pytest.raises(KeyError), llmlog.span("search_docs", kind="retrieval"):
                 raise KeyError("index missing")
@@ -80,6 +87,8 @@ class TestHttp:
         assert "&lt;b&gt;A1&lt;/b&gt;" in r.text  # input shown as text, never markup
         assert f'href="/i/{runs.call}"' in r.text
         assert "KeyError: &#39;index missing&#39;" in r.text
+        assert "Tool call <code>call_1</code>" in r.text
+        assert re.search(r'class="result-to" href="#n-[0-9a-f]{16}"', r.text)
 
     def test_prefix_unknown_and_the_interaction_link(self, tclient: TestClient, runs: Runs) -> None:
         r = tclient.get(f"/t/{runs.run[:10]}", follow_redirects=False)

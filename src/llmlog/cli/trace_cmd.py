@@ -106,6 +106,9 @@ def _node_json(tr: Trace, n: TraceNode) -> dict[str, Any]:
         "output_tokens": n.output_tokens,
         "cost_usd": n.cost_usd,
         "error": rec.get("error"),
+        "tool_call_id": n.links.get("tool_call_id"),
+        "requested_by": n.links.get("requested_by"),
+        "result_to": n.links.get("result_to"),
     }
 
 
@@ -141,6 +144,8 @@ def _echo_tree(tr: Trace) -> None:
             parts.append(f"{fmt_int(n.input_tokens + n.output_tokens)} tok")
         if n.cost_usd is not None:
             parts.append(fmt_cost(n.cost_usd))
+        if n.links.get("tool_call_id"):
+            parts.append(f"[{n.links['tool_call_id']}]")
         if n.status == "error":
             err = n.record.get("error") or {}
             detail = f" {err.get('type')}: {str(err.get('message') or '')[:80]}" if err else ""

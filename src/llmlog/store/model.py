@@ -360,6 +360,9 @@ class TraceNode:
     output_tokens: int = 0
     cost_usd: float | None = None
     """Of this node and every node below it."""
+    links: dict[str, str] = field(default_factory=dict)
+    """A tool's ``tool_call_id``, the model call that ``requested_by`` it and the one it
+    sent its ``result_to`` (span ids), when the trace shows them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from llmlog.exceptions import AmbiguousIdError, TraceNotFoundError
 from llmlog.store.common import check_limit
 from llmlog.store.model import Trace, TraceNode, TraceSummary
 
-__all__ = ["TraceReads", "build_trace"]
+__all__ = ["TraceReads", "build_trace", "tool_links"]
 
 _TOOL = "execute_tool"
 
@@ -63,6 +63,7 @@ def build_trace(
                 cost_usd=r.get("cost_usd"),
             )
         )
+    links = tool_links(flat)
     ids = {n.span_id for n in flat}
     kids: dict[str | None, list[TraceNode]] = {}
     for n in flat:
@@ -88,10 +89,78 @@ def build_trace(
             input_tokens=node.input_tokens + sum(c.input_tokens for c in children),
             output_tokens=node.output_tokens + sum(c.output_tokens for c in children),
             cost_usd=round(sum(known), 10) if known else None,
+            links=links.get(node.span_id, {}),
         )
 
     roots = tuple(build(n, 0) for n in sorted(kids.get(None, ()), key=lambda c: c.start))
     return Trace(summarize(trace_id, flat, roots), roots)
+
+
+def _result_ids(messages: Any) -> set[str]:
+    """The tool-call ids whose results a prompt carries (OpenAI chat and Responses, Anthropic)."""
+    out: set[str] = set()
+    if not isinstance(messages, list):
+        return out
+    for m in messages:
+        if not isinstance(m, dict):
+            continue
+        if m.get("role") == "tool" or m.get("type") == "function_call_output":
+            out.update(m[k] for k in ("tool_call_id", "call_id") if isinstance(m.get(k), str))
+        content = m.get("content")
+        if isinstance(content, list):
+            out.update(
+                part["tool_use_id"]
+                for part in content
+                if isinstance(part, dict)
+                and part.get("type") == "tool_result"
+                and isinstance(part.get("tool_use_id"), str)
+            )
+    return out
+
+
+def tool_links(flat: Sequence[TraceNode]) -> dict[str, dict[str, str]]:
+    """Link each tool span to the model call that asked for it and the one that got its result.
+
+    A tool span names its call by the ``tool_call_id`` (or ``gen_ai.tool.call.id``)
+    attribute when its framework gives one; otherwise it is matched by name to the
+    latest earlier model call that asked for a tool of that name (each call once).
+    """
+    calls = sorted((n for n in flat if n.model_call), key=lambda n: n.start)
+    asked: list[tuple[TraceNode, str, str]] = []  # (model call, tool call id, tool name)
+    for c in calls:
+        for tc in c.record.get("tool_calls") or ():
+            if isinstance(tc, dict) and isinstance(tc.get("id"), str):
+                asked.append((c, tc["id"], str(tc.get("name") or "")))
+    results = [(c, _result_ids(c.record.get("prompt_messages"))) for c in calls]
+    taken: set[str] = set()
+    out: dict[str, dict[str, str]] = {}
+    for tool in sorted((n for n in flat if n.kind == _TOOL), key=lambda n: n.start):
+        attrs = tool.record.get("attributes")
+        attrs = attrs if isinstance(attrs, dict) else {}
+        cid = attrs.get("tool_call_id") or attrs.get("gen_ai.tool.call.id")
+        by = next((a for a in asked if a[1] == cid), None) if cid else None
+        if by is None and not cid:
+            by = next(
+                (
+                    a
+                    for a in reversed(asked)
+                    if a[2] == tool.name and a[1] not in taken and a[0].start <= tool.start
+                ),
+                None,
+            )
+        if by is not None:
+            cid = by[1]
+        if not isinstance(cid, str):
+            continue
+        taken.add(cid)
+        link = {"tool_call_id": cid}
+        if by is not None:
+            link["requested_by"] = by[0].span_id
+        to = next((c for c, ids in results if cid in ids and c.start >= tool.start), None)
+        if to is not None:
+            link["result_to"] = to.span_id
+        out[tool.span_id] = link
+    return out
 
 
 def summarize(trace_id: str, flat: Sequence[TraceNode], roots: Sequence[TraceNode]) -> TraceSummary:

@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from llmlog import shapes
 from llmlog.coerce import INVALID_KEY, coerce_record, coerce_usage
 from llmlog.extract import estimate_tokens, text_of
 from llmlog.prices import PriceTable
@@ -246,6 +247,16 @@ def _from_raw(raw: dict[str, Any]) -> dict[str, Any]:
         if u is not None and u["output_tokens"] is None and u["input_tokens"] is not None:
             u["output_tokens"] = 0  # embeddings produce no output tokens: priced on input
             u["total_tokens"] = u["input_tokens"]
+        return out
+    more = shapes.read(raw)  # Gemini, Ollama, Bedrock, Cohere, ...
+    if more:
+        u = more.pop("usage", None)
+        if u is not None:
+            u = normalize_usage(u)
+            if u is not None:
+                out["usage"] = u
+        more.update(out)
+        return more
     return out
 
 

@@ -4,7 +4,9 @@ Prices are USD per million tokens (``input``, ``output`` and optionally
 ``cached_input`` for cache reads). A model matches a key exactly, or a key
 followed by ``-``/``:``/``@`` (a dated snapshot such as
 ``gpt-4o-mini-2024-07-18``); the longest key wins. A ``provider/`` prefix as
-LiteLLM writes it (``openai/gpt-4o``) is ignored. An unknown model costs
+LiteLLM writes it (``openai/gpt-4o``) is ignored, and so are a Bedrock model id's
+inference-profile region and vendor (``us.anthropic.claude-3-5-haiku-20241022-v1:0``
+is priced as ``claude-3-5-haiku``) when the full id has no price. An unknown model costs
 ``None``: llmlog never guesses a price.
 """
 
@@ -16,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 
 __all__ = ["PriceTable", "cost_usd"]
+
+_REGIONS = frozenset({"us", "eu", "apac", "global", "us-gov", "jp", "au", "ca"})
 
 
 class PriceTable:
@@ -58,6 +62,20 @@ class PriceTable:
 
     def _lookup(self, model: str) -> dict[str, float] | None:
         name = model.rsplit("/", 1)[-1].lower()
+        found = self._match(name)
+        if found is None and "." in name:
+            # Bedrock ids: an inference profile's region, then the vendor
+            # ("us.anthropic.claude-3-5-haiku-...-v1:0" is priced as claude-3-5-haiku).
+            head, _, rest = name.partition(".")
+            if head in _REGIONS:
+                name = rest
+                found = self._match(name)
+            head, _, rest = name.partition(".")
+            if found is None and rest and head.isalpha():
+                found = self._match(rest)
+        return found
+
+    def _match(self, name: str) -> dict[str, float] | None:
         best: str | None = None
         for key in self._table:
             k = key.lower()

@@ -14,6 +14,8 @@ answers the paths the real SDKs call:
 * ``POST /v1/messages`` (Anthropic): JSON, or the ``message_start`` ...
   ``message_stop`` event stream, with ``tool_use`` blocks and input JSON deltas.
 
+Gemini, Ollama, Bedrock and Cohere v2 are answered by :mod:`fake_providers`.
+
 Answers are deterministic so a test can check each record against its own call:
 the text is ``"echo: " + <last user text>`` split into word chunks, tool
 arguments are ``{"query": <last user text>}``, and usage is derived from word
@@ -92,6 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> dict[str, Any]:
         n = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(n) if n else b""
+        self.raw_body = raw
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
@@ -152,6 +155,10 @@ class _Handler(BaseHTTPRequestHandler):
         first = self.headers.get("x-fake-fail-first")
         if first and self.headers.get("x-stainless-retry-count", "0") == "0":
             status = first
+        import fake_providers  # it imports this module's helpers
+
+        if fake_providers.route(self, path, self.raw_body, body, status):
+            return
         anthropic = path.endswith("/v1/messages")
         if status:
             self._error(int(status), anthropic)
@@ -340,7 +347,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._sse(events)
 
     def _embeddings(self, body: dict[str, Any]) -> None:
-        inputs = body.get("input")
+        inputs = body.get("input", body.get("inputs"))  # "inputs": Mistral
         items = [inputs] if isinstance(inputs, str) else list(inputs or [])
         dims = int(body.get("dimensions") or 8)
         data = []
@@ -354,6 +361,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(
             200,
             {
+                "id": f"emb-{self.server.next_id()}",
                 "object": "list",
                 "data": data,
                 "model": str(body.get("model")),

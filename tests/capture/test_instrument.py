@@ -61,8 +61,8 @@ class TestInstrument:
         assert "openai" not in instrumented() and "anthropic" in instrumented()
         oa.chat.completions.create(model="gpt-4o-mini", messages=MSGS)
         assert records.refresh() == []
-        with pytest.raises(TypeError, match=r"unknown option.*cohere"):
-            llmlog.instrument(cohere=True)
+        with pytest.raises(TypeError, match=r"unknown option.*watsonx.*known: anthropic"):
+            llmlog.instrument(watsonx=True)
 
     def test_another_wrapper_on_top_survives_uninstrument(self, oa: Any, records: Any) -> None:
         """If something else wrapped after us, uninstrument() leaves it and turns ours off."""
@@ -240,3 +240,54 @@ class TestNeverBreaksTheApp:
         assert captured.value.__suppress_context__ is plain.value.__suppress_context__
         assert type(captured.value.__context__) is type(plain.value.__context__)
         assert len(records.refresh()) == 1
+
+
+class TestMethodIntegrationFailsSoft:
+    def test_a_renamed_method_disables_only_its_own_capture(
+        self, server: Any, records: Any, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """An SDK release that renamed one method: one warning naming it; the rest captured."""
+        ollama = pytest.importorskip("ollama")
+        from llmlog.capture import _ollama
+        from llmlog.capture._methods import Method, MethodIntegration
+
+        llmlog.uninstrument()
+        integ = MethodIntegration(
+            "ollama",
+            "ollama",
+            (
+                Method("Client", "_request", _ollama._begin),
+                Method("AsyncClient", "_request_renamed", _ollama._begin),
+            ),
+        )
+        with caplog.at_level(logging.WARNING, logger="llmlog"):
+            assert integ.patch(ollama) is True
+            integ.unpatch()
+            assert integ.patch(ollama) is True
+        try:
+            warnings = [
+                r.getMessage() for r in caplog.records if "_request_renamed" in r.getMessage()
+            ]
+            assert len(warnings) == 1 and "AsyncClient._request_renamed not found" in warnings[0]
+            ollama.Client(host=server.url).chat(
+                model="m", messages=[{"role": "user", "content": "hi"}]
+            )
+            assert records.one()["provider"] == "ollama"
+        finally:
+            integ.unpatch()
+
+    def test_instrumented_lists_the_new_sdks(self) -> None:
+        """Every SDK installed here is patched once imported."""
+        for module in (
+            "google.genai",
+            "botocore.client",
+            "ollama",
+            "mistralai.client",
+            "cohere",
+            "groq",
+        ):
+            pytest.importorskip(module)
+        llmlog.instrument()
+        assert {"google_genai", "bedrock", "ollama", "mistralai", "cohere", "groq"} <= set(
+            instrumented()
+        )

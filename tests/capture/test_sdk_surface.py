@@ -89,3 +89,47 @@ def test_litellm_public_functions() -> None:
     assert int(version("litellm").split(".")[0]) == VERIFIED_MAJOR["litellm"]
     assert callable(litellm.completion)
     assert inspect.iscoroutinefunction(litellm.acompletion)
+
+
+class TestMethodChokePoints:
+    """The private methods the non-Stainless integrations wrap (read for the pinned versions)."""
+
+    def test_ollama_request(self) -> None:
+        """``Client._request(cls, method, path, *, json, stream)``: chat/generate/embed pass here."""
+        ollama = pytest.importorskip("ollama")
+        assert (
+            int(ollama.__version__.split(".")[1]) >= 6 if hasattr(ollama, "__version__") else True
+        )
+        for cls in (ollama.Client, ollama.AsyncClient):
+            params = inspect.signature(inspect.unwrap(cls._request)).parameters
+            assert list(params)[:2] == ["self", "cls"] and "stream" in params
+            assert "self._request(" in inspect.getsource(cls.chat)
+        assert inspect.iscoroutinefunction(inspect.unwrap(ollama.AsyncClient._request))
+
+    def test_google_genai_api_client(self) -> None:
+        """``BaseApiClient.request / request_streamed / async_*`` take (method, path, body)."""
+        api = pytest.importorskip("google.genai._api_client")
+        for name in ("request", "request_streamed", "async_request", "async_request_streamed"):
+            params = list(
+                inspect.signature(inspect.unwrap(getattr(api.BaseApiClient, name))).parameters
+            )
+            assert params[:4] == ["self", "http_method", "path", "request_dict"], name
+        assert inspect.isgeneratorfunction(inspect.unwrap(api.BaseApiClient.request_streamed))
+
+    def test_botocore_make_api_call(self) -> None:
+        """Every boto3 operation goes through ``BaseClient._make_api_call(name, params)``."""
+        client = pytest.importorskip("botocore.client")
+        params = list(
+            inspect.signature(inspect.unwrap(client.BaseClient._make_api_call)).parameters
+        )
+        assert params == ["self", "operation_name", "api_params"]
+
+    def test_public_methods(self) -> None:
+        """Mistral's and Cohere's public methods, keyword arguments as wrapped."""
+        chat = pytest.importorskip("mistralai.client.chat")
+        v2 = pytest.importorskip("cohere.v2.client")
+        for fn in (chat.Chat.complete, chat.Chat.stream, v2.V2Client.chat, v2.V2Client.chat_stream):
+            params = inspect.signature(inspect.unwrap(fn)).parameters
+            assert params["model"].kind is inspect.Parameter.KEYWORD_ONLY
+            assert params["messages"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert inspect.isasyncgenfunction(inspect.unwrap(v2.AsyncV2Client.chat_stream))

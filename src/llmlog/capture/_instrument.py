@@ -2,8 +2,9 @@
 
 Integrations are objects with a ``name`` (the ``instrument()`` option), the
 ``module`` whose import makes patching possible, and ``patch(module) -> bool`` /
-``unpatch()`` / ``applied``. The built-in ones (OpenAI, Anthropic, LiteLLM) are
-listed in :data:`BUILTIN`; third-party packages add theirs under the entry-point
+``unpatch()`` / ``applied``. The built-in ones are listed in :data:`BUILTIN`
+(OpenAI, Anthropic, LiteLLM, Google Gen AI, Bedrock, Ollama, Mistral, Cohere, Groq,
+and the agent frameworks); third-party packages add theirs under the entry-point
 group ``llmlog.capture`` (the object the entry point names is the integration).
 
 Patching never imports an SDK the application has not imported (LiteLLM alone
@@ -42,6 +43,12 @@ BUILTIN = (
     "llmlog.capture._openai",
     "llmlog.capture._anthropic",
     "llmlog.capture._litellm",
+    "llmlog.capture._gemini",
+    "llmlog.capture._bedrock",
+    "llmlog.capture._ollama",
+    "llmlog.capture._mistral",
+    "llmlog.capture._cohere",
+    "llmlog.capture._groq",
     "llmlog.capture._openai_agents",
     "llmlog.capture._langchain",
     "llmlog.capture._pydantic_ai",

@@ -53,6 +53,7 @@ __all__ = [
     "Assembler",
     "AsyncStreamProxy",
     "DualStreamProxy",
+    "IterableStreamProxy",
     "StreamCapture",
     "SyncStreamProxy",
 ]
@@ -281,6 +282,13 @@ class _AsyncIteration:
         finally:
             self._self_capture.finish()
 
+    async def aclose(self) -> Any:
+        """Close the SDK stream (``aclose``, as async generators have), then log it."""
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_capture.finish()
+
 
 class SyncStreamProxy(_SyncIteration, _Base):
     """A sync SDK stream, logged when it ends, fails, is closed or is dropped."""
@@ -293,9 +301,24 @@ class AsyncStreamProxy(_AsyncIteration, _Base):
 class DualStreamProxy(_SyncIteration, _AsyncIteration, _Base):
     """A stream object iterable both ways (LiteLLM's ``CustomStreamWrapper``)."""
 
-    async def aclose(self) -> Any:
-        """Close the SDK stream (``aclose``), then log what was received."""
+
+class IterableStreamProxy(_Base):
+    """A sync stream that is an iterable, not an iterator (botocore's ``EventStream``).
+
+    Each ``iter()`` reads the SDK's own iterator through a generator that records
+    the chunks; the record is logged when it ends, fails or is abandoned.
+    """
+
+    def __iter__(self) -> Any:
+        cap = self._self_capture
         try:
-            return await self.__wrapped__.aclose()
-        finally:
-            self._self_capture.finish()
+            for item in self.__wrapped__:
+                cap.chunk(item)
+                yield item
+        except GeneratorExit:
+            cap.finish()
+            raise
+        except BaseException as exc:
+            cap.finish(exc)
+            raise
+        cap.finish()

@@ -5,12 +5,14 @@ Run by hand (prints a table; nothing is asserted):
     python bench/capture.py            # full run, about a minute
     python bench/capture.py --quick    # smaller N, a smoke check
 
-Two set-ups, each with the real ``openai`` and ``anthropic`` SDKs (sync clients):
+Two set-ups, with the real SDKs (sync clients):
 
   server     the fake provider of ``tests/capture/fake_llm.py`` on 127.0.0.1, in its
              own process (so it does not share the GIL with the app): a real
-             HTTP/1.1 round trip, JSON or SSE
-  in-process the same SDK calls over ``httpx2.MockTransport`` (no socket): the
+             HTTP/1.1 round trip, JSON, SSE, NDJSON or AWS event streams. Every SDK
+             llmlog captures: openai, anthropic, google-genai, boto3 bedrock-runtime,
+             ollama, mistralai, cohere (v2), groq; plain and streamed
+  in-process openai and anthropic over ``httpx2.MockTransport`` (no socket): the
              round trip is only the SDK's own CPU work, so any capture cost shows
 
 For each, plain and instrumented calls alternate in blocks of 50 (so drift and
@@ -248,6 +250,87 @@ def _cases(oa: Any, an: Any) -> dict[str, Callable[[], float | None]]:
     }
 
 
+def _timed_stream(make: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    it = iter(make())
+    next(it)
+    first = time.perf_counter() - t0
+    for _ in it:
+        pass
+    return first
+
+
+def _more_cases(url: str) -> dict[str, Callable[[], float | None]]:
+    """The other SDKs against the fake server (each SDK's own wire protocol)."""
+    import boto3
+    import cohere
+    import groq
+    import ollama
+    from botocore.config import Config
+    from google import genai
+    from google.genai import types
+    from mistralai.client import Mistral
+
+    gm = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=url))
+    br = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="a",
+        aws_secret_access_key="b",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    ol = ollama.Client(host=url)
+    mi = Mistral(api_key="k", server_url=url)
+    co = cohere.ClientV2(api_key="k", base_url=url)
+    gq = groq.Groq(api_key="k", base_url=url, max_retries=0)
+    conv = [{"role": "user", "content": [{"text": USER}]}]
+    system = [{"text": SYSTEM}]
+    return {
+        "gemini generate_content": lambda: (
+            gm.models.generate_content(
+                model="gemini-2.5-flash", contents=USER, config={"system_instruction": SYSTEM}
+            )
+            and None
+        ),
+        "gemini stream": lambda: _timed_stream(
+            lambda: gm.models.generate_content_stream(
+                model="gemini-2.5-flash", contents=USER, config={"system_instruction": SYSTEM}
+            )
+        ),
+        "bedrock converse": lambda: (
+            br.converse(modelId="amazon.nova-lite-v1:0", messages=conv, system=system) and None
+        ),
+        "bedrock converse_stream": lambda: _timed_stream(
+            lambda: br.converse_stream(
+                modelId="amazon.nova-lite-v1:0", messages=conv, system=system
+            )["stream"]
+        ),
+        "ollama chat": lambda: ol.chat(model="llama3.2", messages=OA_MSGS) and None,
+        "ollama chat stream": lambda: _timed_stream(
+            lambda: ol.chat(model="llama3.2", messages=OA_MSGS, stream=True)
+        ),
+        "mistral complete": lambda: (
+            mi.chat.complete(model="mistral-small-latest", messages=OA_MSGS) and None
+        ),
+        "mistral stream": lambda: _timed_stream(
+            lambda: mi.chat.stream(model="mistral-small-latest", messages=OA_MSGS)
+        ),
+        "cohere chat": lambda: co.chat(model="command-r", messages=OA_MSGS) and None,
+        "cohere chat_stream": lambda: _timed_stream(
+            lambda: co.chat_stream(model="command-r", messages=OA_MSGS)
+        ),
+        "groq chat": lambda: (
+            gq.chat.completions.create(model="llama-3.1-8b-instant", messages=OA_MSGS) and None
+        ),
+        "groq chat stream": lambda: _timed_stream(
+            lambda: gq.chat.completions.create(
+                model="llama-3.1-8b-instant", messages=OA_MSGS, stream=True
+            )
+        ),
+    }
+
+
 def _measure(call: Callable[[], float | None], n: int) -> dict[str, dict[str, list[float]]]:
     out: dict[str, dict[str, list[float]]] = {
         m: {"lat": [], "ttft": [], "cpu": []} for m in ("plain", "instrumented")
@@ -398,6 +481,11 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=None, help="calls per mode and case")
     ap.add_argument("--json", action="store_true", help="also print the rows as JSON")
     ap.add_argument(
+        "--only-openai-anthropic",
+        action="store_true",
+        help="leave out the other SDKs (Gemini, Bedrock, Ollama, Mistral, Cohere, Groq)",
+    )
+    ap.add_argument(
         "--pipeline",
         choices=["default", "deferred"],
         default="default",
@@ -455,7 +543,10 @@ def main() -> None:
             ),
         }
         for setup, (oa, an) in setups.items():
-            for name, call in _cases(oa, an).items():
+            cases = _cases(oa, an)
+            if setup == "server" and not args.only_openai_anthropic:
+                cases.update(_more_cases(url))
+            for name, call in cases.items():
                 rows.append(_report(setup, name, _measure(call, n)))
                 print(f"  done: {setup} / {name}", file=sys.stderr)
         breakdown = _breakdown(setups["in-process"][0]) if args.pipeline == "deferred" else {}

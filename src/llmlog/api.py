@@ -99,7 +99,7 @@ def _build_sinks(settings: Settings) -> list[Sink]:
                 "available: pip install 'llmlog[otel]'"
             )
         else:
-            sinks.append(OTelSink())
+            sinks.append(OTelSink(content=settings.otel_content, meter_provider="otlp"))
     sinks.extend(settings.sinks)
     sinks.append(LoggerSink())
     return sinks

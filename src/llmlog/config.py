@@ -51,6 +51,12 @@ class Settings:
     )
     jsonl_backups: int = _env("LLMLOG_JSONL_BACKUPS", "rotated JSON-lines files to keep", 5)
     otel: bool = _env("LLMLOG_OTEL", "also export OpenTelemetry GenAI spans", False)
+    otel_content: str = _env(
+        "LLMLOG_OTEL_CONTENT",
+        "what the OpenTelemetry export gets of the (redacted) content, whatever the store "
+        "keeps: full, metadata (lengths and hashes only) or off",
+        "full",
+    )
     disabled: bool = _env("LLMLOG_DISABLED", "log nothing at all", False)
     redact: bool = _env("LLMLOG_REDACT", "redact PII and secrets before anything is written", True)
     redact_key: str | None = _env(
@@ -148,6 +154,7 @@ class Settings:
 
 _CHOICES = {
     "capture_content": ("full", "metadata", "off"),
+    "otel_content": ("full", "metadata", "off"),
     "on_full": ("spool", "drop"),
     "durability": ("async", "sync"),
     "collector": ("auto", "off"),

@@ -37,7 +37,7 @@ from llmlog.context import activate_span, deactivate_span, get_context_snapshot,
 from llmlog.normalize import error_info
 from llmlog.record import SCHEMA_VERSION, SPAN_EVENT, new_span_id, new_trace_id
 
-__all__ = ["KINDS", "Span", "emit", "kind_of", "span", "trace", "traced"]
+__all__ = ["KINDS", "Span", "emit", "kind_of", "span", "span_payload", "trace", "traced"]
 
 _log = logging.getLogger(__name__)
 
@@ -221,6 +221,48 @@ def _submit_span(s: Span, duration_ms: float) -> None:
     )
 
 
+def span_payload(
+    *,
+    name: str,
+    kind: str,
+    trace_id: str,
+    span_id: str,
+    parent_span_id: str | None,
+    timestamp: float,
+    duration_ms: float | None,
+    error: Mapping[str, Any] | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    input_json: bytes = b"null",
+    output_json: bytes = b"null",
+    context: Mapping[str, Any] | None = None,
+) -> bytes:
+    """Return the pipeline payload of one finished span (``context``: session, user, tags)."""
+    head: dict[str, Any] = {
+        "event": SPAN_EVENT,
+        "schema_version": SCHEMA_VERSION,
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "parent_span_id": parent_span_id,
+        "kind": kind_of(kind),
+        "name": str(name),
+        "timestamp": timestamp,
+        "duration_ms": None if duration_ms is None else round(duration_ms, 3),
+        "status": "error" if error is not None else "ok",
+        "error": None if error is None else dict(error),
+        "attributes": dict(attributes or {}),
+    }
+    if context:
+        for key in ("session_id", "user_id"):
+            if context.get(key) is not None:
+                head[key] = context[key]
+        if context.get("tags"):
+            head["tags"] = list(context["tags"])
+        if context.get("metadata"):
+            head["metadata"] = dict(context["metadata"])
+    body = dumps(head)
+    return b"".join((body[:-1], b',"input":', input_json, b',"output":', output_json, b"}"))
+
+
 def emit(
     *,
     name: str,
@@ -242,31 +284,20 @@ def emit(
     try:
         if api._disabled():
             return
-        head: dict[str, Any] = {
-            "event": SPAN_EVENT,
-            "schema_version": SCHEMA_VERSION,
-            "trace_id": trace_id,
-            "span_id": span_id,
-            "parent_span_id": parent_span_id,
-            "kind": kind_of(kind),
-            "name": str(name),
-            "timestamp": timestamp,
-            "duration_ms": None if duration_ms is None else round(duration_ms, 3),
-            "status": "error" if error is not None else "ok",
-            "error": None if error is None else dict(error),
-            "attributes": dict(attributes or {}),
-        }
-        ctx = get_context_snapshot()
-        if ctx:
-            for key in ("session_id", "user_id"):
-                if ctx.get(key) is not None:
-                    head[key] = ctx[key]
-            if ctx.get("tags"):
-                head["tags"] = list(ctx["tags"])
-            if ctx.get("metadata"):
-                head["metadata"] = dict(ctx["metadata"])
-        body = dumps(head)
-        payload = b"".join((body[:-1], b',"input":', input_json, b',"output":', output_json, b"}"))
+        payload = span_payload(
+            name=name,
+            kind=kind,
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=parent_span_id,
+            timestamp=timestamp,
+            duration_ms=duration_ms,
+            error=error,
+            attributes=attributes,
+            input_json=input_json,
+            output_json=output_json,
+            context=get_context_snapshot(),
+        )
         p = api._pipeline or api._get_pipeline()
         p.submit_span(payload)
     except Exception as exc:

@@ -41,7 +41,7 @@ class Sidecar:
 
     def start(self) -> Sidecar:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "llmlog.cli", "collect"],
+            [sys.executable, "-m", "llmlog.cli", "collect", "--otlp", "127.0.0.1:0"],
             cwd=self.cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -13,6 +13,9 @@ import llmlog
 
 pytest.importorskip("opentelemetry.sdk")
 from opentelemetry import trace
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
 )
@@ -24,18 +27,29 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
 
 from llmlog.sinks.otel import OTelSink
 
+METRICS: list[ExportMetricsServiceRequest] = []
+
 
 @pytest.fixture()
 def collector() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
-    """A fake OTLP/HTTP collector on 127.0.0.1 that decodes what it receives."""
+    """A fake OTLP/HTTP collector on 127.0.0.1 that decodes what it receives.
+
+    Traces go to the list yielded, metrics to :data:`METRICS`.
+    """
     received: list[ExportTraceServiceRequest] = []
+    METRICS.clear()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            req = ExportTraceServiceRequest()
-            req.ParseFromString(body)
-            received.append(req)
+            if self.path == "/v1/metrics":
+                metrics = ExportMetricsServiceRequest()
+                metrics.ParseFromString(body)
+                METRICS.append(metrics)
+            else:
+                req = ExportTraceServiceRequest()
+                req.ParseFromString(body)
+                received.append(req)
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
             self.end_headers()
@@ -134,7 +148,10 @@ class TestOTelSink:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
         monkeypatch.setenv("LLMLOG_OTEL", "1")
         monkeypatch.setenv("LLMLOG_DB", "off")
-        ids = {llmlog.log_interaction(MESSAGES, RESPONSE, model="gpt-4o-mini") for _ in range(3)}
+        ids = {
+            llmlog.log_interaction(MESSAGES, RESPONSE, model="gpt-4o-mini", duration_ms=120.0)
+            for _ in range(3)
+        }
         llmlog.flush(10)
         spans = [
             s
@@ -151,6 +168,22 @@ class TestOTelSink:
         }
         assert got == ids
         assert all(s.name == "chat gpt-4o-mini" for s in spans)
+        points = {
+            m.name: m
+            for req in METRICS
+            for rm in req.resource_metrics
+            for sm in rm.scope_metrics
+            for m in sm.metrics
+        }
+        duration = points["gen_ai.client.operation.duration"]
+        assert duration.unit == "s" and duration.histogram.data_points[0].count == 3
+        tokens = points["gen_ai.client.token.usage"].histogram.data_points
+        by_type = {
+            next(a.value.string_value for a in p.attributes if a.key == "gen_ai.token.type"): p
+            for p in tokens
+        }
+        assert by_type["input"].sum == 3 * 20 and by_type["output"].sum == 3 * 7
+        llmlog.reset()  # while the collector still listens
 
     def test_prompt_content_is_redacted_in_spans(self) -> None:
         """Span content attributes carry the redacted prompt, never the raw PII."""
@@ -165,3 +198,86 @@ class TestOTelSink:
         [span] = mem.get_finished_spans()
         assert "jane.doe@example.com" not in span.attributes["gen_ai.input.messages"]
         assert "[EMAIL]" in span.attributes["gen_ai.input.messages"]
+
+
+class TestConventionsShape:
+    def test_messages_are_role_and_parts(self) -> None:
+        """gen_ai.input/output.messages: role + typed parts, tool calls and results included."""
+        import json
+
+        mem = InMemorySpanExporter()
+        llmlog.configure(db="off", sinks=[OTelSink(mem)])
+        prompt = [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "wx", "arguments": '{"q": "x"}'}}
+            ]},
+            {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+        ]  # fmt: skip
+        llmlog.log_interaction(prompt, None, parsed_output="It is sunny.", model="gpt-4o")
+        llmlog.flush(10)
+        [span] = mem.get_finished_spans()
+        inp = json.loads(span.attributes["gen_ai.input.messages"])
+        assert inp == [
+            {"role": "system", "parts": [{"type": "text", "content": "be brief"}]},
+            {"role": "user", "parts": [{"type": "text", "content": "weather?"}]},
+            {"role": "assistant", "parts": [
+                {"type": "tool_call", "id": "c1", "name": "wx", "arguments": {"q": "x"}}
+            ]},
+            {"role": "tool", "parts": [
+                {"type": "tool_call_response", "id": "c1", "response": "sunny"}
+            ]},
+        ]  # fmt: skip
+        out = json.loads(span.attributes["gen_ai.output.messages"])
+        assert out == [
+            {
+                "role": "assistant",
+                "parts": [{"type": "text", "content": "It is sunny."}],
+                "finish_reason": "stop",
+            }
+        ]
+
+    @pytest.mark.parametrize(
+        ("prompt", "parts"),
+        [
+            (  # Anthropic blocks
+                [{"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "wx", "input": {"q": 1}}]}],
+                [{"type": "tool_call", "id": "t1", "name": "wx", "arguments": {"q": 1}}],
+            ),
+            (  # Gemini parts
+                [{"role": "model", "parts": [{"functionCall": {"name": "wx", "args": {"q": 1}}}]}],
+                [{"type": "tool_call", "id": None, "name": "wx", "arguments": {"q": 1}}],
+            ),
+            (  # Bedrock Converse blocks
+                [{"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "ok"}]}}]}],
+                [{"type": "tool_call_response", "id": "t1", "response": "ok"}],
+            ),
+        ],
+    )  # fmt: skip
+    def test_every_provider_shape_converts(self, prompt: list, parts: list) -> None:
+        from llmlog.semconv import to_messages
+
+        assert to_messages(prompt)[0]["parts"] == parts
+
+    def test_metadata_only_to_otel_while_the_store_keeps_content(self, tmp_path) -> None:
+        """otel_content='metadata': the span gets lengths and hashes, the store the text."""
+        mem = InMemorySpanExporter()
+        db = tmp_path / "s.db"
+        llmlog.configure(db=str(db), sinks=[OTelSink(mem, content="metadata")])
+        llmlog.log_interaction(
+            [{"role": "user", "content": "secret plan"}], None, parsed_output="ok"
+        )
+        llmlog.flush(10)
+        [span] = mem.get_finished_spans()
+        assert "secret plan" not in span.attributes["gen_ai.input.messages"]
+        assert "[CONTENT len=11" in span.attributes["gen_ai.input.messages"]
+        from llmlog.store import open_store
+
+        with open_store(str(db)) as store:
+            [rec] = store.search().records
+        assert "secret plan" in str(rec["prompt_messages"])
+
+    def test_bad_content_mode_is_one_line_error(self) -> None:
+        with pytest.raises(ValueError, match="full, metadata, off"):
+            OTelSink(InMemorySpanExporter(), content="some")

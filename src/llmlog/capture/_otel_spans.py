@@ -12,57 +12,15 @@ interaction with that span as its parent (llmlog joins the current OpenTelemetry
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from opentelemetry.sdk.trace import SpanProcessor
 
-from llmlog._serialize import dumps
+from llmlog.semconv import KEEP_ON_SPANS as _KEEP
+from llmlog.semconv import span_fields
 from llmlog.tracing import emit
 
-__all__ = ["GenAISpanProcessor", "span_fields"]
-
-
-def _json(value: Any) -> bytes:
-    """An attribute that holds JSON text keeps its structure; anything else as it is."""
-    if value is None:
-        return b"null"
-    if isinstance(value, str):
-        try:
-            return orjson.dumps(orjson.loads(value))
-        except orjson.JSONDecodeError:
-            pass
-    return dumps(value)
-
-
-def span_fields(name: str, attrs: Mapping[str, Any]) -> tuple[str, str, bytes, bytes]:
-    """Return (kind, name, input JSON, output JSON) for a span's name and attributes."""
-    op = str(attrs.get("gen_ai.operation.name") or name.split(" ", 1)[0] or "task")
-    if op == "execute_tool":
-        tool = attrs.get("gen_ai.tool.name") or name.removeprefix("execute_tool ").strip()
-        args = attrs.get("gen_ai.tool.call.arguments", attrs.get("tool_arguments"))
-        result = attrs.get("gen_ai.tool.call.result", attrs.get("tool_response"))
-        return op, str(tool or "tool"), _json(args), _json(result)
-    if op in ("invoke_agent", "create_agent"):
-        agent = attrs.get("gen_ai.agent.name") or attrs.get("agent_name") or name
-        return op, str(agent), b"null", _json(attrs.get("final_result"))
-    if op in ("chat", "text_completion", "generate_content", "embeddings"):
-        model = attrs.get("gen_ai.request.model") or name.removeprefix(op).strip() or op
-        return (
-            op,
-            str(model),
-            _json(attrs.get("gen_ai.input.messages")),
-            _json(attrs.get("gen_ai.output.messages")),
-        )
-    return op if op in _KNOWN else "task", name, b"null", b"null"
-
-
-_KNOWN = frozenset({"invoke_workflow", "retrieval", "handoff", "guardrail", "evaluation"})
-
-_KEEP = ("gen_ai.provider.name", "gen_ai.response.model", "gen_ai.usage.input_tokens",
-         "gen_ai.usage.output_tokens", "gen_ai.tool.call.id", "gen_ai.conversation.id")  # fmt: skip
-"""Attributes kept on the llmlog span (the rest are its content, or the SDK's internals)."""
+__all__ = ["GenAISpanProcessor"]
 
 
 class GenAISpanProcessor(SpanProcessor):

@@ -63,10 +63,14 @@ class Collector:
             for, :func:`~.launch.socket_path`).
         idle: exit after this many seconds with no app connected and nothing received
             (0: run until stopped, as ``llmlog collect`` does).
+        otlp: an :class:`~.otlp.OTLPReceiver` (bound) that also feeds this collector.
     """
 
-    def __init__(self, settings: Any, path: Path | None = None, *, idle: float = 0.0) -> None:
+    def __init__(
+        self, settings: Any, path: Path | None = None, *, idle: float = 0.0, otlp: Any = None
+    ) -> None:
         self.settings = settings
+        self.otlp = otlp  # an OTLPReceiver bound already, started with the pipeline
         self.path = path or socket_path(settings.db, settings_blob(settings))
         self.idle = idle
         self.frames = 0
@@ -107,6 +111,8 @@ class Collector:
             self.settings, max_queue=max(self.settings.max_queue, COLLECTOR_QUEUE)
         )
         self._pipeline = make_pipeline(settings, collector=False)
+        if self.otlp is not None:
+            self.otlp.start(self._pipeline)
         # the reading loop must take the GIL back from the writer thread quickly: while
         # it waits, the apps' socket buffers fill and they fall back to writing themselves
         sys.setswitchinterval(0.0005)
@@ -225,6 +231,7 @@ class Collector:
             "dropped": st.get("dropped", 0),
             "dead_lettered": st.get("dead_lettered", 0),
             "redact": self.settings.redact,
+            **(self.otlp.status() if self.otlp is not None else {}),
         }
 
     def stop(self) -> None:
@@ -233,6 +240,9 @@ class Collector:
 
     def close(self) -> None:
         """Stop listening, write everything received, release the lock."""
+        if self.otlp is not None:
+            self.otlp.stop()
+            self.otlp = None
         if self._server is not None:
             with contextlib.suppress(OSError):
                 self._server.close()

@@ -6,12 +6,19 @@ finished ``ReadableSpan`` s with exactly those ids and hands each batch straight
 to a ``SpanExporter``: no second batching layer, no id rewriting. The span lands
 in the app's trace as a child of whatever span was active at the call.
 
-Attributes follow the OpenTelemetry GenAI semantic conventions
-(``gen_ai.operation.name``, ``gen_ai.provider.name`` and the older
-``gen_ai.system``, ``gen_ai.request.*``, ``gen_ai.response.*``,
+Attributes follow the OpenTelemetry GenAI semantic conventions as mapped by
+:mod:`llmlog.semconv` (``gen_ai.operation.name``, ``gen_ai.provider.name`` and the
+older ``gen_ai.system``, ``gen_ai.request.*``, ``gen_ai.response.*``,
 ``gen_ai.usage.*``, ``gen_ai.conversation.id``, ``error.type``). Content goes in
-``gen_ai.input.messages`` / ``gen_ai.output.messages`` as JSON, already redacted;
-set ``capture_content`` to ``metadata`` or ``off`` to keep it out.
+``gen_ai.input.messages`` / ``gen_ai.output.messages``, in the conventions'
+``role`` + ``parts`` shape, already redacted. ``content`` sets what this
+destination gets, whatever the store keeps: ``full``, ``metadata`` (each content
+string replaced by its length and keyed hash) or ``off`` (``LLMLOG_OTEL_CONTENT``).
+
+With a ``meter_provider`` (``"otlp"``: one of its own, exporting over OTLP/HTTP
+like the spans; what ``LLMLOG_OTEL=1`` uses) the sink also records the GenAI client metrics,
+``gen_ai.client.operation.duration`` (seconds) and ``gen_ai.client.token.usage``
+(by ``gen_ai.token.type``), with the conventions' bucket boundaries.
 
 By default the exporter is OTLP over HTTP, configured by the standard
 ``OTEL_EXPORTER_OTLP_*`` variables; pass ``exporter=`` for any other. While the
@@ -35,105 +42,25 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from llmlog.context import SUPPRESS
+from llmlog.semconv import (
+    DURATION_BUCKETS,
+    METRIC_DURATION,
+    METRIC_TOKENS,
+    TOKEN_BUCKETS,
+    VERSION,
+    interaction_attributes,
+    provider_name,
+    step_attributes,
+)
 from llmlog.sinks.base import Entry
 
-__all__ = ["OTelSink", "span_attributes"]
+__all__ = ["CONTENT_MODES", "OTelSink"]
 
-_SCOPE = InstrumentationScope("llmlog", None)
+_SCOPE = InstrumentationScope(
+    "llmlog", None, schema_url=f"https://opentelemetry.io/schemas/{VERSION}"
+)
 
-_PARAMS = {
-    "temperature": "gen_ai.request.temperature",
-    "max_tokens": "gen_ai.request.max_tokens",
-    "max_completion_tokens": "gen_ai.request.max_tokens",
-    "max_output_tokens": "gen_ai.request.max_tokens",
-    "top_p": "gen_ai.request.top_p",
-    "top_k": "gen_ai.request.top_k",
-    "frequency_penalty": "gen_ai.request.frequency_penalty",
-    "presence_penalty": "gen_ai.request.presence_penalty",
-    "seed": "gen_ai.request.seed",
-}
-
-
-def _set(attrs: dict[str, Any], key: str, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, (str, bool, int, float)):
-        attrs[key] = value
-    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        attrs[key] = list(value)
-    else:
-        attrs[key] = orjson.dumps(value).decode()
-
-
-def step_attributes(rec: Mapping[str, Any], *, content: bool = True) -> dict[str, Any]:
-    """Return the OTel attributes of a span record (``llmlog.span()``: a tool, an agent...)."""
-    attrs: dict[str, Any] = {}
-    kind = str(rec.get("kind") or "task")
-    _set(attrs, "gen_ai.operation.name", kind)
-    name = rec.get("name")
-    if kind == "execute_tool":
-        _set(attrs, "gen_ai.tool.name", name)
-    elif kind in ("invoke_agent", "create_agent"):
-        _set(attrs, "gen_ai.agent.name", name)
-    err = rec.get("error")
-    if isinstance(err, Mapping):
-        _set(attrs, "error.type", err.get("type"))
-    extra = rec.get("attributes")
-    if isinstance(extra, Mapping):
-        for k, v in extra.items():
-            _set(attrs, f"llmlog.attribute.{k}", v)
-    if content:
-        tool = kind == "execute_tool"
-        _set(attrs, "gen_ai.tool.call.arguments" if tool else "llmlog.input", rec.get("input"))
-        _set(attrs, "gen_ai.tool.call.result" if tool else "llmlog.output", rec.get("output"))
-    return attrs
-
-
-def span_attributes(rec: Mapping[str, Any], *, content: bool = True) -> dict[str, Any]:
-    """Return the GenAI semantic-convention attributes for a record."""
-    attrs: dict[str, Any] = {}
-    _set(attrs, "gen_ai.operation.name", rec.get("operation"))
-    _set(attrs, "gen_ai.provider.name", rec.get("provider"))
-    _set(attrs, "gen_ai.system", rec.get("provider"))
-    _set(attrs, "gen_ai.request.model", rec.get("model"))
-    _set(attrs, "gen_ai.response.model", rec.get("response_model"))
-    raw = rec.get("llm_raw_response")
-    if isinstance(raw, Mapping):
-        _set(attrs, "gen_ai.response.id", raw.get("id"))
-    _set(attrs, "gen_ai.response.finish_reasons", rec.get("finish_reasons") or None)
-    params = rec.get("params")
-    if isinstance(params, Mapping):
-        for name, key in _PARAMS.items():
-            if isinstance(params.get(name), (int, float)):
-                attrs[key] = params[name]
-        stop = params.get("stop")
-        _set(attrs, "gen_ai.request.stop_sequences", [stop] if isinstance(stop, str) else stop)
-    usage = rec.get("usage")
-    if isinstance(usage, Mapping):
-        _set(attrs, "gen_ai.usage.input_tokens", usage.get("input_tokens"))
-        _set(attrs, "gen_ai.usage.output_tokens", usage.get("output_tokens"))
-        _set(attrs, "gen_ai.usage.cache_read.input_tokens", usage.get("cached_input_tokens"))
-        _set(attrs, "gen_ai.usage.reasoning.output_tokens", usage.get("reasoning_tokens"))
-    _set(attrs, "gen_ai.conversation.id", rec.get("session_id"))
-    _set(attrs, "llmlog.request_id", rec.get("request_id"))
-    _set(attrs, "llmlog.cost_usd", rec.get("cost_usd"))
-    _set(attrs, "llmlog.ttft_ms", rec.get("ttft_ms"))
-    _set(attrs, "llmlog.user_id", rec.get("user_id"))
-    _set(attrs, "llmlog.tags", rec.get("tags") or None)
-    err = rec.get("error")
-    if isinstance(err, Mapping):
-        _set(attrs, "error.type", err.get("type"))
-        _set(attrs, "http.response.status_code", err.get("status_code"))
-    if content:
-        _set(attrs, "gen_ai.input.messages", rec.get("prompt_messages"))
-        out = rec.get("parsed_output")
-        if out is not None:
-            _set(
-                attrs,
-                "gen_ai.output.messages",
-                [{"role": "assistant", "content": out, "tool_calls": rec.get("tool_calls")}],
-            )
-    return attrs
+CONTENT_MODES = ("full", "metadata", "off")
 
 
 class OTelSink:
@@ -153,18 +80,82 @@ class OTelSink:
         exporter: SpanExporter | None = None,
         *,
         service_name: str | None = None,
-        content: bool = True,
+        content: bool | str = True,
+        meter_provider: Any = None,
     ) -> None:
         if exporter is None:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             exporter = OTLPSpanExporter()
+        mode = "full" if content is True else "off" if content is False else content
+        if mode not in CONTENT_MODES:
+            raise ValueError(
+                f"OTel content must be one of {', '.join(CONTENT_MODES)}, got {content!r}"
+            )
         self.exporter = exporter
         self.name = f"otel:{type(exporter).__name__}"
-        self.content = content
+        self.content = mode
+        self._filter: Any = None
+        if mode == "metadata":
+            from llmlog.redact.content import ContentFilter
+
+            self._filter = ContentFilter("metadata")
         self._resource = Resource.create(
             {"service.name": service_name or os.environ.get("OTEL_SERVICE_NAME") or "llmlog"}
         )
+        self._metrics: tuple[Any, Any] | None = None
+        self._owns_meters = meter_provider == "otlp"
+        if self._owns_meters:
+            meter_provider = _otlp_meters()
+        self._meters = meter_provider
+        if meter_provider is not None:
+            meter = meter_provider.get_meter("llmlog", schema_url=_SCOPE.schema_url)
+            duration = meter.create_histogram(
+                METRIC_DURATION,
+                unit="s",
+                description="GenAI operation duration",
+                explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+            )
+            tokens = meter.create_histogram(
+                METRIC_TOKENS,
+                unit="{token}",
+                description="Measures number of input and output tokens used",
+                explicit_bucket_boundaries_advisory=list(TOKEN_BUCKETS),
+            )
+            self._metrics = (duration, tokens)
+
+    def _attributes(self, rec: Mapping[str, Any], step: bool) -> dict[str, Any]:
+        content = self.content != "off"
+        if self._filter is not None:
+            rec = self._filter(orjson.loads(orjson.dumps(dict(rec), default=str)))
+        if step:
+            return step_attributes(rec, content=content)
+        return interaction_attributes(rec, content=content)
+
+    def _measure(self, rec: Mapping[str, Any]) -> None:
+        assert self._metrics is not None
+        duration, tokens = self._metrics
+        attrs: dict[str, Any] = {}
+        for key, value in (
+            ("gen_ai.operation.name", rec.get("operation")),
+            ("gen_ai.provider.name", provider_name(rec.get("provider"))),
+            ("gen_ai.request.model", rec.get("model")),
+            ("gen_ai.response.model", rec.get("response_model")),
+        ):
+            if isinstance(value, str):
+                attrs[key] = value
+        err = rec.get("error")
+        if isinstance(err, Mapping) and err.get("type"):
+            attrs["error.type"] = str(err["type"])
+        ms = rec.get("duration_ms")
+        if isinstance(ms, (int, float)):
+            duration.record(ms / 1000, attrs)
+        usage = rec.get("usage")
+        if isinstance(usage, Mapping) and not err:
+            for kind, key in (("input", "input_tokens"), ("output", "output_tokens")):
+                n = usage.get(key)
+                if isinstance(n, int):
+                    tokens.record(n, {**attrs, "gen_ai.token.type": kind})
 
     def _span(self, rec: Mapping[str, Any]) -> ReadableSpan | None:
         try:
@@ -194,10 +185,10 @@ class OTelSink:
         )
         if rec.get("event") == "llm_span":
             name = f"{rec.get('kind') or 'task'} {rec.get('name') or ''}".strip()
-            attributes, kind = step_attributes(rec, content=self.content), SpanKind.INTERNAL
+            attributes, kind = self._attributes(rec, True), SpanKind.INTERNAL
         else:
             name = f"{rec.get('operation') or 'chat'} {rec.get('model') or ''}".strip()
-            attributes, kind = span_attributes(rec, content=self.content), SpanKind.CLIENT
+            attributes, kind = self._attributes(rec, False), SpanKind.CLIENT
         return ReadableSpan(
             name=name,
             context=SpanContext(
@@ -221,6 +212,8 @@ class OTelSink:
                 span = self._span(rec)
                 if span is not None:
                     spans.append(span)
+                if self._metrics is not None and rec.get("event") == "llm_interaction":
+                    self._measure(rec)
         if not spans:
             return
         token = SUPPRESS.set(True)
@@ -233,6 +226,30 @@ class OTelSink:
 
     def flush(self, timeout: float | None = None) -> None:
         self.exporter.force_flush(int((timeout or 30) * 1000))
+        if self._meters is not None:
+            self._meters.force_flush(int((timeout or 30) * 1000))
 
     def close(self, timeout: float | None = None) -> None:
         self.exporter.shutdown()
+        if self._meters is not None:
+            if self._owns_meters:
+                self._meters.shutdown(int((timeout or 30) * 1000))
+            else:
+                self._meters.force_flush(int((timeout or 30) * 1000))
+
+
+def _otlp_meters() -> Any:
+    """A meter provider exporting over OTLP/HTTP (``OTEL_EXPORTER_OTLP_*``), or None.
+
+    ``OTEL_METRICS_EXPORTER=none`` turns the metrics off, as for any OTel SDK.
+    """
+    if os.environ.get("OTEL_METRICS_EXPORTER", "").strip().lower() == "none":
+        return None
+    try:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    except ImportError:
+        return None
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+    return MeterProvider(metric_readers=[reader], shutdown_on_exit=False)

@@ -76,8 +76,12 @@ def _attrs(kind: str, i: int) -> dict[str, Any]:
             "gen_ai.completion.0.role": "assistant",
             "gen_ai.completion.0.content": "It shipped. " * 20,
         }
-    return {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "lookup",
-            "gen_ai.tool.call.arguments": '{"order": 4711}', "gen_ai.tool.call.result": "shipped"}  # fmt: skip
+    return {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "lookup",
+        "gen_ai.tool.call.arguments": '{"order": 4711}',
+        "gen_ai.tool.call.result": "shipped",
+    }
 
 
 def _batch(kind: str, start: int, n: int) -> bytes:

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-newest}
 python=${PYTHON:-python3}
-sdks=(openai anthropic litellm)
+sdks=(openai anthropic litellm google-genai ollama mistralai cohere groq)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$python" -m venv "$tmp/venv"

@@ -329,6 +329,8 @@ def test_ip_negatives(text: str) -> None:
 
 KEY48 = "Ab3dE5fG7hI9jK1lM2nO4pQ6rS8tU0vWx1Y2z3A4b5C6d7E8"
 SECRET_POS = [
+    ("gitlab glpat-Xk9fL2mQ8vR4tZ1wY7pA ok", "glpat-Xk9fL2mQ8vR4tZ1wY7pA", "API_KEY"),
+    ("db:\n  password: hunter2\n", "hunter2", "CREDENTIAL"),
     (f"key: sk-{KEY48}", f"sk-{KEY48}", "OPENAI_KEY"),
     (f"OPENAI_API_KEY=sk-proj-{KEY48}_-xYz", f"sk-proj-{KEY48}_-xYz", "OPENAI_KEY"),
     (f"\\nsk-svcacct-{KEY48}", f"sk-svcacct-{KEY48}", "OPENAI_KEY"),

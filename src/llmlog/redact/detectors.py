@@ -49,6 +49,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 
+from llmlog.redact.credentials import CREDENTIAL_TYPES, find_credentials
 from llmlog.redact.validators import (
     card_issuer_ok,
     country_code_len,
@@ -103,6 +104,7 @@ SECRET_TYPES: tuple[str, ...] = (
     "PRIVATE_KEY",
     "BEARER_TOKEN",
     "URL_CREDENTIALS",
+    *CREDENTIAL_TYPES,
 )
 BUILTIN_TYPES: tuple[str, ...] = PII_TYPES + SECRET_TYPES
 """Every type the built-in detectors report."""
@@ -1189,7 +1191,7 @@ _SECRET_SET = frozenset(SECRET_TYPES)
 # Something every value of every built-in type contains: a digit, "@", ":", a key prefix,
 # "at"/"AT" of "[at]"... A short string without any (a role, a tool name, a short
 # instruction) skips the detectors with one regex test.
-_MAYBE = re.compile(r"[0-9@:%&_\-J\uff20]|A(?:KIA|SIA|Iza)|earer|ecret|ECRET|at|AT")
+_MAYBE = re.compile(r"[0-9@:=%&_\-J\uff20]|A(?:KIA|SIA|Iza)|earer|ecret|ECRET|at|AT")
 _SHORT = 64
 
 
@@ -1205,6 +1207,7 @@ def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
         return
     if not _SECRET_SET.isdisjoint(on):
         find_secrets(text, out, on)
+        find_credentials(text, out, on)
     if "EMAIL" in on:
         find_email(text, out, on)
     if not _NUMBER_TYPES.isdisjoint(on):

@@ -92,7 +92,7 @@ class TestLoadRules:
             ("deny = [", "not valid TOML (Invalid value (at end of document))"),
             (
                 "denies = ['x']",
-                "unknown key 'denies' (known: rules, deny, allow, operators, disable)",
+                "unknown key 'denies' (known: rules, deny, allow, operators, disable, enable)",
             ),
             ("deny = 'x'\nallow = [1]", "allow: expected a list of non-empty strings"),
             ("[rules]\nEMP = '('", "rule EMP: bad regex '(': missing ), unterminated subpattern"),

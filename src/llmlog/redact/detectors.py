@@ -50,6 +50,7 @@ import re
 from collections.abc import Callable, Collection
 
 from llmlog.redact.credentials import CREDENTIAL_TYPES, find_credentials
+from llmlog.redact.names import find_names
 from llmlog.redact.validators import (
     card_issuer_ok,
     country_code_len,
@@ -66,6 +67,8 @@ from llmlog.redact.validators import (
 
 __all__ = [
     "BUILTIN_TYPES",
+    "KNOWN_TYPES",
+    "OPT_IN_TYPES",
     "PII_TYPES",
     "SECRET_TYPES",
     "Finder",
@@ -107,7 +110,10 @@ SECRET_TYPES: tuple[str, ...] = (
     *CREDENTIAL_TYPES,
 )
 BUILTIN_TYPES: tuple[str, ...] = PII_TYPES + SECRET_TYPES
-"""Every type the built-in detectors report."""
+"""Every type the built-in detectors report by default."""
+OPT_IN_TYPES: tuple[str, ...] = ("PERSON",)
+"""Built-in types that are off unless asked for (``enable`` in a rules file)."""
+KNOWN_TYPES: tuple[str, ...] = BUILTIN_TYPES + OPT_IN_TYPES
 
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _ALNUM_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
@@ -1203,6 +1209,8 @@ def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
         out: findings are appended here.
         on: the enabled types.
     """
+    if "PERSON" in on:
+        find_names(text, out, on)
     if len(text) < _SHORT and _MAYBE.search(text) is None:
         return
     if not _SECRET_SET.isdisjoint(on):

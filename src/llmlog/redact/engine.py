@@ -32,7 +32,7 @@ from hashlib import sha1
 from typing import Any
 
 from llmlog.redact import detectors as _d
-from llmlog.redact.detectors import BUILTIN_TYPES, Finding
+from llmlog.redact.detectors import BUILTIN_TYPES, KNOWN_TYPES, Finding
 from llmlog.redact.operators import (
     DROP,
     OPERATOR_NAMES,
@@ -176,12 +176,19 @@ class Redactor:
             if isinstance(types, str):
                 raise TypeError("types must be a collection of type names, not a string")
             on = frozenset(types)
-            unknown = on - set(BUILTIN_TYPES)
+            unknown = on - set(KNOWN_TYPES)
             if unknown:
                 raise ValueError(
                     f"unknown redaction type(s) {', '.join(sorted(unknown))}; "
-                    f"known: {', '.join(BUILTIN_TYPES)}"
+                    f"known: {', '.join(KNOWN_TYPES)}"
                 )
+            if "PERSON" in on:
+                from llmlog.redact.names import load_names
+
+                try:
+                    load_names()  # fail here, not on the first record
+                except ImportError as exc:
+                    raise ValueError(str(exc)) from None
         self._on = on
         self._builtin = bool(on)
 
@@ -211,7 +218,7 @@ class Redactor:
         self._allow_fold = frozenset(a.casefold() for a in allow)
 
         self._keys = KeySource(pseudonym_key)
-        known = set(BUILTIN_TYPES) | {name for name, _ in compiled} | {DENY_TERM, "*"}
+        known = set(KNOWN_TYPES) | {name for name, _ in compiled} | {DENY_TERM, "*"}
         ops: dict[str, Operator] = {}
         default: Operator = placeholder
         for type_, spec in (operators or {}).items():

@@ -10,6 +10,7 @@ An example, with every key optional::
     deny = ["Project Falcon", "Acme Corp"]        # always redacted, as DENY_TERM
     allow = ["support@example.com"]               # never redacted
     disable = ["IP_ADDRESS"]                      # built-in types not to look for
+    enable = ["PERSON"]                           # opt-in types to look for too
 
     [rules]                                       # TYPE = regex (or a list of them)
     EMPLOYEE_ID = 'EMP-\\d{6}'
@@ -41,13 +42,13 @@ from typing import Any
 import orjson
 import tomllib
 
-from llmlog.redact.detectors import BUILTIN_TYPES
+from llmlog.redact.detectors import BUILTIN_TYPES, OPT_IN_TYPES
 from llmlog.redact.engine import Redactor
 from llmlog.redact.operators import OPERATOR_NAMES
 
 __all__ = ["DEFAULT_OPERATORS", "RULE_KEYS", "RedactRules", "load_rules"]
 
-RULE_KEYS: tuple[str, ...] = ("rules", "deny", "allow", "operators", "disable")
+RULE_KEYS: tuple[str, ...] = ("rules", "deny", "allow", "operators", "disable", "enable")
 """The keys a rules file may have."""
 
 DEFAULT_OPERATORS: tuple[str, ...] = ("placeholder", "pseudonym", "mask")
@@ -68,6 +69,7 @@ class RedactRules:
             (``placeholder``, ``pseudonym``, ``mask``, ``drop``) or, from
             ``configure()`` only, a function ``fn(value, type) -> str``.
         disable: built-in types not to detect.
+        enable: opt-in types to detect too (``PERSON``).
         source: where they came from (the file's path, or ``<dict>``).
 
     .. versionadded:: 0.1
@@ -78,6 +80,7 @@ class RedactRules:
     allow: tuple[str, ...] = ()
     operators: tuple[tuple[str, OperatorSpec], ...] = ()
     disable: tuple[str, ...] = ()
+    enable: tuple[str, ...] = ()
     source: str = "<dict>"
 
     def redactor(
@@ -126,7 +129,7 @@ def build_redactor(
         ops["*"] = operator
     ops.update(r.operators)
     ops.update(operators or {})
-    types = set(BUILTIN_TYPES if only is None else only) - set(r.disable)
+    types = (set(BUILTIN_TYPES if only is None else only) | set(r.enable)) - set(r.disable)
     try:
         return Redactor(
             pseudonym_key=pseudonym_key,
@@ -238,6 +241,10 @@ def _from_mapping(data: Mapping[str, Any], source: str) -> RedactRules:
     bad = [t for t in disable if t not in BUILTIN_TYPES]
     if bad:
         raise fail(f"disable: unknown type {bad[0]!r}; built-in types: {', '.join(BUILTIN_TYPES)}")
+    enable = strings("enable")
+    bad = [t for t in enable if t not in OPT_IN_TYPES]
+    if bad:
+        raise fail(f"enable: unknown type {bad[0]!r}; opt-in types: {', '.join(OPT_IN_TYPES)}")
 
     out = RedactRules(
         rules=tuple(rules),
@@ -245,6 +252,7 @@ def _from_mapping(data: Mapping[str, Any], source: str) -> RedactRules:
         allow=strings("allow"),
         operators=tuple(ops),
         disable=disable,
+        enable=enable,
         source=source,
     )
     try:

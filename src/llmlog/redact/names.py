@@ -1,0 +1,177 @@
+"""Personal names (``PERSON``): opt-in, offline, no model download.
+
+Off by default: enable it with ``enable = ["PERSON"]`` in a rules file (or
+``Redactor(types=[*BUILTIN_TYPES, "PERSON"])``). Its precision on a corpus llmlog did
+not write (``bench/redaction.py``, external section) is below the 95 % a default-on type
+must reach, which the README reports with the figures.
+
+How a name is found, in order of confidence:
+
+1. **A cue, then capitalised words**: ``my name is``, ``I'm``, ``this is``, ``call me``,
+   titles (``Mr.``, ``Mrs.``, ``Ms.``, ``Dr.``, ``Prof.``), greetings and sign-offs
+   (``Dear``, ``Hi``, ``Thanks,``, ``Regards,``), roles (``customer``, ``patient``,
+   ``guardian``): the one to three capitalised words after it.
+2. **A known first name followed by a known last name** (``Kerri Middleton``), from
+   the names lists.
+3. **A known first name alone** (``add Angela as guardian``), unless it is also a common
+   word or place (``April``, ``Will``, ``Paris``, ``Jordan``: the allow list) or starts a
+   sentence.
+
+The names lists come from the ``faker`` package (the ``names`` extra, MIT licensed,
+maintained, many locales): its person providers' first and last names are read once,
+when the first ``PERSON`` redactor is built; nothing is copied into llmlog.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Collection
+
+__all__ = ["NamesUnavailableError", "find_names", "load_names"]
+
+Finding = tuple[int, int, str]
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+_LOCALES = _words("en_US en_GB de_DE fr_FR es_ES it_IT pt_BR nl_NL pl_PL sv_SE en_IN en_IE")
+
+# Common words and places that are also first names: a name only with a cue.
+_ALLOW = frozenset(
+    _words(
+        "april may june august summer autumn winter dawn eve holly ivy rose lily daisy "
+        "iris violet hazel heather jasmine will bill mark rob pat sue grace hope joy "
+        "faith charity honor honour harmony destiny chance chase hunter mason cash king "
+        "prince sky river ocean rain storm paris london jordan madison austin dallas "
+        "houston florence sydney victoria georgia carolina virginia dakota brooklyn "
+        "chelsea camden lincoln washington jackson charlotte savannah phoenix aurora "
+        "angel christian major rich sunny young brown green white black gray grey long "
+        "short north west small little page bell hall wood woods ward love lane price "
+        "bishop cook baker miller taylor jan feb mar apr jun jul aug sep sept oct nov dec "
+        "january february march july september october november december mon tue wed thu "
+        "fri sat sun monday tuesday wednesday thursday friday saturday sunday claude "
+        "gemini nova meta llama mistral grok cohere gemma phi ollama copilot siri alexa"
+    )
+)
+# Capitalised words that are never a name here (sentence starts, titles, pronouns); some
+# are first names somewhere ("My" is Swedish), none is one after "Hi" or alone.
+_NOT_NAMES = frozenset(
+    _words(
+        "i a an the my our your his her their its we you he she it they this that these "
+        "those and or but if so no yes not all any some please thanks thank hello hi hey "
+        "dear in on at to for of with by from as is are was were be can could would "
+        "should will may mr mrs ms mx dr prof miss sir madam mme mlle herr frau sr sra"
+    )
+)
+_CUE = re.compile(
+    r"(?:\b(?:my name is|name is|names are|i am|i'm|im|this is|call me|named|called|"
+    r"name:|customer|client|patient|guardian|employee|colleague|manager|contact|"
+    r"dear|hi|hello|hey|thanks|thank you|regards|sincerely|cheers|best)"
+    r"|\b(?:mr|mrs|ms|mx|dr|prof|miss|sir|madam|mme|mlle|herr|frau|sr|sra)\.?)"
+    r"[,:]?\s+$",
+    re.IGNORECASE,
+)
+_CAP = re.compile(
+    r"[A-Z\u00c0-\u00de][a-z\u00df-\u00ff]+(?:['\u2019][a-z][a-z\u00df-\u00ff]+)?"
+    r"(?:-[A-Z\u00c0-\u00de][a-z\u00df-\u00ff]+)?"
+)
+
+_lock = threading.Lock()
+_names: tuple[frozenset[str], frozenset[str]] | None = None
+
+
+class NamesUnavailableError(ImportError):
+    """``PERSON`` was asked for but the names lists (``faker``) are not installed."""
+
+
+def load_names() -> tuple[frozenset[str], frozenset[str]]:
+    """The first and last names (lower case), read once from Faker's person providers."""
+    global _names
+    if _names is not None:
+        return _names
+    with _lock:
+        if _names is not None:
+            return _names
+        try:
+            import importlib
+
+            importlib.import_module("faker")
+        except ImportError:
+            raise NamesUnavailableError(
+                "PERSON redaction needs the names lists: pip install 'llmlog[names]'"
+            ) from None
+        first: set[str] = set()
+        last: set[str] = set()
+        for loc in _LOCALES:
+            try:
+                mod = importlib.import_module(f"faker.providers.person.{loc}")
+            except ImportError:
+                continue
+            p = mod.Provider
+            for attr, into in (
+                ("first_names", first),
+                ("first_names_male", first),
+                ("first_names_female", first),
+                ("last_names", last),
+            ):
+                names = getattr(p, attr, ())
+                into.update(str(n).lower() for n in names)
+        _names = (frozenset(first - {""}), frozenset(last - {""}))
+        return _names
+
+
+def _sentence_start(text: str, i: int) -> bool:
+    j = i - 1
+    while j >= 0 and text[j] in " \t\"'(":
+        j -= 1
+    return j < 0 or text[j] in ".!?\n:;"
+
+
+def find_names(text: str, out: list[Finding], on: Collection[str]) -> None:
+    """Find personal names (see the module docstring); appends ``PERSON`` findings."""
+    if "PERSON" not in on:
+        return
+    first, last = load_names()
+    words = list(_CAP.finditer(text))
+    i = 0
+    while i < len(words):
+        w = words[i]
+        # a run of capitalised words separated by single spaces (at most three)
+        run = [w]
+        while len(run) < 3 and i + len(run) < len(words):
+            nxt = words[i + len(run)]
+            if text[run[-1].end() : nxt.start()] not in (" ", "\u00a0"):
+                break
+            run.append(nxt)
+        low = [m.group().lower() for m in run]
+        if low[0] in _NOT_NAMES:
+            i += 1
+            continue
+        cue = _CUE.search(text, max(0, w.start() - 24), w.start()) is not None
+        if cue:
+            # after a cue: the run, up to the first word that is no name part
+            n = 1
+            while (
+                n < len(run)
+                and low[n] not in _NOT_NAMES
+                and (low[n] in last or low[n] in first or n == 1)
+            ):
+                n += 1
+            out.append((run[0].start(), run[n - 1].end(), "PERSON"))
+            i += n
+            continue
+        if (
+            len(run) >= 2
+            and low[0] in first
+            and low[1] in last
+            and not (low[0] in _ALLOW and low[1] in _ALLOW)
+        ):
+            out.append((run[0].start(), run[1].end(), "PERSON"))
+            i += 2
+            continue
+        if low[0] in first and low[0] not in _ALLOW and not _sentence_start(text, w.start()):
+            out.append((w.start(), w.end(), "PERSON"))
+        i += 1

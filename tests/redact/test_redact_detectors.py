@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmlog.redact import BUILTIN_TYPES, Redactor
+from llmlog.redact import BUILTIN_TYPES, Redactor, redact_text
 
 R = Redactor()
 
@@ -500,3 +500,60 @@ def test_types_filter() -> None:
     assert r.redact_text("jane@corp.com +44 20 7946 0958") == "[EMAIL] +44 20 7946 0958"
     with pytest.raises(ValueError, match="unknown redaction type"):
         Redactor(types=["E-MAIL"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "upgrade to 1.2.3.4 now",
+        "we upgraded to 4.1.0.2 yesterday",
+        "bumped from 1.2.3.4 to 1.2.3.5",
+        "installed 2.0.1.3 on every host",
+        "Windows v10.0.19045.1 build",
+        "OID 1.3.6.1.4.1.311.21.8",
+        "uuid 550e8400-e29b-41d4-a716-446655440000",
+        "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "trace 4bf92f3577b34da6a3ce929d0e0e4736 span 00f067aa0ba902b7",
+        "at 2024-03-05T12:34:56.789Z ts=1709642096123",
+        "x-request-id: 0d2f4a6c-8e1b-4c3d-9f5e-7a6b8c9d0e1f",
+        "look at this dot com bubble",
+        "the file at config dot py",
+    ],
+)
+def test_versions_ids_and_timestamps_are_not_pii(text: str) -> None:
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("write to jane at corp dot com please", "jane at corp dot com"),
+        ("JANE.DOE AT ACME DOT CO DOT UK", "JANE.DOE AT ACME DOT CO DOT UK"),
+        ("mail: j.smith at mail dot example dot org", "j.smith at mail dot example dot org"),
+    ],
+)
+def test_spelled_out_email(text: str, value: str) -> None:
+    out = redact_text(text)
+    assert value not in out and "[EMAIL]" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "type_"),
+    [
+        ("call 001-252-675-5380x18855 now", "001-252-675-5380x18855", "PHONE"),
+        ("(415)555-0132 x99 is my desk", "(415)555-0132 x99", "PHONE"),
+        ("+1 212-555-0123 ext. 204", "+1 212-555-0123 ext. 204", "PHONE"),
+        ("My card 3590793669070971 expires", "3590793669070971", "CREDIT_CARD"),
+        ("cc 675909697251 on my e-mail", "675909697251", "CREDIT_CARD"),
+    ],
+)
+def test_extensions_and_cards_with_context(text: str, value: str, type_: str) -> None:
+    out = redact_text(text)
+    assert value not in out and f"[{type_}]" in out, out
+
+
+@pytest.mark.parametrize(
+    "text", ["order 675909697251 shipped", "card 675909697252 x", "build 12345678x2"]
+)
+def test_no_card_or_extension_without_reason(text: str) -> None:
+    assert redact_text(text) == text

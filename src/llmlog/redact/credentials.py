@@ -113,7 +113,17 @@ _TRIGGERS = {c: tuple(p for p in _BY_PREFIX if p[-1] == c) for c in "-_."}
 _GATES = {
     c: re.compile(
         re.escape(c)
-        + "(?:"
+        # the last character before the trigger first: one class test rejects most hyphens,
+        # underscores and dots of ordinary text before any prefix is looked at
+        + "(?<=["
+        + re.escape(
+            "".join(
+                sorted({p[-2] for p in prefixes} | ({"0123456789abcdef"} if c == "-" else set()))
+            )
+        )
+        + "]"
+        + re.escape(c)
+        + ")(?:"
         + "|".join(f"(?<={re.escape(p)})" for p in sorted(prefixes, key=len, reverse=True))
         + (r"|(?<=[0-9a-f]{32}-)(?=us[0-9])" if c == "-" else "")
         + ")"

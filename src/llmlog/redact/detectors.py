@@ -350,7 +350,9 @@ _PLACEHOLDER = re.compile(r"\[[a-z_]+(?::[0-9a-f]{6})?\]")
 _CTX_SSN = re.compile(r"ssn|social security|soc\.? ?sec|ss#|ss no|\btin\b|taxpayer")
 _CTX_VERSION = re.compile(
     r"(?:version|\bver\.?|\bv|release|build|firmware|\bfw|sdk|\brev\.?|revision|oid|"
-    r"python|node|chrome|firefox|safari|edge|opera|java|==|>=|<=|~=|\^)\s*[:=]?\s*$"
+    r"python|node|chrome|firefox|safari|edge|opera|java|==|>=|<=|~=|\^|"
+    r"(?:upgrad|updat|downgrad|bump|pinn|roll)(?:e|ed|ing)?\s+(?:it\s+)?(?:to|from)|"
+    r"\binstall(?:ed)?|\bpatch(?:ed)?|[0-9]+(?:\.[0-9]+){2,}\s+(?:to|->|\u2192))\s*[:=]?\s*$"
 )
 
 
@@ -613,6 +615,17 @@ def _bare_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding]
     plus = k > 0 and text[k - 1] == "+" and (k < 2 or text[k - 2] not in _ALNUM_ASCII)
     if plus:
         k -= 1
+    if (
+        not plus
+        and 12 <= n <= 19
+        and "CREDIT_CARD" in on
+        and luhn_ok(text[s:e])
+        and _context(text, k, _CTX_CARD_WORDS, _CTX_CARD_CJK) > 0
+    ):
+        # a Luhn-valid number right after "card", "cc", "paid with": a card whatever its
+        # issuer (12-digit Maestro, JCB ranges newer than the table)
+        out.append((k, e, "CREDIT_CARD"))
+        return
     if not plus and text[s] == "1" and n in (10, 13):
         return  # epoch seconds or milliseconds; no national number has this shape
     if not plus and n < 13 and n != 9:
@@ -784,8 +797,25 @@ def find_numbers(text: str, out: list[Finding], on: Collection[str]) -> None:
             e = s + len(raw[bs:be].decode("utf-8", "surrogatepass"))
             last_b, last_c = be, e
         if not (ibans and _inside(s, e, ibans)):
+            n = len(out)
             _number(text, s, e, mb.lastgroup, on, out)
+            if len(out) > n and out[-1][2] == "PHONE" and out[-1][1] < len(text):
+                _extension(text, out)
         mb = search(folded, be)
+
+
+# an extension written after a phone number: "x204", " ext. 12", " extension 5"
+_EXTENSION = re.compile(
+    r"(?:[ \t]?[xX]|[ \t]?(?i:ext|extension)\.?[ \t]?)[0-9]{1,6}(?![0-9A-Za-z])"
+)
+
+
+def _extension(text: str, out: list[Finding]) -> None:
+    """Extend the last finding (a phone) over the extension written after it."""
+    s, e, t = out[-1]
+    m = _EXTENSION.match(text, e)
+    if m is not None:
+        out[-1] = (s, m.end(), t)
 
 
 def _inside(s: int, e: int, spans: list[Finding]) -> bool:
@@ -801,7 +831,7 @@ def _number(
         kind == "ip"
         and "IP_ADDRESS" in on
         and ipv4_ok(text[s:e])
-        and not _CTX_VERSION.search(text[max(0, s - 16) : s].lower())
+        and not _CTX_VERSION.search(text[max(0, s - 24) : s].lower())
     ):
         out.append((s, e, "IP_ADDRESS"))
 
@@ -915,6 +945,8 @@ def find_email(text: str, out: list[Finding], on: Collection[str]) -> None:
         while i >= 0:
             _email_at(text, i, i + 5, False, out)
             i = text.find("&#64;", i + 5)
+    if " dot " in text or " DOT " in text:
+        _email_spelled(text, out)
     # "[at]", "(AT)", ...: without an opening bracket there is nothing to find
     if not ("(" in text or "[" in text or "{" in text or "<" in text):
         return
@@ -924,6 +956,33 @@ def find_email(text: str, out: list[Finding], on: Collection[str]) -> None:
             q, e = hit.span()
             hit = rx.search(text, e)
             _email_obfuscated(text, q, e, out)
+
+
+# "jane.doe at corp dot com": an address spelled out with words, ending in a real TLD
+_SPELLED = re.compile(
+    r"(?<![\w.@])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63})[ \t]+(?:at|AT)[ \t]+"
+    r"(?P<domain>[A-Za-z0-9][A-Za-z0-9\-]{0,62}(?:[ \t]+(?:dot|DOT)[ \t]+[A-Za-z0-9\-]{1,63}){1,4})"
+    r"(?![\w@])"
+)
+# words that come before "at" in a sentence, not as the local part of an address
+_NOT_LOCAL_WORDS = (
+    "look looks looked looking stare stared point pointed aim aimed laugh laughed smile "
+    "me him her us them it this that these those you home work school here there "
+    "back once least most all best first last is are was were be been being am "
+    "meet meeting arrive arrived live lives lived stay stayed born based located "
+    "available open closed start starts end ends left right good bad great"
+)
+_NOT_LOCAL = frozenset(_NOT_LOCAL_WORDS.split())
+
+
+def _email_spelled(text: str, out: list[Finding]) -> None:
+    for m in _SPELLED.finditer(text):
+        local = m.group("local")
+        if local.lower() in _NOT_LOCAL:
+            continue
+        labels = re.split(r"[ \t]+(?:dot|DOT)[ \t]+", m.group("domain"))
+        if tld_ok(labels[-1]) and not labels[-1].isdigit():
+            out.append((m.start(), m.end(), "EMAIL"))
 
 
 def _email_obfuscated(text: str, q: int, e: int, out: list[Finding]) -> None:

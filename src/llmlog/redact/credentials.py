@@ -42,7 +42,7 @@ from collections.abc import Collection
 
 from llmlog.redact.validators import looks_random
 
-__all__ = ["CREDENTIAL_TYPES", "find_credentials"]
+__all__ = ["CREDENTIAL_TYPES", "find_credentials", "triggers"]
 
 CREDENTIAL_TYPES: tuple[str, ...] = ("API_KEY", "CREDENTIAL")
 
@@ -336,9 +336,11 @@ def _name_at(low: str, i: int, word: str) -> tuple[str, int] | None:
     return kind, j
 
 
-def _assignments(text: str, low: str, out: list[Finding]) -> None:
+def _assignments(
+    text: str, low: str, out: list[Finding], anchors: Collection[str] = _ANCHORS
+) -> None:
     seen: set[int] = set()
-    for word in _ANCHORS:
+    for word in anchors:
         i = low.find(word)
         while i >= 0:
             named = _name_at(low, i, word)
@@ -390,21 +392,60 @@ def _k8s_secret(text: str, out: list[Finding]) -> None:
             pos = end + 1
 
 
-def find_credentials(text: str, out: list[Finding], on: Collection[str]) -> None:
+# -- gates -------------------------------------------------------------------------------------
+
+# Which sub-detectors a text needs, as tags: "family", "other", "basic", "k8s", and the
+# credential-name anchor words that occur ("pass", "token"...; "*" for all of them). The
+# hyperscan prefilter (llmlog.redact.prefilter) compiles these triggers with the other
+# detectors' and passes the tags that fired; without it, a few literal searches decide.
+_OTHER_WORDS = ("SK", "dapi", "ATATT3", "EAAA", "AccountKey=", ":AA", "hooks")
+
+
+def triggers() -> list[tuple[bytes, str, bool]]:
+    """(literal, tag, case-insensitive) for every trigger of these detectors."""
+    out = [(p.encode(), "family", False) for p in _BY_PREFIX]
+    out.append((b"-us", "family", False))  # Mailchimp's data-centre suffix
+    out += [(w.encode(), "other", False) for w in _OTHER_WORDS]
+    out += [(w.encode(), w, True) for w in _ANCHORS]
+    out.append((b"basic", "basic", True))
+    out.append((b"Secret", "k8s", False))
+    return out
+
+
+def _python_gates(text: str) -> set[str]:
+    found = {"family", "*"}  # the family gates and the anchor finds are searches themselves
+    if any(w in text for w in _OTHER_WORDS):
+        found.add("other")
+    if "asic" in text or "ASIC" in text:
+        found.add("basic")
+    if "Secret" in text:
+        found.add("k8s")
+    return found
+
+
+def find_credentials(
+    text: str, out: list[Finding], on: Collection[str], tags: Collection[str] | None = None
+) -> None:
     """Find prefixed tokens (``API_KEY``) and named credential values (``CREDENTIAL``).
 
     Args:
         text: the text to scan.
         out: findings are appended here.
         on: the enabled types.
+        tags: the gates that fired in the prefilter's scan (None: check them here).
     """
+    needed = _python_gates(text) if tags is None else tags
     if "API_KEY" in on:
-        _families(text, out)
-        _others(text, out)
+        if "family" in needed:
+            _families(text, out)
+        if "other" in needed:
+            _others(text, out)
     if "CREDENTIAL" in on:
         if "=" in text or ":" in text:
-            _assignments(text, text.lower(), out)
-        if "asic" in text or "ASIC" in text:
+            words = _ANCHORS if "*" in needed else [w for w in _ANCHORS if w in needed]
+            if words:
+                _assignments(text, text.lower(), out, words)
+        if "basic" in needed:
             _basic_auth(text, out)
-        if "Secret" in text:
+        if "k8s" in needed:
             _k8s_secret(text, out)

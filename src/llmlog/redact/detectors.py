@@ -49,6 +49,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 
+from llmlog.redact import prefilter
 from llmlog.redact.credentials import CREDENTIAL_TYPES, find_credentials
 from llmlog.redact.names import find_names
 from llmlog.redact.validators import (
@@ -1263,6 +1264,9 @@ _SHORT = 64
 def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
     """Run every built-in detector of an enabled type on ``text``.
 
+    With hyperscan installed, one scan of every gate (:mod:`llmlog.redact.prefilter`)
+    says which detectors can find anything; without it each checks its own gates.
+
     Args:
         text: the text to scan.
         out: findings are appended here.
@@ -1272,14 +1276,29 @@ def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
         find_names(text, out, on)
     if len(text) < _SHORT and _MAYBE.search(text) is None:
         return
+    tags = prefilter.scan(text)
+    if tags is None:
+        if not _SECRET_SET.isdisjoint(on):
+            find_secrets(text, out, on)
+            find_credentials(text, out, on)
+        if "EMAIL" in on:
+            find_email(text, out, on)
+        if not _NUMBER_TYPES.isdisjoint(on):
+            find_numbers(text, out, on)
+        if "IP_ADDRESS" in on:
+            find_ipv6(text, out, on)
+        return
+    if not tags:
+        return
     if not _SECRET_SET.isdisjoint(on):
-        find_secrets(text, out, on)
-        find_credentials(text, out, on)
-    if "EMAIL" in on:
+        if "secrets" in tags:
+            find_secrets(text, out, on)
+        find_credentials(text, out, on, tags)
+    if "email" in tags and "EMAIL" in on:
         find_email(text, out, on)
-    if not _NUMBER_TYPES.isdisjoint(on):
+    if "numbers" in tags and not _NUMBER_TYPES.isdisjoint(on):
         find_numbers(text, out, on)
-    if "IP_ADDRESS" in on:
+    if "ipv6" in tags and "IP_ADDRESS" in on:
         find_ipv6(text, out, on)
 
 

@@ -111,14 +111,14 @@ class Collector:
             self.settings, max_queue=max(self.settings.max_queue, COLLECTOR_QUEUE)
         )
         self._pipeline = make_pipeline(settings, collector=False)
-        if self.otlp is not None:
-            self.otlp.start(self._pipeline)
         # the reading loop must take the GIL back from the writer thread quickly: while
         # it waits, the apps' socket buffers fill and they fall back to writing themselves
         sys.setswitchinterval(0.0005)
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(ValueError):  # not the main thread
                 signal.signal(sig, lambda *_: self.stop())
+        if self.otlp is not None:  # after the handlers: what it accepts is written at SIGTERM
+            self.otlp.start(self._pipeline)
         sel = selectors.DefaultSelector()
         sel.register(self._server, selectors.EVENT_READ)
         buf = bytearray(MAX_FRAME + 1)

@@ -20,11 +20,17 @@ from typing import Any
 
 from llmlog.capture._assemble import AnthropicMessagesAssembler
 from llmlog.capture._call import field_names, to_dict
-from llmlog.capture._stainless import Endpoint, SDKSpec, StainlessIntegration
+from llmlog.capture._stainless import (
+    Endpoint,
+    SDKSpec,
+    StainlessIntegration,
+    sentinels_of,
+    server_metadata,
+)
 
 __all__ = ["INTEGRATION"]
 
-_DEFAULT_HOST = "api.anthropic.com"
+_metadata = server_metadata("api.anthropic.com")
 
 
 def _prompt(body: Mapping[str, Any], sentinels: frozenset[type]) -> Any:
@@ -61,19 +67,8 @@ def _provider(client: Any) -> str:
     return "anthropic"
 
 
-def _metadata(client: Any) -> dict[str, Any] | None:
-    host = getattr(getattr(client, "base_url", None), "host", None)
-    if isinstance(host, str) and host != _DEFAULT_HOST:
-        return {"server_address": host}
-    return None
-
-
 def _spec(sdk: Any) -> SDKSpec:
-    sentinels = frozenset(
-        t
-        for t in (getattr(sdk, "NotGiven", None), getattr(sdk, "Omit", None))
-        if isinstance(t, type)
-    )
+    sentinels = sentinels_of(sdk)
 
     def prompt(body: Mapping[str, Any]) -> Any:
         return _prompt(body, sentinels)

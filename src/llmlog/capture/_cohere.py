@@ -24,7 +24,15 @@ from typing import Any
 
 from llmlog.capture._assemble import _view
 from llmlog.capture._call import to_dict
-from llmlog.capture._methods import Method, MethodIntegration, Plan, drop, summarize_vectors
+from llmlog.capture._methods import (
+    Method,
+    MethodIntegration,
+    Plan,
+    inputs_prompt,
+    keyword_begin,
+    messages_prompt,
+    summarize_vectors,
+)
 
 __all__ = ["INTEGRATION", "CohereAssembler"]
 
@@ -98,42 +106,23 @@ class CohereAssembler:
         return ["".join(self.texts), *("".join(a) for a in self.args)]
 
 
-def _fields(kwargs: dict[str, Any], operation: str, prompt: Any) -> dict[str, Any]:
-    model = kwargs.get("model")
-    skip = {"model", "messages", "texts", "inputs", "images", "request_options"}
-    return {
-        "provider": "cohere",
-        "operation": operation,
-        "model": model if isinstance(model, str) else None,
-        "params": drop({k: v for k, v in kwargs.items() if k not in skip}, (None, ...)),
-        "prompt_messages": prompt,
-    }
-
-
-def _chat(stream: bool) -> Any:
-    def begin(
-        _client: Any, _args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[dict[str, Any], Plan]:
-        messages = kwargs.get("messages")
-        prompt = [to_dict(m) for m in messages] if isinstance(messages, (list, tuple)) else messages
-        plan = Plan(stream=True, assembler=CohereAssembler) if stream else Plan()
-        return _fields(kwargs, "chat", prompt), plan
-
-    return begin
-
-
 def _embeddings(result: Any) -> dict[str, Any]:
     return {"llm_raw_response": summarize_vectors(to_dict(result))}
 
 
-def _embed(
-    _client: Any, _args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[dict[str, Any], Plan]:
-    texts = kwargs.get("texts")
-    items = list(texts) if isinstance(texts, (list, tuple)) else []
-    prompt = [{"role": "user", "content": t} for t in items]
-    return _fields(kwargs, "embeddings", prompt), Plan(convert=_embeddings)
+_SKIP = frozenset({"model", "messages", "texts", "inputs", "images", "request_options"})
+_OMITTED = (None, ...)  # Fern's "not given"
 
+
+def _begin(operation: str, prompt: Any, plan: Plan) -> Any:
+    return keyword_begin("cohere", operation, prompt, plan, _SKIP, _OMITTED)
+
+
+_BEGINS = (
+    ("chat", _begin("chat", messages_prompt, Plan())),
+    ("chat_stream", _begin("chat", messages_prompt, Plan(stream=True, assembler=CohereAssembler))),
+    ("embed", _begin("embeddings", inputs_prompt("texts"), Plan(convert=_embeddings))),
+)
 
 INTEGRATION = MethodIntegration(
     "cohere",
@@ -141,6 +130,6 @@ INTEGRATION = MethodIntegration(
     tuple(
         Method(f"v2.client.{cls}", name, begin)
         for cls in ("V2Client", "AsyncV2Client")
-        for name, begin in (("chat", _chat(False)), ("chat_stream", _chat(True)), ("embed", _embed))
+        for name, begin in _BEGINS
     ),
 )

@@ -11,26 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from llmlog.capture._openai import ENDPOINTS
-from llmlog.capture._stainless import SDKSpec, StainlessIntegration
+from llmlog.capture._stainless import SDKSpec, StainlessIntegration, sentinels_of, server_metadata
 
 __all__ = ["INTEGRATION"]
 
-_DEFAULT_HOST = "api.groq.com"
-
-
-def _metadata(client: Any) -> dict[str, Any] | None:
-    host = getattr(getattr(client, "base_url", None), "host", None)
-    if isinstance(host, str) and host != _DEFAULT_HOST:
-        return {"server_address": host}
-    return None
+_metadata = server_metadata("api.groq.com")
 
 
 def _spec(sdk: Any) -> SDKSpec:
-    sentinels = frozenset(
-        t
-        for t in (getattr(sdk, "NotGiven", None), getattr(sdk, "Omit", None))
-        if isinstance(t, type)
-    )
+    sentinels = sentinels_of(sdk)
     return SDKSpec("groq", ENDPOINTS, lambda _client: "groq", _metadata, sentinels)
 
 

@@ -32,6 +32,7 @@ from llmlog.capture._patch import Patch, Wrapper, report_error, warn_once
 from llmlog.capture._stream import (
     Assembler,
     AsyncStreamProxy,
+    DualStreamProxy,
     IterableStreamProxy,
     StreamCapture,
     SyncStreamProxy,
@@ -43,6 +44,9 @@ __all__ = [
     "MethodIntegration",
     "Plan",
     "drop",
+    "inputs_prompt",
+    "keyword_begin",
+    "messages_prompt",
     "raw_response",
     "stream_proxy",
     "summarize_vectors",
@@ -79,6 +83,23 @@ def drop(values: dict[str, Any], omitted: tuple[Any, ...] = (None,)) -> dict[str
     }
 
 
+def messages_prompt(kwargs: dict[str, Any]) -> Any:
+    """``prompt_messages`` from a ``messages=`` argument (SDK message objects as dicts)."""
+    messages = kwargs.get("messages")
+    return [to_dict(m) for m in messages] if isinstance(messages, (list, tuple)) else messages
+
+
+def inputs_prompt(name: str) -> Callable[[dict[str, Any]], Any]:
+    """``prompt_messages`` from the texts an embeddings call takes (``inputs=``, ``texts=``)."""
+
+    def prompt(kwargs: dict[str, Any]) -> Any:
+        value = kwargs.get(name)
+        items = value if isinstance(value, (list, tuple)) else [] if value is None else [value]
+        return [{"role": "user", "content": x} for x in items]
+
+    return prompt
+
+
 @dataclass(frozen=True)
 class Plan:
     """How to read what one captured call returns.
@@ -89,16 +110,47 @@ class Plan:
         assembler: makes the assembler that rebuilds a stream's response.
         wrap: for a result that holds the stream (boto3's ``{"stream": ...}``):
             ``(result, proxy) -> result`` replaces the stream with ``proxy(stream)``.
+        stream_fields: the stream object -> record fields known from it when it is
+            returned (LiteLLM's provider), added when the stream's record is logged.
     """
 
     stream: bool = False
     convert: Callable[[Any], dict[str, Any]] = raw_response
     assembler: Callable[[], Assembler] | None = None
     wrap: Callable[[Any, Callable[[Any], Any]], Any] | None = None
+    stream_fields: Callable[[Any], dict[str, Any]] | None = None
 
 
 Begin = Callable[[Any, tuple[Any, ...], dict[str, Any]], "tuple[dict[str, Any], Plan] | None"]
 """``(instance, args, kwargs) -> (request fields, plan)``, or None for a call that is not logged."""
+
+
+def keyword_begin(
+    provider: str,
+    operation: str,
+    prompt: Callable[[dict[str, Any]], Any],
+    plan: Plan,
+    skip: frozenset[str],
+    omitted: tuple[Any, ...] = (None,),
+) -> Begin:
+    """A ``begin`` for a public SDK method called with keyword arguments (Mistral, Cohere):
+    ``model``, the prompt, and the rest as ``params`` (without ``skip`` and the SDK's
+    "not given" markers)."""
+
+    def begin(
+        _owner: Any, _args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[dict[str, Any], Plan]:
+        model = kwargs.get("model")
+        fields = {
+            "provider": provider,
+            "operation": operation,
+            "model": model if isinstance(model, str) else None,
+            "params": drop({k: v for k, v in kwargs.items() if k not in skip}, omitted),
+            "prompt_messages": prompt(kwargs),
+        }
+        return fields, plan
+
+    return begin
 
 
 @dataclass(frozen=True)
@@ -120,6 +172,8 @@ class Method:
 def stream_proxy(stream: Any, capture: StreamCapture) -> Any:
     """Wrap an SDK stream (sync or async iterator, or an iterable) in the matching proxy."""
     if hasattr(stream, "__anext__"):
+        if hasattr(stream, "__next__"):  # iterable both ways (LiteLLM's CustomStreamWrapper)
+            return DualStreamProxy(stream, capture)
         return AsyncStreamProxy(stream, capture)
     if hasattr(stream, "__next__"):
         return SyncStreamProxy(stream, capture)
@@ -138,7 +192,9 @@ def _settle(call: Call, plan: Plan, result: Any, end: float) -> Any:
             return result
         call.snapshot()
         make = plan.assembler
-        capture = StreamCapture(call, make() if make is not None else None)
+        known = plan.stream_fields(result) if plan.stream_fields is not None else None
+        hook = (lambda more: more.update(known)) if known else None
+        capture = StreamCapture(call, make() if make is not None else None, hook)
         if plan.wrap is not None:
             return plan.wrap(result, lambda s: stream_proxy(s, capture))
         return stream_proxy(result, capture)

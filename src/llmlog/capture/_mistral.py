@@ -22,13 +22,17 @@ from __future__ import annotations
 from typing import Any
 
 from llmlog.capture._assemble import OpenAIChatAssembler
-from llmlog.capture._call import to_dict
-from llmlog.capture._methods import Method, MethodIntegration, Plan, drop
+from llmlog.capture._methods import (
+    Method,
+    MethodIntegration,
+    Plan,
+    inputs_prompt,
+    keyword_begin,
+    messages_prompt,
+)
 from llmlog.capture._openai import convert_embeddings
 
 __all__ = ["INTEGRATION"]
-
-_TRANSPORT = frozenset({"retries", "server_url", "timeout_ms", "http_headers"})
 
 
 class _EventAssembler(OpenAIChatAssembler):
@@ -38,47 +42,28 @@ class _EventAssembler(OpenAIChatAssembler):
         super().add(getattr(chunk, "data", chunk))
 
 
-def _fields(kwargs: dict[str, Any], operation: str, prompt: Any) -> dict[str, Any]:
-    model = kwargs.get("model")
-    skip = _TRANSPORT | {"model", "messages", "inputs", "stream"}
-    return {
-        "provider": "mistral_ai",
-        "operation": operation,
-        "model": model if isinstance(model, str) else None,
-        "params": drop({k: v for k, v in kwargs.items() if k not in skip}),
-        "prompt_messages": prompt,
-    }
+# the SDK's transport options, and what is recorded apart
+_SKIP = frozenset(
+    {"retries", "server_url", "timeout_ms", "http_headers", "model", "messages", "inputs", "stream"}
+)
 
 
-def _chat(stream: bool) -> Any:
-    def begin(
-        _chat: Any, _args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[dict[str, Any], Plan]:
-        messages = kwargs.get("messages")
-        prompt = [to_dict(m) for m in messages] if isinstance(messages, (list, tuple)) else messages
-        plan = Plan(stream=True, assembler=_EventAssembler) if stream else Plan()
-        return _fields(kwargs, "chat", prompt), plan
-
-    return begin
+def _begin(operation: str, prompt: Any, plan: Plan) -> Any:
+    return keyword_begin("mistral_ai", operation, prompt, plan, _SKIP)
 
 
-def _embed(
-    _emb: Any, _args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> tuple[dict[str, Any], Plan]:
-    inputs = kwargs.get("inputs")
-    items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-    prompt = [{"role": "user", "content": x} for x in items]
-    return _fields(kwargs, "embeddings", prompt), Plan(convert=convert_embeddings)
-
+_chat = _begin("chat", messages_prompt, Plan())
+_stream = _begin("chat", messages_prompt, Plan(stream=True, assembler=_EventAssembler))
+_embed = _begin("embeddings", inputs_prompt("inputs"), Plan(convert=convert_embeddings))
 
 INTEGRATION = MethodIntegration(
     "mistralai",
     "mistralai.client",
     (
-        Method("chat.Chat", "complete", _chat(False)),
-        Method("chat.Chat", "complete_async", _chat(False)),
-        Method("chat.Chat", "stream", _chat(True)),
-        Method("chat.Chat", "stream_async", _chat(True)),
+        Method("chat.Chat", "complete", _chat),
+        Method("chat.Chat", "complete_async", _chat),
+        Method("chat.Chat", "stream", _stream),
+        Method("chat.Chat", "stream_async", _stream),
         Method("embeddings.Embeddings", "create", _embed),
         Method("embeddings.Embeddings", "create_async", _embed),
     ),

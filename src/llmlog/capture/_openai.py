@@ -32,11 +32,17 @@ from llmlog.capture._assemble import (
     OpenAIResponsesAssembler,
 )
 from llmlog.capture._call import field_names, to_dict
-from llmlog.capture._stainless import Endpoint, SDKSpec, StainlessIntegration
+from llmlog.capture._stainless import (
+    Endpoint,
+    SDKSpec,
+    StainlessIntegration,
+    sentinels_of,
+    server_metadata,
+)
 
 __all__ = ["INTEGRATION", "convert_embeddings"]
 
-_DEFAULT_HOST = "api.openai.com"
+_metadata = server_metadata("api.openai.com")
 
 
 def _user_messages(value: Any) -> list[Any]:
@@ -195,19 +201,8 @@ def _provider(client: Any) -> str:
     return "azure.ai.openai" if "Azure" in type(client).__name__ else "openai"
 
 
-def _metadata(client: Any) -> dict[str, Any] | None:
-    host = getattr(getattr(client, "base_url", None), "host", None)
-    if isinstance(host, str) and host != _DEFAULT_HOST:
-        return {"server_address": host}
-    return None
-
-
 def _spec(sdk: Any) -> SDKSpec:
-    sentinels = frozenset(
-        t
-        for t in (getattr(sdk, "NotGiven", None), getattr(sdk, "Omit", None))
-        if isinstance(t, type)
-    )
+    sentinels = sentinels_of(sdk)
     return SDKSpec("openai", ENDPOINTS, _provider, _metadata, sentinels)
 
 

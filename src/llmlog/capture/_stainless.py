@@ -76,7 +76,7 @@ if TYPE_CHECKING:
 else:
     _ObjectProxy = wrapt.ObjectProxy
 
-__all__ = ["Endpoint", "SDKSpec", "patches_for"]
+__all__ = ["Endpoint", "SDKSpec", "patches_for", "sentinels_of", "server_metadata"]
 
 REQUEST_PARAMS = ("cast_to", "options", "stream", "stream_cls")
 
@@ -139,6 +139,27 @@ class SDKSpec:
 
 
 _ENDPOINT_CACHE: dict[str, dict[str, Endpoint | None]] = {}
+
+
+def sentinels_of(sdk: Any) -> frozenset[type]:
+    """The SDK's "not given" marker classes (``NotGiven``, ``Omit``), dropped from params."""
+    return frozenset(
+        t
+        for t in (getattr(sdk, "NotGiven", None), getattr(sdk, "Omit", None))
+        if isinstance(t, type)
+    )
+
+
+def server_metadata(default_host: str) -> Callable[[Any], dict[str, Any] | None]:
+    """``SDKSpec.metadata`` that records the server when it is not the provider's own."""
+
+    def metadata(client: Any) -> dict[str, Any] | None:
+        host = getattr(getattr(client, "base_url", None), "host", None)
+        if isinstance(host, str) and host != default_host:
+            return {"server_address": host}
+        return None
+
+    return metadata
 
 
 RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"

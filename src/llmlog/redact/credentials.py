@@ -40,6 +40,7 @@ import binascii
 import re
 from collections.abc import Collection
 
+from llmlog.redact.validators import left_ok as _left_ok
 from llmlog.redact.validators import looks_random
 
 __all__ = ["CREDENTIAL_TYPES", "find_credentials", "triggers"]
@@ -144,10 +145,6 @@ _WEBHOOK = re.compile(
     r"|hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,}"
     r"|(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,})"
 )
-
-
-def _left_ok(text: str, i: int) -> bool:
-    return i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_-")
 
 
 def _families(text: str, out: list[Finding]) -> None:

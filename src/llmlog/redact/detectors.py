@@ -65,6 +65,7 @@ from llmlog.redact.validators import (
     ssn_ok,
     tld_ok,
 )
+from llmlog.redact.validators import left_ok as _left_ok
 
 __all__ = [
     "BUILTIN_TYPES",
@@ -116,22 +117,7 @@ OPT_IN_TYPES: tuple[str, ...] = ("PERSON",)
 """Built-in types that are off unless asked for (``enable`` in a rules file)."""
 KNOWN_TYPES: tuple[str, ...] = BUILTIN_TYPES + OPT_IN_TYPES
 
-_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _ALNUM_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-
-
-def _left_ok(text: str, i: int, chars: frozenset[str] = _TOKEN_CHARS) -> bool:
-    """Return whether a token may start at ``i``: not glued to the token before.
-
-    ``\\n``, ``\\t`` and ``\\r`` written as two characters (escaped text pasted into
-    a prompt) count as whitespace.
-    """
-    if i == 0:
-        return True
-    c = text[i - 1]
-    if c not in chars:
-        return True
-    return c in "ntr" and i >= 2 and text[i - 2] == "\\"
 
 
 # =================================================================================================

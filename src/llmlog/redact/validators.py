@@ -25,6 +25,7 @@ __all__ = [
     "ipv4_ok",
     "ipv6_ok",
     "jwt_ok",
+    "left_ok",
     "looks_random",
     "luhn_ok",
     "ssn_ok",
@@ -1083,3 +1084,20 @@ def jwt_ok(header_b64: str) -> bool:
     except (ValueError, TypeError):
         return False
     return raw[:1] == b"{" and (b'"alg"' in raw or b'"typ"' in raw or b'"kid"' in raw)
+
+
+TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def left_ok(text: str, i: int, chars: frozenset[str] = TOKEN_CHARS) -> bool:
+    """Return whether a token may start at ``i``: not glued to the token before.
+
+    ``\\n``, ``\\t`` and ``\\r`` written as two characters (escaped text pasted into
+    a prompt) count as whitespace.
+    """
+    if i == 0:
+        return True
+    c = text[i - 1]
+    if c not in chars:
+        return True
+    return c in "ntr" and i >= 2 and text[i - 2] == "\\"

@@ -51,3 +51,40 @@ def test_same_findings_with_and_without(monkeypatch: pytest.MonkeyPatch, types: 
     _without_prefilter(monkeypatch)
     slow = Redactor(types=types)  # type: ignore[arg-type]
     assert [slow.find(t) for t in texts] == with_prefilter
+
+
+def _fuzz_texts(seed: int, n: int) -> list[str]:
+    """Random text made of the pieces numbers are made of: digits, their separators,
+    dots, letters, currency signs, non-ASCII characters and phone or card words."""
+    import random
+
+    r = random.Random(seed)
+    pieces = [
+        *"0123456789" * 6,
+        " ", "-", "/", "(", ")", ".", ".", "+", ":", "\u00a0", "\u2013", "\n", "x",
+        "A", "DE", "GB", "€", "£", "é", "电话", "tel ", "card ", "ssn ", "v", "ip ",
+        "192.168.", "10.0.0.", "1.2.3.4", "2024-03-15", "12:30", "#", "$", "\\n",
+    ]  # fmt: skip
+    return ["".join(r.choices(pieces, k=r.randint(5, 300))) for _ in range(n)]
+
+
+def test_number_offsets_find_what_the_scan_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The prefilter reports where numbers can start; trying the detector's pattern there
+    only finds what scanning the whole text finds (random texts dense in numbers)."""
+    from generate import generate
+
+    texts = _fuzz_texts(7, 4000) + [r["text"] for r in generate(1200, 11)]
+    fast = Redactor()
+    with_prefilter = [fast.find(t) for t in texts]
+    assert sum(map(len, with_prefilter)) > 1000  # the fuzz does hold numbers
+    _without_prefilter(monkeypatch)
+    slow = Redactor()
+    assert [slow.find(t) for t in texts] == with_prefilter
+
+
+def test_too_many_number_candidates_fall_back() -> None:
+    """A megabyte of digits would cost a report per digit: the scan gives up (None) and
+    the detectors scan for themselves."""
+    assert prefilter.scan("1 " * 50_000) is None
+    tags = prefilter.scan("call 415 555 0132 now")
+    assert tags is not None and tags[prefilter.NUMBERS]

@@ -398,13 +398,42 @@ def _k8s_secret(text: str, out: list[Finding]) -> None:
 _OTHER_WORDS = ("SK", "dapi", "ATATT3", "EAAA", "AccountKey=", ":AA", "hooks")
 
 
+# For the prefilter, each gate is as close to what its detector needs as a regex without
+# look-arounds gets: a credential name is only worth a look with a separator and a value
+# long enough to pass _value_ok after it (four characters for a password, twelve for the
+# rest, which must look generated), so "input_tokens": 812 and api_key=None pass by.
+_SEPARATOR = rb"s?(?:[_.\-][A-Za-z0-9_.\-]{0,30})?[\"']?[ \t]*[:=][=>]?[ \t]*[\"'`]?"
+_VALUE_BYTE = rb"[^\s\"'`,;&<>(){}\[\]]"
+_ANCHOR_GATES = {
+    "pass": rb"pass(?:word|wd|phrase)" + _SEPARATOR + _VALUE_BYTE + rb"{4}",
+    "pwd": rb"pwd" + _SEPARATOR + _VALUE_BYTE + rb"{4}",
+    "secret": rb"secret" + _SEPARATOR + _VALUE_BYTE + rb"{12}",
+    "token": rb"token" + _SEPARATOR + _VALUE_BYTE + rb"{12}",
+    "key": rb"key" + _SEPARATOR + _VALUE_BYTE + rb"{12}",
+    "credential": rb"credential" + _SEPARATOR + _VALUE_BYTE + rb"{12}",
+}
+_OTHER_GATES = (
+    rb"SK[0-9a-fA-F]{32}",
+    rb"dapi[a-f0-9]{32}",
+    rb"ATATT3",
+    rb"EAAA[A-Za-z0-9_\-]{60}",
+    rb"AccountKey=",
+    rb"[0-9]:AA",
+    rb"hooks",
+)
+
+
 def triggers() -> list[tuple[bytes, str, bool]]:
-    """(literal, tag, case-insensitive) for every trigger of these detectors."""
-    out = [(p.encode(), "family", False) for p in _BY_PREFIX]
-    out.append((b"-us", "family", False))  # Mailchimp's data-centre suffix
-    out += [(w.encode(), "other", False) for w in _OTHER_WORDS]
-    out += [(w.encode(), w, True) for w in _ANCHORS]
-    out.append((b"basic", "basic", True))
+    """(byte regex, tag, case-insensitive) for every trigger of these detectors.
+
+    Each regex matches wherever its detector can find something (a superset), so a text
+    it does not match needs no look from that detector.
+    """
+    out = [(re.escape(p).encode(), "family", False) for p in _BY_PREFIX]
+    out.append((rb"[0-9a-f]{32}-us[0-9]", "family", False))  # Mailchimp's data-centre suffix
+    out += [(rx, "other", False) for rx in _OTHER_GATES]
+    out += [(rx, w, True) for w, rx in _ANCHOR_GATES.items()]
+    out.append((rb"basic[ \t]+[A-Za-z0-9+/]{8}", "basic", True))
     out.append((b"Secret", "k8s", False))
     return out
 

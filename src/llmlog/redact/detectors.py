@@ -747,13 +747,23 @@ def _iban(text: str, s: int, out: list[Finding]) -> None:
         out.append((start, i, "IBAN"))
 
 
-def find_numbers(text: str, out: list[Finding], on: Collection[str]) -> None:
+def find_numbers(
+    text: str,
+    out: list[Finding],
+    on: Collection[str],
+    starts: list[int] | None = None,
+    iban: bool = True,
+) -> None:
     """Find CREDIT_CARD, US_SSN, PHONE, IBAN and IPv4 IP_ADDRESS values.
 
     Args:
         text: the text to scan.
         out: findings are appended here.
         on: the enabled types.
+        starts: byte offsets (in the text's UTF-8) of every number that can be one of
+            these values, or of the character before it, as the prefilter reports them
+            (None: scan the whole text).
+        iban: False when the prefilter saw no IBAN start.
     """
     ascii_ = text.isascii()
     raw = text.encode("ascii") if ascii_ else text.encode("utf-8", "surrogatepass")
@@ -764,7 +774,7 @@ def find_numbers(text: str, out: list[Finding], on: Collection[str]) -> None:
     # (loops of search() rather than finditer(): most texts have no match, and a failed
     # search costs a third of creating the finditer scanner)
     ibans: list[Finding] = []
-    if "IBAN" in on:
+    if iban and "IBAN" in on:
         h = _IBAN_TRIGGER.search(folded)
         while h is not None:
             bs = h.start()
@@ -772,6 +782,9 @@ def find_numbers(text: str, out: list[Finding], on: Collection[str]) -> None:
             _iban(text, s + 2, ibans)
             h = _IBAN_TRIGGER.search(folded, h.end())
         out.extend(ibans)
+    if starts is not None:
+        _numbers_at(text, raw, folded, ascii_, sorted(set(starts)), ibans, on, out)
+        return
     search = _NUM.search
     mb = search(folded)
     last_b = last_c = 0
@@ -789,6 +802,45 @@ def find_numbers(text: str, out: list[Finding], on: Collection[str]) -> None:
             if len(out) > n and out[-1][2] == "PHONE" and out[-1][1] < len(text):
                 _extension(text, out)
         mb = search(folded, be)
+
+
+def _numbers_at(
+    text: str,
+    raw: bytes,
+    folded: bytes,
+    ascii_: bool,
+    starts: list[int],
+    ibans: list[Finding],
+    on: Collection[str],
+    out: list[Finding],
+) -> None:
+    """:func:`find_numbers` at the given byte offsets only (sorted): the same findings as
+    its scan, which can only match at such an offset (a match at one offset ends before
+    the next candidate is tried, as a scan resumes after a match)."""
+    match = _NUM.match
+    last_b = last_c = 0
+    done = 0
+    for b in starts:
+        if folded[b] != 48:  # the character before the first digit ("0" after folding)
+            b += 1
+        if b < done:
+            continue
+        mb = match(folded, b)
+        if mb is None:
+            continue
+        bs, be = mb.span()
+        done = be
+        if ascii_:
+            s, e = bs, be
+        else:
+            s = last_c + len(raw[last_b:bs].decode("utf-8", "surrogatepass"))
+            e = s + len(raw[bs:be].decode("utf-8", "surrogatepass"))
+            last_b, last_c = be, e
+        if not (ibans and _inside(s, e, ibans)):
+            n = len(out)
+            _number(text, s, e, mb.lastgroup, on, out)
+            if len(out) > n and out[-1][2] == "PHONE" and out[-1][1] < len(text):
+                _extension(text, out)
 
 
 # an extension written after a phone number: "x204", " ext. 12", " extension 5"
@@ -1282,8 +1334,12 @@ def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
         find_credentials(text, out, on, tags)
     if "email" in tags and "EMAIL" in on:
         find_email(text, out, on)
-    if "numbers" in tags and not _NUMBER_TYPES.isdisjoint(on):
-        find_numbers(text, out, on)
+    if not _NUMBER_TYPES.isdisjoint(on):
+        starts = tags.get(prefilter.NUMBERS)
+        if starts is not None:
+            find_numbers(text, out, on, starts, "iban" in tags)
+        elif "iban" in tags and "IBAN" in on:
+            find_numbers(text, out, on, [], True)
     if "ipv6" in tags and "IP_ADDRESS" in on:
         find_ipv6(text, out, on)
 

@@ -11,6 +11,14 @@ fired, or None when hyperscan is not available (every detector then checks its o
 gates, as before). Each pattern here is a superset of its detector's own gate, so the
 prefilter can only skip a detector that would have found nothing.
 
+Numbers get more than a tag. Their detector's own scan (a regex tried at every digit)
+is the one gate that costs time on digit-heavy text (logs, JSON), so the scan also
+reports where a number candidate can start: every digit with six more digits close
+behind it, and every IPv4 shape. :func:`llmlog.redact.detectors.find_numbers` then
+tries its pattern at those offsets only. Each report costs a Python call, so on text
+where they would outnumber one per eight bytes (a megabyte of digits) the scan stops
+and :func:`scan` returns None: the pure-Python path, linear either way.
+
 ``LLMLOG_NO_HYPERSCAN=1`` turns it off (for comparisons and tests).
 """
 
@@ -21,26 +29,39 @@ import re
 import threading
 from collections.abc import Callable
 
-__all__ = ["engine", "scan"]
+__all__ = ["NUMBERS", "Tags", "engine", "scan"]
 
 _SEP = rb"[\x20\-/().\xc2\xa0\xe2\x80\x93]{0,3}"
 _HEX = rb"[0-9A-Fa-f]{1,4}"
 
+# Where a number candidate can start (reported with its start offset): a digit that does not
+# follow a digit, with six more close behind it (cards, phones, SSNs), an IPv4 shape. The separators are
+# those of the detector's own pattern (detectors._NUM), so every offset where that pattern
+# can match is reported.
+# Each starts with the character before the number's first digit (or the start of the text),
+# so a run of digits is reported once, not at each of its digits.
+_NUMBER_STARTS: list[bytes] = [
+    rb"(?:^|[^0-9])[0-9](?:" + _SEP + rb"[0-9]){6}",
+    rb"(?:^|[^0-9])[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]",
+]
+NUMBERS = "numbers"
+"""The tag of the number gates: :func:`scan` returns their start offsets under it."""
+
 # (pattern, tag, case-insensitive); patterns are byte regexes over the text's UTF-8
 _GATES: list[tuple[bytes, str, bool]] = [
-    # numbers: seven digits close together (cards, phones, SSNs), an IPv4 shape, an IBAN start
-    (rb"[0-9](?:" + _SEP + rb"[0-9]){6}", "numbers", False),
-    (rb"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", "numbers", False),
-    (rb"[A-Z]{2}[0-9]{2}", "numbers", False),
-    # e-mail: @ and its spellings
-    (rb"@", "email", False),
+    # an IBAN start
+    (rb"[A-Z]{2}[0-9]{2}", "iban", False),
+    # e-mail: an "@" between a local-part character (or a UTF-8 continuation byte) and a
+    # domain character (not a decorator, not "a @ b"), the other spellings of "@", "[at]"
+    (rb"[A-Za-z0-9._%+\-\x80-\xbf]@[A-Za-z0-9\-\x80-\xff]", "email", False),
     ("\uff20".encode(), "email", False),
     (rb"%40", "email", False),
     (rb"&#64;", "email", False),
     (rb" dot ", "email", True),
-    (rb"at\s?[\])}>]", "email", True),
-    # IPv6: "::" or seven colon-separated hex groups
-    (rb"::", "ipv6", False),
+    (rb"[\[({<][^A-Za-z0-9]{0,3}at[^A-Za-z0-9]{0,3}[\])}>]", "email", True),
+    # IPv6: "::" in a stretch of hex digits and colons that starts where an address can
+    # ("std::vector" does not), or seven colon-separated groups
+    (rb"(?:^|[^0-9A-Za-z_:.])[0-9A-Fa-f:]{0,39}::", "ipv6", False),
     (rb":" + (_HEX + rb":") * 6, "ipv6", False),
     # the big providers' keys and the other secrets of detectors.find_secrets
     (rb"sk-", "secrets", False),
@@ -53,10 +74,15 @@ _GATES: list[tuple[bytes, str, bool]] = [
     (rb"ecret", "secrets", True),
     (rb"eyJ", "secrets", False),
     (rb"earer", "secrets", False),
-    (rb"://", "secrets", False),
+    # user:password@ in a URL
+    (rb"://[^\s:/@?#\"'<>\\\[\]]*:[^\s/?#\"'<>\\]+@", "secrets", False),
 ]
 
-_scan: Callable[[str], set[str]] | None = None
+Tags = dict[str, list[int]]
+"""What fired: each gate's tag; under :data:`NUMBERS` the byte offsets where numbers can
+start (in the order found, with repeats), under every other tag an empty list."""
+
+_scan: Callable[[str], Tags | None] | None = None
 _ready = False
 _lock = threading.Lock()
 
@@ -64,10 +90,10 @@ _lock = threading.Lock()
 def _credential_gates() -> list[tuple[bytes, str, bool]]:
     from llmlog.redact.credentials import triggers
 
-    return [(re.escape(lit.decode()).encode(), tag, ci) for lit, tag, ci in triggers()]
+    return triggers()
 
 
-def _build() -> Callable[[str], set[str]] | None:
+def _build() -> Callable[[str], Tags | None] | None:
     if os.environ.get("LLMLOG_NO_HYPERSCAN"):
         return None
     try:
@@ -75,33 +101,48 @@ def _build() -> Callable[[str], set[str]] | None:
     except ImportError:
         return None
     gates = _GATES + _credential_gates()
-    db = hyperscan.Database()
     single, caseless = hyperscan.HS_FLAG_SINGLEMATCH, hyperscan.HS_FLAG_CASELESS
+    n_pos = len(_NUMBER_STARTS)
+    db = hyperscan.Database()
     db.compile(
-        expressions=[pattern for pattern, _, _ in gates],
-        ids=list(range(len(gates))),
-        elements=len(gates),
-        flags=[single | caseless if ci else single for _, _, ci in gates],
+        expressions=_NUMBER_STARTS + [pattern for pattern, _, _ in gates],
+        ids=list(range(n_pos + len(gates))),
+        elements=n_pos + len(gates),
+        flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * n_pos
+        + [single | caseless if ci else single for _, _, ci in gates],
     )
-    tags = [tag for _, tag, _ in gates]
+    tags = [NUMBERS] * n_pos + [tag for _, tag, _ in gates]
+    terminated = hyperscan.ScanTerminated
     local = threading.local()
 
-    def run(text: str) -> set[str]:
+    def run(text: str) -> Tags | None:
         scratch = getattr(local, "scratch", None)
         if scratch is None:
             scratch = local.scratch = hyperscan.Scratch(db)
-        found: set[str] = set()
+        raw = text.encode("utf-8", "surrogatepass")
+        starts: list[int] = []
+        found: Tags = {}
+        cap = 64 + len(raw) // 8
 
-        def hit(i: int, _from: int, _to: int, _flags: int, _ctx: object) -> None:
-            found.add(tags[i])
+        def hit(i: int, start: int, _to: int, _flags: int, _ctx: object) -> bool:
+            if i < n_pos:
+                starts.append(start)
+                return len(starts) > cap  # True stops the scan
+            found[tags[i]] = []
+            return False
 
-        db.scan(text.encode("utf-8", "surrogatepass"), match_event_handler=hit, scratch=scratch)
+        try:
+            db.scan(raw, match_event_handler=hit, scratch=scratch)
+        except terminated:
+            return None  # too many number candidates: let each detector scan for itself
+        if starts:
+            found[NUMBERS] = starts
         return found
 
     return run
 
 
-def _get() -> Callable[[str], set[str]] | None:
+def _get() -> Callable[[str], Tags | None] | None:
     global _scan, _ready
     if not _ready:
         with _lock:
@@ -111,8 +152,9 @@ def _get() -> Callable[[str], set[str]] | None:
     return _scan
 
 
-def scan(text: str) -> set[str] | None:
-    """The tags of the gates that fire in ``text``, or None without hyperscan."""
+def scan(text: str) -> Tags | None:
+    """The gates that fire in ``text`` (see :data:`Tags`), or None: hyperscan is not
+    available, or the text has too many number candidates for the scan to pay."""
     run = _scan if _ready else _get()
     return run(text) if run is not None else None
 

@@ -25,7 +25,6 @@ and :func:`scan` returns None: the pure-Python path, linear either way.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Callable
 
@@ -35,11 +34,10 @@ _SEP = rb"[\x20\-/().\xc2\xa0\xe2\x80\x93]{0,3}"
 _HEX = rb"[0-9A-Fa-f]{1,4}"
 
 # Where a number candidate can start (reported with its start offset): a digit that does not
-# follow a digit, with six more close behind it (cards, phones, SSNs), an IPv4 shape. The separators are
-# those of the detector's own pattern (detectors._NUM), so every offset where that pattern
-# can match is reported.
-# Each starts with the character before the number's first digit (or the start of the text),
-# so a run of digits is reported once, not at each of its digits.
+# follow a digit, with six more close behind it (cards, phones, SSNs), or an IPv4 shape. The
+# separators are those of the detector's own pattern (detectors._NUM), so every offset where
+# that pattern can match is reported. Each pattern starts with the character before the
+# number's first digit (or the start of the text), so a run is reported once, not per digit.
 _NUMBER_STARTS: list[bytes] = [
     rb"(?:^|[^0-9])[0-9](?:" + _SEP + rb"[0-9]){6}",
     rb"(?:^|[^0-9])[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]",

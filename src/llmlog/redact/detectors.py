@@ -954,47 +954,69 @@ def _email_at(text: str, at_s: int, at_e: int, encoded: bool, out: list[Finding]
     return end
 
 
-def find_email(text: str, out: list[Finding], on: Collection[str]) -> None:
+def _email_gates(text: str) -> set[str]:
+    """The prefilter's e-mail tags (see :mod:`llmlog.redact.prefilter`), found in Python."""
+    tags = set()
+    if "@" in text:
+        tags.add("email@")
+    if "\uff20" in text:
+        tags.add("email\uff20")
+    if "%" in text:
+        tags.add("email%40")
+    if "&" in text:
+        tags.add("email&#64;")
+    if " dot " in text or " DOT " in text:
+        tags.add("email dot")
+    if "(" in text or "[" in text or "{" in text or "<" in text:
+        tags.add("email[at]")
+    return tags
+
+
+def find_email(
+    text: str, out: list[Finding], on: Collection[str], tags: Collection[str] | None = None
+) -> None:
     """Find EMAIL addresses: plain, full-width at sign, ``%40``, ``&#64;``, ``[at]``/``(dot)``.
 
     Args:
         text: the text to scan.
         out: findings are appended here.
         on: the enabled types.
+        tags: the prefilter's tags for this text (None: find them here).
     """
-    if "@" in text:
+    if tags is None:
+        tags = _email_gates(text)
+    if "email@" in tags:
         done = 0
         for m in _AT_PLAIN.finditer(text):
             s = m.start()
             if s < done:
                 continue
             done = _email_at(text, s, s + 1, False, out) or done
-    if "\uff20" in text:
+    if "email\uff20" in tags:
         i = text.find("\uff20")
         while i >= 0:
             _email_at(text, i, i + 1, False, out)
             i = text.find("\uff20", i + 1)
-    if "%" in text:
+    if "email%40" in tags:
         i = text.find("%40")
         while i >= 0:
             _email_at(text, i, i + 3, True, out)
             i = text.find("%40", i + 3)
-    if "&" in text:
+    if "email&#64;" in tags:
         i = text.find("&#64;")
         while i >= 0:
             _email_at(text, i, i + 5, False, out)
             i = text.find("&#64;", i + 5)
-    if " dot " in text or " DOT " in text:
+    if "email dot" in tags:
         _email_spelled(text, out)
     # "[at]", "(AT)", ...: without an opening bracket there is nothing to find
-    if not ("(" in text or "[" in text or "{" in text or "<" in text):
-        return
-    for rx in (_AT_OBF, _AT_OBF_UP) if "AT" in text else (_AT_OBF,):
-        hit = rx.search(text)
-        while hit is not None:
-            q, e = hit.span()
-            hit = rx.search(text, e)
-            _email_obfuscated(text, q, e, out)
+    if "email[at]" in tags:
+        for rx in (_AT_OBF, _AT_OBF_UP) if "AT" in text else (_AT_OBF,):
+            hit = rx.search(text)
+            while hit is not None:
+                q, e = hit.span()
+                hit = rx.search(text, e)
+                _email_obfuscated(text, q, e, out)
 
 
 # "jane.doe at corp dot com": an address spelled out with words, ending in a real TLD
@@ -1179,56 +1201,88 @@ def _aws_secret_value_ok(v: str) -> bool:
     return has_l and has_u and has_d and looks_random(v, min_len=40)
 
 
-def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
+def _secret_gates(text: str) -> set[str]:
+    """The prefilter's secret tags (see :mod:`llmlog.redact.prefilter`), found in Python."""
+    tags = set()
+    if "-" in text and _DASH_GATE.search(text) is not None:
+        if "sk-" in text:
+            tags.add("sk-")
+        if "xox" in text:
+            tags.add("xox")
+        if "-----BEGIN " in text:
+            tags.add("pem")
+    if "_" in text and _UNDERSCORE_GATE.search(text) is not None:
+        tags.add("github")
+        if "k_live_" in text or "k_test_" in text:
+            tags.add("stripe")
+    if "A" in text:
+        tags.add("AKIA")
+    if "ecret" in text or "ECRET" in text:
+        tags.add("aws secret")
+    if "eyJ" in text:
+        tags.add("jwt")
+    if "earer" in text:
+        tags.add("bearer")
+    if "@" in text and "://" in text:
+        tags.add("url")
+    return tags
+
+
+def find_secrets(
+    text: str, out: list[Finding], on: Collection[str], tags: Collection[str] | None = None
+) -> None:
     """Find API keys, tokens, private keys and credentials in URLs.
 
     Args:
         text: the text to scan.
         out: findings are appended here.
         on: the enabled types.
+        tags: the prefilter's tags for this text (None: find them here).
     """
-    if "-" in text and _DASH_GATE.search(text) is not None:
-        if "sk-" in text and ("OPENAI_KEY" in on or "ANTHROPIC_KEY" in on):
-            for m in _SK.finditer(text):
-                s = m.start()
-                if not _left_ok(text, s):
-                    continue
-                body = m.group()[3:]
-                a = _SK_ANT.match(body)
-                if body.startswith("ant-"):
-                    rest = body[a.end() :] if a else body[4:]
-                    if "ANTHROPIC_KEY" in on and looks_random(rest, min_len=20):
-                        out.append((s, m.end(), "ANTHROPIC_KEY"))
-                    continue
-                sub = _SK_SUB.match(body)
-                rest = body[sub.end() :] if sub else body
-                if "OPENAI_KEY" in on and looks_random(rest, min_len=20):
-                    out.append((s, m.end(), "OPENAI_KEY"))
-        if "xox" in text and "SLACK_TOKEN" in on:
-            for m in _XOX.finditer(text):
-                if _left_ok(text, m.start()) and looks_random(
-                    m.group()[5:].replace("-", ""), min_len=16
-                ):
-                    out.append((m.start(), m.end(), "SLACK_TOKEN"))
-        if "-----BEGIN " in text and "PRIVATE_KEY" in on:
-            _find_pem(text, out)
-    if "_" in text and _UNDERSCORE_GATE.search(text) is not None:
-        if "STRIPE_KEY" in on and ("k_live_" in text or "k_test_" in text):
-            for m in _STRIPE.finditer(text):
-                s = m.start() - 1
-                if (
-                    s >= 0
-                    and text[s] in "rs"
-                    and _left_ok(text, s)
-                    and looks_random(m.group()[7:], min_len=10)
-                ):
-                    out.append((s, m.end(), "STRIPE_KEY"))
-        if "GITHUB_TOKEN" in on:
-            for rx, skip in ((_GH, 4), (_GH_PAT, 11)):
-                for m in rx.finditer(text):
-                    if _left_ok(text, m.start()) and looks_random(m.group()[skip:], min_len=20):
-                        out.append((m.start(), m.end(), "GITHUB_TOKEN"))
-    if "A" in text and ("AWS_ACCESS_KEY" in on or "GOOGLE_API_KEY" in on or "AWS_SECRET_KEY" in on):
+    if tags is None:
+        tags = _secret_gates(text)
+    if "sk-" in tags and ("OPENAI_KEY" in on or "ANTHROPIC_KEY" in on):
+        for m in _SK.finditer(text):
+            s = m.start()
+            if not _left_ok(text, s):
+                continue
+            body = m.group()[3:]
+            a = _SK_ANT.match(body)
+            if body.startswith("ant-"):
+                rest = body[a.end() :] if a else body[4:]
+                if "ANTHROPIC_KEY" in on and looks_random(rest, min_len=20):
+                    out.append((s, m.end(), "ANTHROPIC_KEY"))
+                continue
+            sub = _SK_SUB.match(body)
+            rest = body[sub.end() :] if sub else body
+            if "OPENAI_KEY" in on and looks_random(rest, min_len=20):
+                out.append((s, m.end(), "OPENAI_KEY"))
+    if "xox" in tags and "SLACK_TOKEN" in on:
+        for m in _XOX.finditer(text):
+            if _left_ok(text, m.start()) and looks_random(
+                m.group()[5:].replace("-", ""), min_len=16
+            ):
+                out.append((m.start(), m.end(), "SLACK_TOKEN"))
+    if "pem" in tags and "PRIVATE_KEY" in on:
+        _find_pem(text, out)
+    if "STRIPE_KEY" in on and "stripe" in tags:
+        for m in _STRIPE.finditer(text):
+            s = m.start() - 1
+            if (
+                s >= 0
+                and text[s] in "rs"
+                and _left_ok(text, s)
+                and looks_random(m.group()[7:], min_len=10)
+            ):
+                out.append((s, m.end(), "STRIPE_KEY"))
+    if "GITHUB_TOKEN" in on and "github" in tags:
+        for rx, skip in ((_GH, 4), (_GH_PAT, 11)):
+            for m in rx.finditer(text):
+                if _left_ok(text, m.start()) and looks_random(m.group()[skip:], min_len=20):
+                    out.append((m.start(), m.end(), "GITHUB_TOKEN"))
+    if "AKIA" in tags and (
+        "AWS_ACCESS_KEY" in on or "GOOGLE_API_KEY" in on or "AWS_SECRET_KEY" in on
+    ):
         key = _A_KEYS.search(text)
         while key is not None:
             s, e = key.start(), key.end()
@@ -1244,7 +1298,7 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                     out.append((s, e, "AWS_ACCESS_KEY"))
                 if "AWS_SECRET_KEY" in on:
                     _aws_secret_near(text, s, e, out)
-    if "AWS_SECRET_KEY" in on and ("ecret" in text or "ECRET" in text):
+    if "AWS_SECRET_KEY" in on and "aws secret" in tags:
         for word in ("ecret", "ECRET"):
             i = text.find(word)
             while i >= 0:
@@ -1256,12 +1310,12 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                     ):
                         out.append((kw.start("v"), kw.end("v"), "AWS_SECRET_KEY"))
                 i = text.find(word, i + 5)
-    if "J" in text and "eyJ" in text and "JWT" in on:
+    if "jwt" in tags and "JWT" in on:
         for m in _JWT.finditer(text):
             v = m.group()
             if _left_ok(text, m.start()) and jwt_ok(v[: v.index(".")]):
                 out.append((m.start(), m.end(), "JWT"))
-    if "earer" in text and "BEARER_TOKEN" in on:
+    if "bearer" in tags and "BEARER_TOKEN" in on:
         for m in _BEARER.finditer(text):
             s = m.start() - 1
             if s < 0 or text[s] not in "Bb" or not _left_ok(text, s, _ALNUM_ASCII):
@@ -1271,7 +1325,7 @@ def find_secrets(text: str, out: list[Finding], on: Collection[str]) -> None:
                 tok.isupper() or tok.startswith(("sk-...", "YOUR"))
             ):
                 out.append((m.start("tok"), m.end("tok"), "BEARER_TOKEN"))
-    if "URL_CREDENTIALS" in on and "@" in text and "://" in text:
+    if "URL_CREDENTIALS" in on and "url" in tags:
         for m in _URL_CRED.finditer(text):
             pw = m.group("pw")
             if not _pw_is_placeholder(pw):
@@ -1329,11 +1383,10 @@ def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
     if not tags:
         return
     if not _SECRET_SET.isdisjoint(on):
-        if "secrets" in tags:
-            find_secrets(text, out, on)
+        find_secrets(text, out, on, tags)
         find_credentials(text, out, on, tags)
-    if "email" in tags and "EMAIL" in on:
-        find_email(text, out, on)
+    if "EMAIL" in on:
+        find_email(text, out, on, tags)
     if not _NUMBER_TYPES.isdisjoint(on):
         starts = tags.get(prefilter.NUMBERS)
         if starts is not None:

@@ -51,29 +51,29 @@ _GATES: list[tuple[bytes, str, bool]] = [
     (rb"[A-Z]{2}[0-9]{2}", "iban", False),
     # e-mail: an "@" between a local-part character (or a UTF-8 continuation byte) and a
     # domain character (not a decorator, not "a @ b"), the other spellings of "@", "[at]"
-    (rb"[A-Za-z0-9._%+\-\x80-\xbf]@[A-Za-z0-9\-\x80-\xff]", "email", False),
-    ("\uff20".encode(), "email", False),
-    (rb"%40", "email", False),
-    (rb"&#64;", "email", False),
-    (rb" dot ", "email", True),
-    (rb"[\[({<][^A-Za-z0-9]{0,3}at[^A-Za-z0-9]{0,3}[\])}>]", "email", True),
+    (rb"[A-Za-z0-9._%+\-\x80-\xbf]@[A-Za-z0-9\-\x80-\xff]", "email@", False),
+    ("\uff20".encode(), "email\uff20", False),
+    (rb"%40", "email%40", False),
+    (rb"&#64;", "email&#64;", False),
+    (rb" dot ", "email dot", True),
+    (rb"[\[({<][^A-Za-z0-9]{0,3}at[^A-Za-z0-9]{0,3}[\])}>]", "email[at]", True),
     # IPv6: "::" in a stretch of hex digits and colons that starts where an address can
     # ("std::vector" does not), or seven colon-separated groups
     (rb"(?:^|[^0-9A-Za-z_:.])[0-9A-Fa-f:]{0,39}::", "ipv6", False),
     (rb":" + (_HEX + rb":") * 6, "ipv6", False),
     # the big providers' keys and the other secrets of detectors.find_secrets
-    (rb"sk-", "secrets", False),
-    (rb"xox[abposer]-", "secrets", False),
-    (rb"-----BEGIN ", "secrets", False),
-    (rb"k_(?:live|test)_", "secrets", False),
-    (rb"gh[pousr]_", "secrets", False),
-    (rb"github_pat_", "secrets", False),
-    (rb"A(?:KIA|SIA|Iza)", "secrets", False),
-    (rb"ecret", "secrets", True),
-    (rb"eyJ", "secrets", False),
-    (rb"earer", "secrets", False),
+    (rb"sk-", "sk-", False),
+    (rb"xox[abposer]-", "xox", False),
+    (rb"-----BEGIN ", "pem", False),
+    (rb"k_(?:live|test)_", "stripe", False),
+    (rb"gh[pousr]_", "github", False),
+    (rb"github_pat_", "github", False),
+    (rb"A(?:KIA|SIA|Iza)", "AKIA", False),
+    (rb"ecret", "aws secret", True),
+    (rb"eyJ", "jwt", False),
+    (rb"earer", "bearer", False),
     # user:password@ in a URL
-    (rb"://[^\s:/@?#\"'<>\\\[\]]*:[^\s/?#\"'<>\\]+@", "secrets", False),
+    (rb"://[^\s:/@?#\"'<>\\\[\]]*:[^\s/?#\"'<>\\]+@", "url", False),
 ]
 
 Tags = dict[str, list[int]]

@@ -343,6 +343,30 @@ _CTX_VERSION = re.compile(
 )
 
 
+# the last character of every alternative of _CTX_VERSION (before its "\s*[:=]?\s*$")
+_CTX_VERSION_LAST = frozenset("nr.vedwkxia=^omlh>\u2192")
+
+
+def _version_before(text: str, s: int) -> bool:
+    """Return whether a version cue ends just before ``s`` (``version 1.2.3.4``, ``v``).
+
+    Most addresses have none: the window's last character (before trailing spaces and one
+    ``:`` or ``=``) ends no cue, which a set lookup says without running the regex.
+    """
+    window = text[max(0, s - 24) : s].lower()
+    w = window.rstrip()
+    if not w:
+        return False
+    last = w[-1]
+    if last not in _CTX_VERSION_LAST:
+        if last not in ":=":
+            return False
+        w = w[:-1].rstrip()
+        if not w or w[-1] not in _CTX_VERSION_LAST:
+            return False
+    return _CTX_VERSION.search(window) is not None
+
+
 _BOUNDARY = re.compile(r"[\n\u3002\uff1b;!?\uff01\uff1f|]|\.\s")
 _ABBREV = ("tel", "ph", "no", "nr", "t\u00e9l", "tlf", "mob", "fax", "num", "ext")
 
@@ -821,7 +845,7 @@ def _numbers_at(
     last_b = last_c = 0
     done = 0
     for b in starts:
-        if folded[b] != 48:  # the character before the first digit ("0" after folding)
+        while folded[b] != 48:  # what comes before the first digit ("0" after folding)
             b += 1
         if b < done:
             continue
@@ -867,10 +891,7 @@ def _number(
     if kind == "run":
         _split_run(text, s, e, on, out)
     elif (
-        kind == "ip"
-        and "IP_ADDRESS" in on
-        and ipv4_ok(text[s:e])
-        and not _CTX_VERSION.search(text[max(0, s - 24) : s].lower())
+        kind == "ip" and "IP_ADDRESS" in on and ipv4_ok(text[s:e]) and not _version_before(text, s)
     ):
         out.append((s, e, "IP_ADDRESS"))
 

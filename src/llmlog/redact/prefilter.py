@@ -36,11 +36,14 @@ _HEX = rb"[0-9A-Fa-f]{1,4}"
 # Where a number candidate can start (reported with its start offset): a digit that does not
 # follow a digit, with six more close behind it (cards, phones, SSNs), or an IPv4 shape. The
 # separators are those of the detector's own pattern (detectors._NUM), so every offset where
-# that pattern can match is reported. Each pattern starts with the character before the
-# number's first digit (or the start of the text), so a run is reported once, not per digit.
+# that pattern can match is reported. Each pattern starts with what comes before the
+# number's first digit (the start of the text, a character that is not a letter, a digit or
+# one of "_.-#$", or an escaped "\\n"), so a run is reported once, not per digit, and not
+# at all after a letter ("gpt-4o-2024-08-06", "ab12345678").
+_BEFORE_NUMBER = rb"(?:^|[^0-9A-Za-z_.\-#$]|\\[ntr])"  # as detectors._NUM looks behind
 _NUMBER_STARTS: list[bytes] = [
-    rb"(?:^|[^0-9])[0-9](?:" + _SEP + rb"[0-9]){6}",
-    rb"(?:^|[^0-9])[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]",
+    _BEFORE_NUMBER + rb"[0-9](?:" + _SEP + rb"[0-9]){6}",
+    _BEFORE_NUMBER + rb"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]",
 ]
 NUMBERS = "numbers"
 """The tag of the number gates: :func:`scan` returns their start offsets under it."""

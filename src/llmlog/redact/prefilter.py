@@ -8,16 +8,19 @@ With the ``hyperscan`` package installed (``pip install 'llmlog[fast]'``), every
 is compiled into one multi-pattern database and one scan answers them all
 (``bench/README.md`` has the figures). :func:`scan` returns the tags of the gates that
 fired, or None when hyperscan is not available (every detector then checks its own
-gates, as before). Each pattern here is a superset of its detector's own gate, so the
-prefilter can only skip a detector that would have found nothing.
+gates, as before). Each pattern here matches wherever its detector can find something
+(as close to the detector's own pattern as a regex without look-arounds gets), so the
+prefilter can only skip a detector that would have found nothing. Tags name sub-detectors
+where that pays: each secret family, each spelling of ``@``.
 
 Numbers get more than a tag. Their detector's own scan (a regex tried at every digit)
 is the one gate that costs time on digit-heavy text (logs, JSON), so the scan also
-reports where a number candidate can start: every digit with six more digits close
-behind it, and every IPv4 shape. :func:`llmlog.redact.detectors.find_numbers` then
-tries its pattern at those offsets only. Each report costs a Python call, so on text
-where they would outnumber one per eight bytes (a megabyte of digits) the scan stops
-and :func:`scan` returns None: the pure-Python path, linear either way.
+reports where a number candidate can start: every digit that the detector's look-behind
+allows to start one, with six more digits close behind it, and every IPv4 shape.
+:func:`llmlog.redact.detectors.find_numbers` then tries its pattern at those offsets
+only. Each report costs a Python call, so on text where they would outnumber one per
+eight bytes (``1 1 1 ...``) the scan stops and :func:`scan` returns None: the
+pure-Python path, linear either way.
 
 ``LLMLOG_NO_HYPERSCAN=1`` turns it off (for comparisons and tests).
 """

@@ -315,10 +315,12 @@ class SinkWorker:
                     self.written += done
                     part = part[done:]
                     healthy = True
-                if len(part) == 1 and isinstance(e, self.data_errors):
+                data_error = isinstance(e, self.data_errors)
+                if len(part) == 1 and data_error:
                     bad.append((part[0], e))
                     continue
-                failures += 1
+                if not data_error:  # a refusal of data says nothing about the sink's health
+                    failures += 1
                 if not healthy and failures >= 2:  # nothing goes through: the sink is down
                     rest = [*part, *(x for p in todo for x in p), *(b for b, _ in bad)]
                     return rest, [], e

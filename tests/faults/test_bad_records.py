@@ -109,6 +109,19 @@ class TestRejectedRecordsAreIsolated:
         assert "destination refused" in entry["error"]
         assert "a@b.example" not in dead[0].decode()  # written after redaction
 
+    def test_several_bad_records_at_the_start_of_a_batch(self, tmp_path: Path) -> None:
+        """Refusals of data in the first halves do not make the sink look down: the good
+        records of the batch are written, the bad ones dead-lettered (none left waiting)."""
+        sink = RecordingSink(spool_dir=tmp_path / "spool")
+        sink.reject = lambda rec: rec["metadata"].get("poison")
+        llmlog.configure(db="off", sinks=[sink], batch_size=1000)
+        bad = [llmlog.log_interaction(MSGS, RESP, metadata={"poison": True}) for _ in range(3)]
+        good = log_many(5)
+        bad.append(llmlog.log_interaction(MSGS, RESP, metadata={"poison": True}))
+        llmlog.shutdown(30)
+        assert sorted(sink.ids) == sorted(good)
+        assert llmlog.stats()["dead_lettered"] == len(bad)
+
     def test_a_down_sink_is_not_mistaken_for_bad_data(self, tmp_path: Path) -> None:
         """When every write fails, nothing is dead-lettered: it all waits in the spool."""
         sink = RecordingSink(spool_dir=tmp_path / "spool")

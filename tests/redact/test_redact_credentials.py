@@ -162,3 +162,42 @@ def test_ten_thousand_assignments_in_one_text() -> None:
     in ``bench/redaction.py``)."""
     out = redact_text("password: hunter2\n" * 10_000)
     assert out.count("[CREDENTIAL]") == 10_000 and "hunter2" not in out
+
+
+def _with_checksum(random30: str) -> str:
+    """A GitHub/npm token body: 30 characters and their CRC32 in six base62 digits."""
+    import zlib
+
+    digits = string.digits + string.ascii_uppercase + string.ascii_lowercase
+    n = zlib.crc32(random30.encode())
+    tail = ""
+    for _ in range(6):
+        n, r = divmod(n, 62)
+        tail = digits[r] + tail
+    return random30 + tail
+
+
+def test_base62_checksum_validator() -> None:
+    from llmlog.redact.validators import base62_crc32_ok
+
+    for _ in range(200):
+        body = _with_checksum(rnd(30))
+        assert base62_crc32_ok(body)
+        broken = body[:-1] + ("A" if body[-1] != "A" else "B")
+        assert not base62_crc32_ok(broken)
+    assert not base62_crc32_ok("short")
+    assert not base62_crc32_ok("x" * 35 + "-")
+
+
+@pytest.mark.parametrize("prefix", ["ghp_", "gho_", "ghs_", "npm_"])
+def test_checksum_valid_tokens_are_taken_whatever_they_look_like(prefix: str) -> None:
+    """A real token can hold a placeholder word ("here", "fake") by chance, about one in
+    37,000: its checksum says it is real. The same body with a broken checksum is left,
+    as any token-shaped text with such a word is."""
+    body = _with_checksum("here" + rnd(26))
+    assert redact_text(f"token {prefix}{body} ok") in (
+        "token [GITHUB_TOKEN] ok",
+        "token [API_KEY] ok",
+    )
+    broken = body[:30] + ("000000" if body[30:] != "000000" else "000001")
+    assert prefix + broken in redact_text(f"token {prefix}{broken} ok")

@@ -19,7 +19,8 @@ Two types, each on by default:
     Replicate (``r8_``), Groq (``gsk_``), Perplexity (``pplx-``), xAI (``xai-``),
     Atlassian (``ATATT``), Heroku (``HRKU-``), Google OAuth client secrets
     (``GOCSPX-``), Azure storage account keys (``AccountKey=``), Slack and Discord
-    webhook URLs. Every token must also look generated (not ``glpat-xxxxxxxx``).
+    webhook URLs. Every token must also look generated (not ``glpat-xxxxxxxx``), unless
+    it carries a checksum that holds (npm's CRC32, as GitHub's).
 ``CREDENTIAL``
     A value given to a credential by name: ``password: ...``, ``api_key=...``,
     ``"client_secret": "..."``, ``x-api-key: ...``, ``Authorization: Basic ...`` (when
@@ -41,7 +42,7 @@ import re
 from collections.abc import Collection
 
 from llmlog.redact.validators import left_ok as _left_ok
-from llmlog.redact.validators import looks_random
+from llmlog.redact.validators import base62_crc32_ok, looks_random
 
 __all__ = ["CREDENTIAL_TYPES", "find_credentials", "triggers"]
 
@@ -171,7 +172,9 @@ def _family_at(text: str, t: int, out: list[Finding]) -> None:
         if m is None or (_END.match(text, m.end()) is None and prefix[-1] != "."):
             continue
         body = m.group()
-        if looks_random(body.replace("-", "").replace("_", ""), min_len=shortest):
+        if (prefix == "npm_" and base62_crc32_ok(body)) or looks_random(
+            body.replace("-", "").replace("_", ""), min_len=shortest
+        ):
             out.append((s, m.end(), "API_KEY"))
         return
 

@@ -53,6 +53,7 @@ from llmlog.redact import prefilter
 from llmlog.redact.credentials import CREDENTIAL_TYPES, find_credentials
 from llmlog.redact.names import find_names
 from llmlog.redact.validators import (
+    base62_crc32_ok,
     card_issuer_ok,
     country_code_len,
     iban_length,
@@ -1299,7 +1300,10 @@ def find_secrets(
     if "GITHUB_TOKEN" in on and "github" in tags:
         for rx, skip in ((_GH, 4), (_GH_PAT, 11)):
             for m in rx.finditer(text):
-                if _left_ok(text, m.start()) and looks_random(m.group()[skip:], min_len=20):
+                body = m.group()[skip:]
+                if _left_ok(text, m.start()) and (
+                    base62_crc32_ok(body) or looks_random(body, min_len=20)
+                ):
                     out.append((m.start(), m.end(), "GITHUB_TOKEN"))
     if "AKIA" in tags and (
         "AWS_ACCESS_KEY" in on or "GOOGLE_API_KEY" in on or "AWS_SECRET_KEY" in on

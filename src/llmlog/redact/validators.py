@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import ipaddress
 import re
+import string
+import zlib
 
 __all__ = [
     "card_issuer_ok",
@@ -1035,6 +1037,29 @@ _PLACEHOLDER_WORDS = (
 
 _PLACEHOLDER = re.compile("|".join(re.escape(w) for w in _PLACEHOLDER_WORDS))
 _ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+_BASE62 = {c: i for i, c in enumerate(string.digits + string.ascii_uppercase + string.ascii_lowercase)}
+
+
+def base62_crc32_ok(body: str) -> bool:
+    """Return whether ``body`` carries its own checksum, as GitHub and npm tokens do.
+
+    The tokens GitHub issues since 2021 (``ghp_``, ``gho_``, ``ghu_``, ``ghs_``, ``ghr_``)
+    and npm's (``npm_``) are the prefix, 30 random base62 characters and the CRC32 of
+    those 30 in six base62 digits (``0-9A-Za-z``). A checksum that holds says the token
+    is real whatever it looks like; one that does not may still be a token cut short or
+    retyped.
+
+    Args:
+        body: the token without its prefix.
+    """
+    if len(body) != 36 or not body.isascii() or not body.isalnum():
+        return False
+    n = 0
+    for c in body[30:]:
+        n = n * 62 + _BASE62[c]
+    return n == zlib.crc32(body[:30].encode("ascii"))
 
 
 def looks_random(body: str, *, min_len: int = 16) -> bool:

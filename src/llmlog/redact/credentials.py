@@ -41,8 +41,8 @@ import binascii
 import re
 from collections.abc import Collection
 
-from llmlog.redact.validators import left_ok as _left_ok
 from llmlog.redact.validators import base62_crc32_ok, looks_random
+from llmlog.redact.validators import left_ok as _left_ok
 
 __all__ = ["CREDENTIAL_TYPES", "find_credentials", "triggers"]
 

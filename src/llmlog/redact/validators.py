@@ -1039,7 +1039,9 @@ _PLACEHOLDER = re.compile("|".join(re.escape(w) for w in _PLACEHOLDER_WORDS))
 _ASCII_DIGIT = re.compile(r"[0-9]")
 
 
-_BASE62 = {c: i for i, c in enumerate(string.digits + string.ascii_uppercase + string.ascii_lowercase)}
+_BASE62 = {
+    c: i for i, c in enumerate(string.digits + string.ascii_uppercase + string.ascii_lowercase)
+}
 
 
 def base62_crc32_ok(body: str) -> bool:

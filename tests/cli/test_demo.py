@@ -35,7 +35,7 @@ class TestDemo:
         """Two demo runs produce the same prompts and outputs."""
         outs = []
         for name in ("a.db", "b.db"):
-            subprocess.run(
+            run = subprocess.run(
                 [
                     sys.executable,
                     "-m",
@@ -48,10 +48,10 @@ class TestDemo:
                     "--latency",
                     "0",
                 ],
-                check=True,
                 capture_output=True,
                 cwd=tmp_path,
             )
+            assert run.returncode == 0, (run.stdout + run.stderr).decode(errors="replace")[-3000:]
             db = sqlite3.connect(tmp_path / name)
             outs.append(
                 sorted(

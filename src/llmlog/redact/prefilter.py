@@ -120,24 +120,32 @@ def _build() -> Callable[[str], Tags | None] | None:
     terminated = hyperscan.ScanTerminated
     local = threading.local()
 
+    empty: list[int] = []  # never changed: every tag but NUMBERS shares it
+
+    # defined once (not per scan): what a scan collects comes in as the context,
+    # (tags found, number starts, the most starts worth reporting)
+    def hit(i: int, start: int, _to: int, _flags: int, ctx: tuple[Tags, list[int], int]) -> bool:
+        if i < n_pos:
+            starts = ctx[1]
+            starts.append(start)
+            return len(starts) > ctx[2]  # True stops the scan
+        ctx[0][tags[i]] = empty
+        return False
+
     def run(text: str) -> Tags | None:
         scratch = getattr(local, "scratch", None)
         if scratch is None:
             scratch = local.scratch = hyperscan.Scratch(db)
         raw = text.encode("utf-8", "surrogatepass")
-        starts: list[int] = []
         found: Tags = {}
-        cap = 64 + len(raw) // 8
-
-        def hit(i: int, start: int, _to: int, _flags: int, _ctx: object) -> bool:
-            if i < n_pos:
-                starts.append(start)
-                return len(starts) > cap  # True stops the scan
-            found[tags[i]] = []
-            return False
-
+        starts: list[int] = []
         try:
-            db.scan(raw, match_event_handler=hit, scratch=scratch)
+            db.scan(
+                raw,
+                match_event_handler=hit,
+                context=(found, starts, 64 + len(raw) // 8),
+                scratch=scratch,
+            )
         except terminated:
             return None  # too many number candidates: let each detector scan for itself
         if starts:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from typing import cast
 
 __all__ = ["NUMBERS", "Tags", "engine", "scan"]
 
@@ -124,7 +125,8 @@ def _build() -> Callable[[str], Tags | None] | None:
 
     # defined once (not per scan): what a scan collects comes in as the context,
     # (tags found, number starts, the most starts worth reporting)
-    def hit(i: int, start: int, _to: int, _flags: int, ctx: tuple[Tags, list[int], int]) -> bool:
+    def hit(i: int, start: int, _to: int, _flags: int, context: object) -> bool:
+        ctx = cast("tuple[Tags, list[int], int]", context)
         if i < n_pos:
             starts = ctx[1]
             starts.append(start)

@@ -123,6 +123,13 @@ PHONE_POS = [
     ("tel:+14155550132", "+14155550132"),
     ("a,415-555-0132,b", "415-555-0132"),
     ("415-555-0132 / 415-555-0199", "415-555-0199"),
+    # labels: on the line above, or a label word that names a phone only with its colon
+    ("Personal Info:\nPhone:\n3105067826\n", "3105067826"),
+    ("Desk: 2288192358", "2288192358"),
+    ("Office:\t0115 496 0265", "0115 496 0265"),
+    # escaped line breaks, as in JSON strings and templates
+    ("VT 18024\\nFax: 24157552\\n", "24157552"),
+    ("CO 50701\\n+1-975-845-0588x4320 fax", "+1-975-845-0588x4320"),
 ]
 
 PHONE_NEG = [
@@ -155,6 +162,11 @@ PHONE_NEG = [
     "doi:10.1000/1234567",
     "arn:aws:iam::123456789012:role/deploy",
     "PID 1234567",
+    "Order:\n3105067826",
+    "Total:\n3105067826",
+    "Home: 2024-03-15",
+    "version:\n10.0.19045.3930",
+    "a+4155550132",
 ]
 
 

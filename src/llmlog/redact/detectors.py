@@ -145,7 +145,7 @@ _NUM = re.compile(
     + rb"""|0{0,2}+\.0{1,3}+\.0{1,3}+\.0)
 (?:(?<![A-Za-z_.\-#$]0)|(?<=\\[ntr]0))
 (?<!\xc2[\xa3\xa5]0)(?<!\xe2\x82\xac0)   # after a currency sign
-(?<![A-Za-z0-9_)]\+0)
+(?:(?<![A-Za-z0-9_)]\+0)|(?<=\\[ntr]\+0))
 (?:
     # IPv4 (a lone slash before it is a path or a version: Chrome/120.0.0.0)
     (?P<ip>(?:(?<!/0)|(?<=//0))
@@ -370,6 +370,9 @@ def _version_before(text: str, s: int) -> bool:
 
 _BOUNDARY = re.compile(r"[\n\u3002\uff1b;!?\uff01\uff1f|]|\.\s")
 _ABBREV = ("tel", "ph", "no", "nr", "t\u00e9l", "tlf", "mob", "fax", "num", "ext")
+# words that name a phone only as a label ("Desk: ...", "Office:" on the line above)
+_CTX_LABEL_WORDS = frozenset(["desk", "direct", "office", "home", "work", "landline"])
+_LABEL = re.compile(r"([a-z]+)[ \t]*:\s*$")
 
 
 def _context(
@@ -386,6 +389,8 @@ def _context(
     window = text[max(0, start - 40) : start].lower()
     if "[" in window:  # our own placeholders ("[PHONE]") are not context
         window = _PLACEHOLDER.sub(" ", window)
+    if "\\" in window:  # escaped breaks, as in JSON or a template ("...\\nFax: 2415...")
+        window = window.replace("\\n", " \n").replace("\\r", "  ").replace("\\t", "  ")
     if window.isascii():  # the common case, kept cheap: a few rfinds and set lookups
         cut = (
             max(
@@ -397,6 +402,14 @@ def _context(
             )
             + 1
         )
+        if pos_words is _CTX_PHONE_WORDS and window.endswith((":", ": ", ":\n", ":\t")):
+            label = _LABEL.search(window)
+            if label is not None and label.group(1) in _CTX_LABEL_WORDS:
+                return 1  # "Desk: 0115 496 0265", "Direct:\n+44 ..."
+        if cut and window[cut - 1] == "\n" and not window[cut:].strip():
+            above = window[: cut - 1].rstrip()
+            if above.endswith(":"):  # a label on the line above: "Phone:\n415 555 0132"
+                cut = above.rfind("\n") + 1
         d = window.rfind(". ")
         while d >= cut and window[:d].endswith(_ABBREV):
             d = window.rfind(". ", 0, d)
@@ -620,11 +633,19 @@ def _classify(
     return None
 
 
+def _plus_ok(text: str, i: int) -> bool:
+    """Return whether the ``+`` at ``i`` can start a phone number: nothing of a word or
+    an expression before it (``a+1234567``), except an escaped break (``\\n+44 ...``)."""
+    if i < 1 or text[i - 1] not in _ALNUM_ASCII:
+        return True
+    return i >= 2 and text[i - 2] == "\\" and text[i - 1] in "ntr"
+
+
 def _bare_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding]) -> None:
     """Classify a run of digits without separators (the common case in JSON and logs)."""
     n = e - s
     k = s
-    plus = k > 0 and text[k - 1] == "+" and (k < 2 or text[k - 2] not in _ALNUM_ASCII)
+    plus = k > 0 and text[k - 1] == "+" and _plus_ok(text, k - 1)
     if plus:
         k -= 1
     if (
@@ -678,7 +699,7 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
     if k > 0 and text[k - 1] == "(":
         paren = True
         k -= 1
-    if k > 0 and text[k - 1] == "+" and (k < 2 or text[k - 2] not in _ALNUM_ASCII):
+    if k > 0 and text[k - 1] == "+" and _plus_ok(text, k - 1):
         plus = True
         k -= 1
     # no type has fewer than 7 or more than 19 digits (cards 13-19, SSNs 9, phones 7-15

@@ -19,7 +19,7 @@ reports where a number candidate can start: every digit that the detector's look
 allows to start one, with six more digits close behind it, and every IPv4 shape.
 :func:`llmlog.redact.detectors.find_numbers` then tries its pattern at those offsets
 only. Each report costs a Python call, so on text where they would outnumber one per
-eight bytes (``1 1 1 ...``) the scan stops and :func:`scan` returns None: the
+32 bytes (``1 1 1 ...``) the scan stops and :func:`scan` returns None: the
 pure-Python path, linear either way.
 
 ``LLMLOG_NO_HYPERSCAN=1`` turns it off (for comparisons and tests).
@@ -145,7 +145,7 @@ def _build() -> Callable[[str], Tags | None] | None:
             db.scan(
                 raw,
                 match_event_handler=hit,
-                context=(found, starts, 64 + len(raw) // 8),
+                context=(found, starts, 64 + len(raw) // 32),
                 scratch=scratch,
             )
         except terminated:

@@ -47,7 +47,7 @@ Detectors never see dictionary keys or whole base64 blobs; the record walker
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 
 from llmlog.redact import prefilter
 from llmlog.redact.credentials import CREDENTIAL_TYPES, find_credentials
@@ -828,13 +828,9 @@ def find_numbers(
             _iban(text, s + 2, ibans)
             h = _IBAN_TRIGGER.search(folded, h.end())
         out.extend(ibans)
-    if starts is not None:
-        _numbers_at(text, raw, folded, ascii_, sorted(set(starts)), ibans, on, out)
-        return
-    search = _NUM.search
-    mb = search(folded)
+    matches = _scan(folded) if starts is None else _matches_at(folded, sorted(set(starts)))
     last_b = last_c = 0
-    while mb is not None:
+    for mb in matches:
         bs, be = mb.span()
         if ascii_:
             s, e = bs, be
@@ -847,24 +843,22 @@ def find_numbers(
             _number(text, s, e, mb.lastgroup, on, out)
             if len(out) > n and out[-1][2] == "PHONE" and out[-1][1] < len(text):
                 _extension(text, out)
-        mb = search(folded, be)
 
 
-def _numbers_at(
-    text: str,
-    raw: bytes,
-    folded: bytes,
-    ascii_: bool,
-    starts: list[int],
-    ibans: list[Finding],
-    on: Collection[str],
-    out: list[Finding],
-) -> None:
-    """:func:`find_numbers` at the given byte offsets only (sorted): the same findings as
-    its scan, which can only match at such an offset (a match at one offset ends before
-    the next candidate is tried, as a scan resumes after a match)."""
+def _scan(folded: bytes) -> Iterator[re.Match[bytes]]:
+    """The number candidates of the whole text, in order."""
+    search = _NUM.search
+    mb = search(folded)
+    while mb is not None:
+        yield mb
+        mb = search(folded, mb.end())
+
+
+def _matches_at(folded: bytes, starts: list[int]) -> Iterator[re.Match[bytes]]:
+    """The number candidates at the given byte offsets only (sorted): the same as
+    :func:`_scan`, which can only match at such an offset (a match at one offset ends
+    before the next is tried, as a scan resumes after a match)."""
     match = _NUM.match
-    last_b = last_c = 0
     done = 0
     for b in starts:
         while folded[b] != 48:  # what comes before the first digit ("0" after folding)
@@ -872,21 +866,9 @@ def _numbers_at(
         if b < done:
             continue
         mb = match(folded, b)
-        if mb is None:
-            continue
-        bs, be = mb.span()
-        done = be
-        if ascii_:
-            s, e = bs, be
-        else:
-            s = last_c + len(raw[last_b:bs].decode("utf-8", "surrogatepass"))
-            e = s + len(raw[bs:be].decode("utf-8", "surrogatepass"))
-            last_b, last_c = be, e
-        if not (ibans and _inside(s, e, ibans)):
-            n = len(out)
-            _number(text, s, e, mb.lastgroup, on, out)
-            if len(out) > n and out[-1][2] == "PHONE" and out[-1][1] < len(text):
-                _extension(text, out)
+        if mb is not None:
+            done = mb.end()
+            yield mb
 
 
 # an extension written after a phone number: "x204", " ext. 12", " extension 5"

@@ -31,6 +31,8 @@ def test_off_by_default() -> None:
         ("Please add Angela as a contact", "Angela"),  # a first name alone
         ("Thanks,\nMaria", "Maria"),
         ("customer Lena Kostolzin says the app crashes", "Lena Kostolzin"),
+        ("Alice, Angela and Maria joined the call", "Angela"),  # first names: people
+        ("Kind regards\\nMichelle Wilson\\n", "Michelle Wilson"),  # escaped breaks
     ],
 )
 def test_names_found(text: str, name: str) -> None:
@@ -49,6 +51,18 @@ def test_names_found(text: str, name: str) -> None:
         "New York is big",
         "Hello, I'm fine thanks",
         "Amazon Nova and Meta Llama models",
+        # streets, towns and companies made of names
+        "Please return to 7414 Nicole Stravenue, New Logan",
+        "His office is at 19127 Jacob Tunnel, West Emily",
+        "Lake Erica is lovely in spring",
+        "Meet me at Via Stefania, 743",
+        "The restaurant is at 93, rue Pénélope Fernandez",
+        "Looking to support Glenn and Sons this year",
+        "The contract went to Reynolds, Lane and Lewis last week",
+        "Invoice from Clayton Ltd\\n729 Kim Junction",
+        "I am Nigeria but I live in Sierra Leone",
+        # capitalised pieces of tokens and base64
+        "key ABAAABAQrrMR6Dkd9kAAwpRVlKarlDASelA4NsC and lZprXtlBYicJ8TzhMQjV4z7d",
     ],
 )
 def test_not_names(text: str) -> None:

@@ -17,6 +17,12 @@ How a name is found, in order of confidence:
    word or place (``April``, ``Will``, ``Paris``, ``Jordan``: the allow list) or starts a
    sentence.
 
+Streets, towns and companies are made of names too (``19127 Jacob Tunnel``, ``Lake
+Erica``, ``Via Stefania``, ``Moore and Arnold Ltd``): a name found by 2. or 3. is left
+when a house number or a place word comes right before it, or a street or company word
+right after it; a country is never a name, cue or not. The place words are Faker's
+address lists (street and city prefixes and suffixes) with a few more.
+
 The names lists come from the ``faker`` package (the ``names`` extra, MIT licensed,
 maintained, many locales): its person providers' first and last names are read once,
 when the first ``PERSON`` redactor is built; nothing is copied into llmlog.
@@ -63,7 +69,7 @@ _NOT_NAMES = frozenset(
         "i a an the my our your his her their its we you he she it they this that these "
         "those and or but if so no yes not all any some please thanks thank hello hi hey "
         "dear in on at to for of with by from as is are was were be can could would "
-        "should will may mr mrs ms mx dr prof miss sir madam mme mlle herr frau sr sra"
+        "should will may mr mrs ms mx dr prof miss sir madam mme mlle herr frau sr sra ing"
     )
 )
 _CUE = re.compile(
@@ -74,13 +80,32 @@ _CUE = re.compile(
     r"[,:]?\s+$",
     re.IGNORECASE,
 )
+# a capitalised word on its own, not a piece of a token ("lDASelA4Ns", "x/Karen+9")
 _CAP = re.compile(
+    r"(?:(?<![\w/+])|(?<=\\[ntr]))"  # an escaped break before it is a break
     r"[A-Z\u00c0-\u00de][a-z\u00df-\u00ff]+(?:['\u2019][a-z][a-z\u00df-\u00ff]+)?"
     r"(?:-[A-Z\u00c0-\u00de][a-z\u00df-\u00ff]+)?"
+    r"(?![\w/+])"
+)
+
+# Words that make the name next to them part of a place or a company, beyond Faker's lists.
+_PLACE_BEFORE = frozenset(
+    _words(
+        "saint sainte st san santa santo mount mt fort lake port new north south east west "
+        "upper lower old via viale piazza rue calle pasaje paseo ronda camino carrer "
+        "rotonda canale largo vicolo strada contrada avenida rua travessa alameda plaza"
+    )
+)
+_PLACE_AFTER = frozenset(
+    _words(
+        "street st road rd avenue ave lane ln drive dr boulevard blvd court ct square sq "
+        "ltd llc plc inc corp group gmbh ag spa sa sl sarl bv nv oy ab co"
+    )
 )
 
 _lock = threading.Lock()
 _names: tuple[frozenset[str], frozenset[str]] | None = None
+_places: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
 
 
 class NamesUnavailableError(ImportError):
@@ -123,6 +148,96 @@ def load_names() -> tuple[frozenset[str], frozenset[str]]:
         return _names
 
 
+def load_places() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Words before a place name, words after one, and countries (lower case), read once
+    from Faker's address providers (with :data:`_PLACE_BEFORE` and :data:`_PLACE_AFTER`)."""
+    global _places
+    if _places is not None:
+        return _places
+    import importlib
+
+    before, after, countries = set(_PLACE_BEFORE), set(_PLACE_AFTER), set()
+    for loc in _LOCALES:
+        try:
+            p = importlib.import_module(f"faker.providers.address.{loc}").Provider
+        except ImportError:
+            continue
+        for attr, into in (
+            ("city_prefixes", before),
+            ("street_prefixes", before),
+            ("street_suffixes", after),
+            ("countries", countries),
+        ):
+            words = getattr(p, attr, ())
+            if isinstance(words, (list, tuple)):
+                for w in words:
+                    w = str(w)
+                    if w[:1].isupper():
+                        into.add(w.lower())
+                        if into is countries:  # "Estados Unidos de América" as its start
+                            into.add(" ".join(w.lower().split()[:2]))
+    if "it_IT" in _LOCALES:  # Italian streets put their kind first: "Via", "Piazza"
+        p = importlib.import_module("faker.providers.address.it_IT").Provider
+        before.update(str(w).lower() for w in getattr(p, "street_suffixes", ()))
+    _places = (frozenset(before), frozenset(after), frozenset(countries))
+    return _places
+
+
+_HOUSE_NUMBER = re.compile(r"[0-9][0-9/\-]{0,8}[A-Za-z]?$")
+_BREAK = re.compile(r"\\[ntr]|[>\s]")  # escaped breaks and quote marks split words too
+_PARTICLES = frozenset(_words("de del della di da do dos das du des la le van von"))
+_LOWER_PLACE = frozenset(_words("rue chemin avenue boulevard allée impasse place quai route"))
+# "Reynolds, Lane and Lewis": a company made of last names (Faker's, and many real firms)
+_NAME_LIST = re.compile(r"(?:[A-Z][\w'\-]+, )+[A-Z][\w'\-]+,? (?:and|&) [A-Z][\w'\-]+")
+
+
+def _word_before(text: str, s: int) -> str:
+    """The word before ``s`` (separated by spaces), without escaped breaks glued to it."""
+    head = text[max(0, s - 24) : s]
+    if not head or head[-1] not in " \u00a0":
+        return ""
+    parts = _BREAK.split(head[:-1])
+    return parts[-1] if parts else ""
+
+
+def _in_place(text: str, s: int, e: int) -> bool:
+    """Return whether the name at ``text[s:e]`` is part of an address or a company name."""
+    before, after, _ = load_places()
+    prev = _word_before(text, s)
+    if prev.lower() in _PARTICLES:  # "Paseo de Fabiola Anaya"
+        prev = _word_before(text, s - len(prev) - 1)
+    if prev and (
+        _HOUSE_NUMBER.match(prev)
+        or (prev[0].isupper() and prev.rstrip(".").lower() in before)
+        or prev in _LOWER_PLACE
+    ):
+        return True
+    if e < len(text) and text[e] == " ":
+        nxt = [w for w in _BREAK.split(text[e + 1 : e + 24]) if w]
+        if nxt:
+            word = nxt[0].rstrip(".,;:!?")
+            if word[:1].isupper() and word.lower() in after:
+                return True
+            if word == "and" and len(nxt) > 1 and nxt[1].startswith("Sons"):
+                return True
+    return _in_name_list(text, s, e)
+
+
+def _in_name_list(text: str, s: int, e: int) -> bool:
+    """Return whether ``text[s:e]`` is one of "A, B and C" where another is only a last name."""
+    if "," not in text[max(0, s - 60) : e + 60] or " and " not in text[max(0, s - 60) : e + 60]:
+        return False
+    first, last = load_names()
+    lo = max(0, s - 60)
+    for m in _NAME_LIST.finditer(text, lo, min(len(text), e + 60)):
+        if m.start() <= s and e <= m.end():
+            members = re.findall(r"[A-Z][\w'\-]+", m.group())
+            return any(
+                w.lower() in last and w.lower() not in first for w in members if w != text[s:e]
+            )
+    return False
+
+
 def _sentence_start(text: str, i: int) -> bool:
     j = i - 1
     while j >= 0 and text[j] in " \t\"'(":
@@ -151,6 +266,13 @@ def find_names(text: str, out: list[Finding], on: Collection[str]) -> None:
             i += 1
             continue
         cue = _CUE.search(text, max(0, w.start() - 24), w.start()) is not None
+        countries = load_places()[2]
+        if len(low) > 1 and f"{low[0]} {low[1]}" in countries:
+            i += 2  # a country of two words ("Sierra Leone")
+            continue
+        if low[0] in countries:
+            i += 1  # a country ("I am Nigeria")
+            continue
         if cue:
             # after a cue: the run, up to the first word that is no name part
             n = 1
@@ -169,9 +291,15 @@ def find_names(text: str, out: list[Finding], on: Collection[str]) -> None:
             and low[1] in last
             and not (low[0] in _ALLOW and low[1] in _ALLOW)
         ):
-            out.append((run[0].start(), run[1].end(), "PERSON"))
+            if not _in_place(text, run[0].start(), run[1].end()):
+                out.append((run[0].start(), run[1].end(), "PERSON"))
             i += 2
             continue
-        if low[0] in first and low[0] not in _ALLOW and not _sentence_start(text, w.start()):
+        if (
+            low[0] in first
+            and low[0] not in _ALLOW
+            and not _sentence_start(text, w.start())
+            and not _in_place(text, w.start(), w.end())
+        ):
             out.append((w.start(), w.end(), "PERSON"))
         i += 1

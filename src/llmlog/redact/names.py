@@ -156,7 +156,8 @@ def load_places() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
         return _places
     import importlib
 
-    before, after, countries = set(_PLACE_BEFORE), set(_PLACE_AFTER), set()
+    before, after = set(_PLACE_BEFORE), set(_PLACE_AFTER)
+    countries: set[str] = set()
     for loc in _LOCALES:
         try:
             p = importlib.import_module(f"faker.providers.address.{loc}").Provider

@@ -81,9 +81,12 @@ _CUE = re.compile(
     re.IGNORECASE,
 )
 # a capitalised word on its own, not a piece of a token ("lDASelA4Ns", "x/Karen+9")
+# (the capital first, then what is before it: a pattern that starts with a class is
+# searched by the engine's fast scan for that class, one that starts with a look-behind is
+# tried at every character)
 _CAP = re.compile(
-    r"(?:(?<![\w/+])|(?<=\\[ntr]))"  # an escaped break before it is a break
-    r"[A-Z\u00c0-\u00de][a-z\u00df-\u00ff]+(?:['\u2019][a-z][a-z\u00df-\u00ff]+)?"
+    r"[A-Z\u00c0-\u00de](?:(?<![\w/+].)|(?<=\\[ntr].))"  # an escaped break is a break
+    r"[a-z\u00df-\u00ff]+(?:['\u2019][a-z][a-z\u00df-\u00ff]+)?"
     r"(?:-[A-Z\u00c0-\u00de][a-z\u00df-\u00ff]+)?"
     r"(?![\w/+])"
 )
@@ -96,6 +99,7 @@ _PLACE_BEFORE = frozenset(
         "rotonda canale largo vicolo strada contrada avenida rua travessa alameda plaza"
     )
 )
+_COUNTRY_HEADS: frozenset[str] = frozenset()  # set by load_places: "sierra" of "Sierra Leone"
 _PLACE_AFTER = frozenset(
     _words(
         "street st road rd avenue ave lane ln drive dr boulevard blvd court ct square sq "
@@ -180,6 +184,8 @@ def load_places() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     if "it_IT" in _LOCALES:  # Italian streets put their kind first: "Via", "Piazza"
         p = importlib.import_module("faker.providers.address.it_IT").Provider
         before.update(str(w).lower() for w in getattr(p, "street_suffixes", ()))
+    global _COUNTRY_HEADS
+    _COUNTRY_HEADS = frozenset(c.split()[0] for c in countries if " " in c)
     _places = (frozenset(before), frozenset(after), frozenset(countries))
     return _places
 
@@ -246,15 +252,57 @@ def _sentence_start(text: str, i: int) -> bool:
     return j < 0 or text[j] in ".!?\n:;"
 
 
+# what _CUE matches, as suffixes (a tuple, so that one endswith() tests them all)
+_CUES = (
+    "my name is", "name is", "names are", "i am", "i'm", "im", "this is", "call me", "named",
+    "called", "name:", "customer", "client", "patient", "guardian", "employee", "colleague",
+    "manager", "contact", "dear", "hi", "hello", "hey", "thanks", "thank you", "regards",
+    "sincerely", "cheers", "best",
+)  # fmt: skip
+_TITLES = _words("mr mrs ms mx dr prof miss sir madam mme mlle herr frau sr sra")
+_TITLE_ENDS = tuple([*_TITLES, *(t + "." for t in _TITLES)])
+
+
+def _cue_before(text: str, s: int) -> bool:
+    """Return whether a cue ends right before the word at ``s`` (what :data:`_CUE` says):
+    a cue phrase or a title (with its period), an optional ``,`` or ``:``, white space."""
+    if s == 0 or not text[s - 1].isspace():
+        return False
+    lo = max(0, s - 24)
+    head = text[lo:s]
+    if not head.isascii():
+        return _CUE.search(text, lo, s) is not None
+    h = head.rstrip().lower()
+    ends = (h, h[:-1]) if h.endswith((",", ":")) else (h,)
+    for c in ends:
+        for suffixes in (_CUES, _TITLE_ENDS):
+            if c.endswith(suffixes):
+                for phrase in suffixes:
+                    if c.endswith(phrase):
+                        at = lo + len(c) - len(phrase)  # where the phrase starts in text
+                        if at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_"):
+                            return True
+    return False
+
+
 def find_names(text: str, out: list[Finding], on: Collection[str]) -> None:
     """Find personal names (see the module docstring); appends ``PERSON`` findings."""
     if "PERSON" not in on:
         return
     first, last = load_names()
+    countries = load_places()[2]
     words = list(_CAP.finditer(text))
     i = 0
     while i < len(words):
         w = words[i]
+        # most capitalised words are no known first name and follow no cue: two set
+        # lookups and a suffix test, before any run is built
+        lw = w.group().lower()
+        if lw in _NOT_NAMES or (
+            lw not in first and lw not in _COUNTRY_HEADS and not _cue_before(text, w.start())
+        ):
+            i += 1
+            continue
         # a run of capitalised words separated by single spaces (at most three)
         run = [w]
         while len(run) < 3 and i + len(run) < len(words):
@@ -266,8 +314,7 @@ def find_names(text: str, out: list[Finding], on: Collection[str]) -> None:
         if low[0] in _NOT_NAMES:
             i += 1
             continue
-        cue = _CUE.search(text, max(0, w.start() - 24), w.start()) is not None
-        countries = load_places()[2]
+        cue = _cue_before(text, w.start())
         if len(low) > 1 and f"{low[0]} {low[1]}" in countries:
             i += 2  # a country of two words ("Sierra Leone")
             continue

@@ -9,7 +9,7 @@ Usage::
 
 The last section scores a corpus the project did not write: presidio-evaluator's
 templates (downloaded from PyPI into a cache on first use) filled with Faker values
-(``bench/corpus/presidio.py``), with the PERSON recall that llmlog has no detector for,
+(``bench/corpus/presidio.py``), with and without the opt-in PERSON detector,
 the character precision, PII-free rows altered, MB/s, and the time per match as the
 number of matches in one text grows to 10,000.
 

@@ -2,8 +2,8 @@
 
 Off by default: enable it with ``enable = ["PERSON"]`` in a rules file (or
 ``Redactor(types=[*BUILTIN_TYPES, "PERSON"])``). Its precision on a corpus llmlog did
-not write (``bench/redaction.py``, external section) is below the 95 % a default-on type
-must reach, which the README reports with the figures.
+not write (``bench/redaction.py``, external section) is above 95 %, but it needs Faker
+and costs more than a default may; the README gives the figures and the reasons.
 
 How a name is found, in order of confidence:
 

@@ -88,3 +88,27 @@ def test_too_many_number_candidates_fall_back() -> None:
     assert prefilter.scan("1 " * 50_000) is None
     tags = prefilter.scan("call 415 555 0132 now")
     assert tags is not None and tags[prefilter.NUMBERS]
+
+
+def test_names_cue_gate_skips_only_texts_without_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With PERSON on, the prefilter's cue gate lets a text without a cue skip the names
+    detector unless a capitalised word is a known first name: the same findings as the
+    pure-Python path, on random texts of cues, names, titles and white space of any script."""
+    import random
+
+    pytest.importorskip("faker")
+    r = random.Random(11)
+    pieces = [
+        "Hi", "hi", "Dear", "Ms.", "Dr", "Thanks,", "my name is", "I'm", "customer", "best",
+        " ", " ", "\u00a0", "\u3000", "\u2009", ",", ":", ".", "\n", "\\n", "é", "the", "call",
+        "Ávila", "Maria", "Smith", "Zorblax", "Sierra Leone", "19127", "Lake", "Street", "and",
+        "Python", "Monday", "x", "42",
+    ]  # fmt: skip
+    texts = ["".join(r.choices(pieces, k=r.randint(2, 40))) for _ in range(3000)]
+    types = [*BUILTIN_TYPES, "PERSON"]
+    fast = Redactor(types=types)
+    with_prefilter = [fast.find(t) for t in texts]
+    assert sum(1 for f in with_prefilter for s in f if s[2] == "PERSON") > 500
+    _without_prefilter(monkeypatch)
+    slow = Redactor(types=types)
+    assert [slow.find(t) for t in texts] == with_prefilter

@@ -1392,11 +1392,14 @@ def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
         out: findings are appended here.
         on: the enabled types.
     """
-    if "PERSON" in on:
-        find_names(text, out, on)
+    person = "PERSON" in on
     if len(text) < _SHORT and _MAYBE.search(text) is None:
+        if person:
+            find_names(text, out, on)
         return
-    tags = prefilter.scan(text)
+    tags = prefilter.scan(text, person)
+    if person:
+        find_names(text, out, on, tags)
     if tags is None:
         if not _SECRET_SET.isdisjoint(on):
             find_secrets(text, out, on)

@@ -285,12 +285,29 @@ def _cue_before(text: str, s: int) -> bool:
     return False
 
 
-def find_names(text: str, out: list[Finding], on: Collection[str]) -> None:
-    """Find personal names (see the module docstring); appends ``PERSON`` findings."""
+def find_names(
+    text: str, out: list[Finding], on: Collection[str], tags: Collection[str] | None = None
+) -> None:
+    """Find personal names (see the module docstring); appends ``PERSON`` findings.
+
+    Args:
+        text: the text to scan.
+        out: findings are appended here.
+        on: the enabled types.
+        tags: the prefilter's tags for this text (None: no prefilter). Without its
+            ``"cue"`` tag only a known first name can start a name, so a text whose
+            capitalised words hold none is done after one ``findall``.
+    """
     if "PERSON" not in on:
         return
     first, last = load_names()
     countries = load_places()[2]
+    if (
+        tags is not None
+        and "cue" not in tags
+        and first.isdisjoint([w.lower() for w in _CAP.findall(text)])
+    ):
+        return
     words = list(_CAP.finditer(text))
     i = 0
     while i < len(words):

@@ -191,9 +191,10 @@ def test_base62_checksum_validator() -> None:
 
 @pytest.mark.parametrize("prefix", ["ghp_", "gho_", "ghs_", "npm_"])
 def test_checksum_valid_tokens_are_taken_whatever_they_look_like(prefix: str) -> None:
-    """A real token can hold a placeholder word ("here", "fake") by chance, about one in
-    37,000: its checksum says it is real. The same body with a broken checksum is left,
-    as any token-shaped text with such a word is."""
+    """A real token can hold a placeholder word ("here", "fake") by chance: about one in
+    50,000 (each 4-letter word at any of 33 offsets of 36 base62 characters). Its checksum
+    says it is real. The same body with a broken checksum is left, as any token-shaped text
+    with such a word is."""
     body = _with_checksum("here" + rnd(26))
     assert redact_text(f"token {prefix}{body} ok") in (
         "token [GITHUB_TOKEN] ok",

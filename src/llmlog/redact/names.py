@@ -72,12 +72,20 @@ _NOT_NAMES = frozenset(
         "should will may mr mrs ms mx dr prof miss sir madam mme mlle herr frau sr sra ing"
     )
 )
+# The cues of a name: phrases and titles (a title may take its period). _cue_before tests
+# them as suffixes (a tuple: one endswith() for all), _CUE as a regex for non-ASCII text,
+# and the prefilter's cue gate is built from them too.
+_CUES = (
+    "my name is", "name is", "names are", "i am", "i'm", "im", "this is", "call me", "named",
+    "called", "name:", "customer", "client", "patient", "guardian", "employee", "colleague",
+    "manager", "contact", "dear", "hi", "hello", "hey", "thanks", "thank you", "regards",
+    "sincerely", "cheers", "best",
+)  # fmt: skip
+_TITLES = _words("mr mrs ms mx dr prof miss sir madam mme mlle herr frau sr sra")
+_TITLE_ENDS = tuple([*_TITLES, *(t + "." for t in _TITLES)])
 _CUE = re.compile(
-    r"(?:\b(?:my name is|name is|names are|i am|i'm|im|this is|call me|named|called|"
-    r"name:|customer|client|patient|guardian|employee|colleague|manager|contact|"
-    r"dear|hi|hello|hey|thanks|thank you|regards|sincerely|cheers|best)"
-    r"|\b(?:mr|mrs|ms|mx|dr|prof|miss|sir|madam|mme|mlle|herr|frau|sr|sra)\.?)"
-    r"[,:]?\s+$",
+    r"(?:\b(?:" + "|".join(map(re.escape, _CUES)) + r")"
+    r"|\b(?:" + "|".join(_TITLES) + r")\.?)[,:]?\s+$",
     re.IGNORECASE,
 )
 # a capitalised word on its own, not a piece of a token ("lDASelA4Ns", "x/Karen+9")
@@ -250,17 +258,6 @@ def _sentence_start(text: str, i: int) -> bool:
     while j >= 0 and text[j] in " \t\"'(":
         j -= 1
     return j < 0 or text[j] in ".!?\n:;"
-
-
-# what _CUE matches, as suffixes (a tuple, so that one endswith() tests them all)
-_CUES = (
-    "my name is", "name is", "names are", "i am", "i'm", "im", "this is", "call me", "named",
-    "called", "name:", "customer", "client", "patient", "guardian", "employee", "colleague",
-    "manager", "contact", "dear", "hi", "hello", "hey", "thanks", "thank you", "regards",
-    "sincerely", "cheers", "best",
-)  # fmt: skip
-_TITLES = _words("mr mrs ms mx dr prof miss sir madam mme mlle herr frau sr sra")
-_TITLE_ENDS = tuple([*_TITLES, *(t + "." for t in _TITLES)])
 
 
 def _cue_before(text: str, s: int) -> bool:

@@ -28,6 +28,7 @@ pure-Python path, linear either way.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable
 from typing import cast
@@ -84,18 +85,17 @@ _GATES: list[tuple[bytes, str, bool]] = [
     (rb"://[^\s:/@?#\"'<>\\\[\]]*:[^\s/?#\"'<>\\]+@", "url", False),
 ]
 
-# a cue of a personal name (names._CUE) and a capital after it, "Dear Ms. Ávila":
-# the phrase after a word boundary, then anything but a letter or digit (its "," or
-# ":", a title's ".", white space of any script), then the name's first byte
-# (only in the database of redactors with PERSON on: it costs the others time)
-_CUE_GATE: tuple[bytes, str, bool] = (
-    rb"\b(?i:my name is|names? (?:is|are)|i am|i'm|im|this is|call me|named|called|"
-    rb"name:|customer|client|patient|guardian|employee|colleague|manager|contact|dear|"
-    rb"hi|hello|hey|thanks|thank you|regards|sincerely|cheers|best|mrs?|ms|mx|dr|prof|"
-    rb"miss|sir|madam|mme|mlle|herr|frau|sra?)[^A-Za-z0-9]{1,24}[A-Z\xc3]",
-    "cue",
-    False,
-)
+
+def _cue_gate() -> tuple[bytes, str, bool]:
+    """A cue of a personal name (names._CUE) and a capital after it, "Dear Ms. Ávila": the
+    phrase after a word boundary, then anything but a letter or digit (its "," or ":", a
+    title's ".", white space of any script), then the name's first byte. Only in the
+    database of redactors with PERSON on: it costs the others time."""
+    from llmlog.redact.names import _CUES, _TITLES
+
+    phrases = b"|".join(re.escape(c).encode() for c in (*_CUES, *_TITLES))
+    return (rb"\b(?i:" + phrases + rb")[^A-Za-z0-9]{1,24}[A-Z\xc3]", "cue", False)
+
 
 Tags = dict[str, list[int]]
 """What fired: each gate's tag; under :data:`NUMBERS` the byte offsets where numbers can
@@ -121,7 +121,7 @@ def _build(names: bool = False) -> Callable[[str], Tags | None] | None:
         import hyperscan  # type: ignore[import-not-found,import-untyped,unused-ignore]
     except ImportError:
         return None
-    gates = _GATES + _credential_gates() + ([_CUE_GATE] if names else [])
+    gates = _GATES + _credential_gates() + ([_cue_gate()] if names else [])
     single, caseless = hyperscan.HS_FLAG_SINGLEMATCH, hyperscan.HS_FLAG_CASELESS
     n_pos = len(_NUMBER_STARTS)
     db = hyperscan.Database()

@@ -82,6 +82,50 @@ def test_number_offsets_find_what_the_scan_finds(monkeypatch: pytest.MonkeyPatch
     assert [slow.find(t) for t in texts] == with_prefilter
 
 
+def test_every_number_start_is_reported() -> None:
+    """Every offset where the number detector's pattern matches (scanning the whole text)
+    is reported by the scan: dates and times of every shape, separators of every kind, and
+    the shapes the scan leaves out ("2024-03-15T10:30", "2024-03-15 12:30") next to the
+    ones it must keep ("2024-03-15 415 555 0132", "2024-03-1 5", "2024-03-155")."""
+    import random
+
+    from llmlog.redact import detectors
+
+    r = random.Random(3)
+    pieces = [
+        *"0123456789" * 6,
+        " ", "-", "/", "(", ")", ".", ":", "\u00a0", "\u2013", "\n", "T", "x", "#", "$",
+        "2024-03-15", "2024/03/15", "2024.03.1", "15.03.2024", "3/5/2024", " 1:", " 12:",
+        "12:30", "--", " (", ") ", "\\n", "\u00e9",
+    ]  # fmt: skip
+    reported = matched = 0
+    for _ in range(6000):
+        text = "".join(r.choices(pieces, k=r.randint(5, 120)))
+        tags = prefilter.scan(text)
+        if tags is None:
+            continue
+        folded = text.encode("utf-8", "surrogatepass").translate(detectors._BYTE_DIGIT_TO_ZERO)
+        firsts = set()
+        for b in tags.get(prefilter.NUMBERS, []):
+            while b < len(folded) and folded[b] != ord("0"):
+                b += 1
+            firsts.add(b)
+        reported += len(firsts)
+        for m in detectors._scan(folded):
+            matched += 1
+            assert m.start() in firsts, text
+    assert matched > 10_000 and reported > matched  # the fuzz holds numbers and dates
+
+
+def test_iso_dates_and_times_are_not_reported() -> None:
+    """A log line's timestamp is no number candidate (the scan's point); a date followed
+    by more digits is."""
+    for text in ("2024-03-15T10:30:02.881Z WARN", "at 2024-03-15 10:30:01 done", "on 2024-03-15."):
+        assert prefilter.NUMBERS not in (prefilter.scan(text) or {}), text
+    for text in ("2024-03-15 415 555 0132", "id 2024-03-155", "2024-03-1 5"):
+        assert prefilter.scan(text)[prefilter.NUMBERS], text  # type: ignore[index]
+
+
 def test_too_many_number_candidates_fall_back() -> None:
     """A megabyte of digits would cost a report per digit: the scan gives up (None) and
     the detectors scan for themselves."""

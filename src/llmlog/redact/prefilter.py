@@ -16,7 +16,8 @@ where that pays: each secret family, each spelling of ``@``.
 Numbers get more than a tag. Their detector's own scan (a regex tried at every digit)
 is the one gate that costs time on digit-heavy text (logs, JSON), so the scan also
 reports where a number candidate can start: every digit that the detector's look-behind
-allows to start one, with six more digits close behind it, and every IPv4 shape.
+allows to start one, with six more digits close behind it, and every IPv4 shape, except
+an ISO date that the detector would reject there (a timestamp, one per line of a log).
 :func:`llmlog.redact.detectors.find_numbers` then tries its pattern at those offsets
 only. Each report costs a Python call, so on text where they would outnumber one per
 32 bytes (``1 1 1 ...``) the scan stops and :func:`scan` returns None: the
@@ -46,9 +47,57 @@ _HEX = rb"[0-9A-Fa-f]{1,4}"
 # one of "_.-#$", or an escaped "\\n"), so a run is reported once, not per digit, and not
 # at all after a letter ("gpt-4o-2024-08-06", "ab12345678").
 _BEFORE_NUMBER = rb"(?:^|[^0-9A-Za-z_.\-#$]|\\[ntr])"  # as detectors._NUM looks behind
-_NUMBER_STARTS: list[bytes] = [
-    _BEFORE_NUMBER + rb"[0-9](?:" + _SEP + rb"[0-9]){6}",
-    _BEFORE_NUMBER + rb"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]",
+_D = rb"[0-9]"
+_C = rb"[\x20\-/().\xc2\xa0\xe2\x80\x93]"  # one byte of a separator (_SEP: up to three)
+_DATE_SEP = rb"[\-/.]"
+_NOT_DATE_SEP = rb"(?:[\x20()\xc2\xa0\xe2\x80\x93]|" + _C + rb"{2,3})"
+_TAIL = rb"(?:[^0-9]|$)"  # a digit group ends
+
+
+def _more(k: int) -> bytes:
+    """``k`` more digits, each after up to three separator bytes."""
+    return (_SEP + _D) * k
+
+
+def _group_then(k: int, digits: int) -> bytes:
+    """A digit group of ``k`` digits followed by a separator and the rest of seven digits
+    (``digits`` of them come before the group), or by the group's end if it makes seven."""
+    if digits + k >= 7:
+        return _D * k + _TAIL
+    return _D * k + _C + rb"{1,3}" + _D + _more(6 - digits - k)
+
+
+# An ISO date (and time) is where the detector's pattern most often fails, at a cost per
+# date (logs hold one per line): "2024-03-15T10:30", "2024-03-15 10:30", and a date followed
+# by anything but more digits, are never numbers. So seven digits are reported in every
+# shape but those: a first group that cannot start such a date, a date that breaks off
+# ("2024-03-1 ..."), or a date that goes on as the detector lets it (more digits, a
+# separator and a digit, a space and digits that are not a time). (The other date shapes,
+# "15.03.2024", would triple the cost of the scan for what they save.)
+_DATE_GOES_ON = rb"(?:[0-9]|[\-/.][0-9]| [0-9](?:[^0-9:]|$)| [0-9]{2}(?:[^:]|$))"
+_NUMBER_SHAPES: list[bytes] = [
+    # the first group cannot start the date: one to three digits (then at least four more,
+    # a few more reports than seven exactly, for a cheaper scan), or five or more
+    b"(?:" + _D + b"{1,3}" + _C + b"{1,3}" + _D + _more(3) + b"|" + _D * 5 + _more(2) + b")",
+    # four digits, then a separator no date has, or a month or a day that breaks off, or
+    # a date that goes on (one pattern with the four digits in front: as six patterns
+    # they would double the cost of the scan)
+    _D * 4
+    + b"(?:"
+    + b"|".join(
+        [
+            _NOT_DATE_SEP + _D + _more(2),
+            _DATE_SEP + _group_then(1, 4),
+            _DATE_SEP + _D * 3,
+            _DATE_SEP + _D * 2 + _NOT_DATE_SEP + _D,
+            _DATE_SEP + _D * 2 + _DATE_SEP + _D + _TAIL,
+            _DATE_SEP + _D * 2 + _DATE_SEP + _D * 2 + _DATE_GOES_ON,
+        ]
+    )
+    + b")",
+]
+_NUMBER_STARTS: list[bytes] = [_BEFORE_NUMBER + shape for shape in _NUMBER_SHAPES] + [
+    _BEFORE_NUMBER + rb"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]"
 ]
 NUMBERS = "numbers"
 """The tag of the number gates: :func:`scan` returns their start offsets under it."""

@@ -705,8 +705,9 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
     # no type has fewer than 7 or more than 19 digits (cards 13-19, SSNs 9, phones 7-15
     # and a prefix), so such a run or part of one is not classified at all
     total = len(run) - sum(map(len, seps))
+    contexts: dict[int, int] = {}
     if total <= 19:
-        kind = _classify(text, groups, seps, plus, paren, k, on, e)
+        kind = _classify(text, groups, seps, plus, paren, k, on, e, contexts)
         if kind is not None:
             out.append((k, e, kind))
             return
@@ -741,7 +742,6 @@ def _split_run(text: str, s: int, e: int, on: Collection[str], out: list[Finding
         if (" " in sp or "\u00a0" in sp) and (sp != usual or "/" in sp or sp.count(" ") >= 2)
     ]
     covered = 0
-    contexts: dict[int, int] = {}
     for i in starts:
         if i < covered:
             continue

@@ -109,7 +109,10 @@ _GATES: list[tuple[bytes, str, bool]] = [
     # e-mail: an "@" after a local-part character or a UTF-8 continuation byte (not a
     # decorator, not "a @ b"; a class after the "@" too would double this gate's cost),
     # the other spellings of "@", "[at]"
-    (rb"[A-Za-z0-9._%+\-\x80-\xbf]@", "email@", False),
+    # (as two patterns, "\w@" and the rest: as one class hyperscan scans it slower, 2 µs
+    # per 2 KB of text with keys and addresses)
+    (rb"\w@", "email@", False),
+    (rb"[.%+\-\x80-\xbf]@", "email@", False),
     ("\uff20".encode(), "email\uff20", False),
     (rb"%40", "email%40", False),
     (rb"&#64;", "email&#64;", False),

@@ -156,11 +156,17 @@ _NUM = re.compile(
        (?:[T\x20]0{1,2}:|(?!0|[-/.\x20]0)))
     (?!0*\.0+(?!0|[-/.\x20(]0|\.))
     (?<![/@]0)
-    (?P<run>(?:(?:(?:[\x20\-/()]|\xc2\xa0|\xe2\x80\x93){1,3}|\.)?0){6,40})
+    # the rest of the run: digits, each group after a separator (one to three of them, or a
+    # dot); a group per repetition, not a digit, as a digit per repetition costs an engine
+    # frame each. The run holds 7 to 41 digits: _candidate counts them and cuts a longer
+    # one (bounded here so that a megabyte of digits costs no more than 41 at a time).
+    (?P<run>0{0,40}+(?:(?:(?:[\x20\-/()]|\xc2\xa0|\xe2\x80\x93){1,3}+|\.)0{1,41}+){0,40}+)
 )
 """,
     re.VERBOSE,
 )
+_RUN_DIGITS_MAX = 41
+_FORTY_ONE_DIGITS = re.compile(rb"(?:[^0]*+0){41}")
 # IBAN candidates: two capitals and two digits ("AA00" in the same copy, where every
 # capital letter is "A" too)
 _IBAN_TRIGGER = re.compile(rb"AA00(?<![A-Za-z0-9]AA00)")
@@ -830,8 +836,7 @@ def find_numbers(
         out.extend(ibans)
     matches = _scan(folded) if starts is None else _matches_at(folded, sorted(set(starts)))
     last_b = last_c = 0
-    for mb in matches:
-        bs, be = mb.span()
+    for bs, be, kind in matches:
         if ascii_:
             s, e = bs, be
         else:  # byte offsets -> character offsets, decoding each stretch of the text once
@@ -840,21 +845,46 @@ def find_numbers(
             last_b, last_c = be, e
         if not (ibans and _inside(s, e, ibans)):
             n = len(out)
-            _number(text, s, e, mb.lastgroup, on, out)
+            _number(text, s, e, kind, on, out)
             if len(out) > n and out[-1][2] == "PHONE" and out[-1][1] < len(text):
                 _extension(text, out)
 
 
-def _scan(folded: bytes) -> Iterator[re.Match[bytes]]:
+Candidate = tuple[int, int, str]
+"""A number candidate: byte offsets in the folded text and the pattern's group (``run``,
+``ip``)."""
+
+
+def _candidate(folded: bytes, mb: re.Match[bytes]) -> Candidate | None:
+    """The candidate ``mb`` matched, or None: a run of fewer than 7 digits is none, and
+    one of more than 41 ends at its 41st (the rest starts a candidate of its own)."""
+    bs, be = mb.span()
+    kind = mb.lastgroup or "run"
+    if kind == "run":
+        digits = folded.count(48, bs, be)  # b"0": every digit, folded
+        if digits < 7:
+            return None
+        if digits > _RUN_DIGITS_MAX:
+            cut = _FORTY_ONE_DIGITS.match(folded, bs)
+            if cut is not None:  # always: the run holds them
+                be = cut.end()
+    return bs, be, kind
+
+
+def _scan(folded: bytes) -> Iterator[Candidate]:
     """The number candidates of the whole text, in order."""
     search = _NUM.search
     mb = search(folded)
     while mb is not None:
-        yield mb
-        mb = search(folded, mb.end())
+        c = _candidate(folded, mb)
+        if c is None:
+            mb = search(folded, mb.start() + 1)
+        else:
+            yield c
+            mb = search(folded, c[1])
 
 
-def _matches_at(folded: bytes, starts: list[int]) -> Iterator[re.Match[bytes]]:
+def _matches_at(folded: bytes, starts: list[int]) -> Iterator[Candidate]:
     """The number candidates at the given byte offsets only (sorted): the same as
     :func:`_scan`, which can only match at such an offset (a match at one offset ends
     before the next is tried, as a scan resumes after a match)."""
@@ -867,8 +897,10 @@ def _matches_at(folded: bytes, starts: list[int]) -> Iterator[re.Match[bytes]]:
             continue
         mb = match(folded, b)
         if mb is not None:
-            done = mb.end()
-            yield mb
+            c = _candidate(folded, mb)
+            if c is not None:
+                done = c[1]
+                yield c
 
 
 # an extension written after a phone number: "x204", " ext. 12", " extension 5"

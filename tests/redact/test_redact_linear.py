@@ -48,3 +48,25 @@ def test_linear_time(name: str) -> None:
     # a floor keeps timer noise on tiny absolute times from deciding the ratio
     ratio = t_big / max(t_small, 0.002)
     assert ratio < 25, f"{name}: 100 KB {t_small * 1e3:.1f} ms, 1 MB {t_big * 1e3:.1f} ms"
+
+
+def _candidates(text: str) -> list[tuple[str, str]]:
+    from llmlog.redact import detectors
+
+    folded = text.encode().translate(detectors._BYTE_DIGIT_TO_ZERO)
+    return [(text[s:e], kind) for s, e, kind in detectors._scan(folded)]
+
+
+def test_number_runs_hold_seven_to_41_digits() -> None:
+    """A run of digits and separators is a candidate from 7 digits on; one longer than 41
+    digits ends at its 41st, and what follows a separator starts the next."""
+    assert _candidates("id 123456 and 1234567") == [("1234567", "run")]
+    assert _candidates("x 1 2 3 4 5 6") == []
+    assert _candidates("x 1 2 3 4 5 6 7") == [("1 2 3 4 5 6 7", "run")]
+    assert _candidates("ip 10.0.0.1") == [("10.0.0.1", "ip")]
+    digits = "1234567890" * 5
+    assert _candidates(digits) == [(digits[:41], "run")]  # the rest follows a digit
+    groups = " ".join(["1234"] * 15)  # 60 digits
+    first = groups[: 10 * 5 + 1]  # ten groups and the 41st digit
+    # the rest of the eleventh group follows a digit; the last four groups are a run
+    assert _candidates(groups) == [(first, "run"), (" ".join(["1234"] * 4), "run")]

@@ -69,6 +69,7 @@ __all__ = [
     "RedactRules",
     "Redactor",
     "build_processors",
+    "compiled",
     "default_redactor",
     "load_rules",
     "redact_text",
@@ -76,6 +77,14 @@ __all__ = [
 
 _default: Redactor | None = None
 _default_lock = threading.Lock()
+
+
+def compiled() -> bool:
+    """Return whether the detectors run compiled (a wheel built with ``LLMLOG_COMPILE=1``,
+    see ``hatch_build.py``) rather than as Python source."""
+    from llmlog.redact import detectors
+
+    return not str(detectors.__file__).endswith(".py")
 
 
 def default_redactor() -> Redactor:

@@ -421,7 +421,7 @@ def _context(
             d = window.rfind(". ", 0, d)
         if d >= cut:
             cut = d + 2
-        words = _WORD.findall(window, cut)
+        words: list[str] = _WORD.findall(window, cut)
         if pos_words.isdisjoint(words) and _CTX_NOT_PHONE_WORDS.isdisjoint(words):
             return 0
         for w in reversed(words):

@@ -1036,6 +1036,9 @@ _PLACEHOLDER_WORDS = (
 
 
 _PLACEHOLDER = re.compile("|".join(re.escape(w) for w in _PLACEHOLDER_WORDS))
+# the words in lower case: a body that holds none of them (most keys) needs no regex, which
+# tries every word at every position
+_PLACEHOLDER_LOWER = tuple(sorted({w.lower() for w in _PLACEHOLDER_WORDS}))
 _ASCII_DIGIT = re.compile(r"[0-9]")
 
 
@@ -1064,6 +1067,14 @@ def base62_crc32_ok(body: str) -> bool:
     return n == zlib.crc32(body[:30].encode("ascii"))
 
 
+def _has_placeholder(body: str) -> bool:
+    low = body.lower()
+    for w in _PLACEHOLDER_LOWER:
+        if w in low:
+            return _PLACEHOLDER.search(body) is not None
+    return False
+
+
 def looks_random(body: str, *, min_len: int = 16) -> bool:
     """Return whether ``body`` looks like generated key material rather than a placeholder.
 
@@ -1077,7 +1088,7 @@ def looks_random(body: str, *, min_len: int = 16) -> bool:
     """
     if len(body) < min_len:
         return False
-    if _PLACEHOLDER.search(body) is not None:
+    if _has_placeholder(body):
         return False
     distinct = len(set(body))
     if distinct < 8 or distinct * 4 < min(len(body), 40):

@@ -8,6 +8,7 @@ text in many genres) and on hand-picked edge cases.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from llmlog.redact import BUILTIN_TYPES, prefilter
 from llmlog.redact.engine import Redactor
 
 pytest.importorskip("hyperscan")
+# read at import: the tests' environment drops LLMLOG_ variables
+EXPECT_COMPILED = os.environ.get("LLMLOG_TEST_COMPILED") == "1"
 sys.path.insert(0, str(Path(__file__).parents[2] / "bench" / "corpus"))
 
 EDGE = [
@@ -39,6 +42,25 @@ def _without_prefilter(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_hyperscan_is_used_here() -> None:
     assert prefilter.engine() == "hyperscan"
+
+
+def test_compiled_says_which_build_runs() -> None:
+    """The source install runs the .py files; CI runs these tests a second time against a
+    wheel built with LLMLOG_COMPILE=1 (and LLMLOG_TEST_COMPILED=1), where every module the
+    build compiles is a C extension."""
+    import importlib
+    import re
+
+    from llmlog.redact import compiled
+
+    expected = EXPECT_COMPILED
+    assert compiled() is expected
+    hook = (Path(__file__).parents[2] / "hatch_build.py").read_text()
+    modules = re.findall(r'"(llmlog/[a-z_/]+)\.py"', hook)  # its MODULES
+    assert len(modules) >= 3
+    for path in modules:
+        module = importlib.import_module(path.replace("/", "."))
+        assert str(module.__file__).endswith(".py") is not expected, module.__file__
 
 
 @pytest.mark.parametrize("types", [None, [*BUILTIN_TYPES, "PERSON"]])

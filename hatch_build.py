@@ -30,6 +30,8 @@ MODULES = (
     "llmlog/redact/credentials.py",
     "llmlog/redact/prefilter.py",
     "llmlog/redact/operators.py",
+    "llmlog/redact/engine.py",
+    "llmlog/redact/walker.py",
 )
 
 _SETUP = """

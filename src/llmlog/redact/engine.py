@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from hashlib import sha1
-from typing import Any
+from typing import Any, cast
 
 from llmlog.redact import detectors as _d
 from llmlog.redact.detectors import BUILTIN_TYPES, KNOWN_TYPES, Finding
@@ -193,7 +193,8 @@ class Redactor:
         self._builtin = bool(on)
 
         compiled: list[tuple[str, re.Pattern[str]]] = []
-        for rule in rules:
+        user_rules: Sequence[object] = rules  # a user's list may hold anything: checked here
+        for rule in user_rules:
             if not (isinstance(rule, tuple) and len(rule) == 2):
                 raise ValueError(f"a rule is a (TYPE, regex) pair, got {rule!r}")
             name, pattern = rule
@@ -221,8 +222,9 @@ class Redactor:
         known = set(KNOWN_TYPES) | {name for name, _ in compiled} | {DENY_TERM, "*"}
         ops: dict[str, Operator] = {}
         default: Operator = placeholder
-        for type_, spec in (operators or {}).items():
-            if type_ not in known:
+        user_ops: Sequence[tuple[object, object]] = list((operators or {}).items())
+        for type_, spec in user_ops:
+            if not isinstance(type_, str) or type_ not in known:
                 raise ValueError(
                     f"operators: unknown type {type_!r}; known: {', '.join(sorted(known))}"
                 )
@@ -237,9 +239,9 @@ class Redactor:
         self._min_len = 1 if compiled else min(6, shortest)
         self._cache = _ResultCache()
 
-    def _operator(self, spec: str | Callable[[str, str], str], type_: str) -> Operator:
+    def _operator(self, spec: object, type_: str) -> Operator:
         if callable(spec):
-            return spec
+            return cast("Operator", spec)
         if spec == "placeholder":
             return placeholder
         if spec == "pseudonym":

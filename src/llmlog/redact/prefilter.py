@@ -121,7 +121,9 @@ _GATES: list[tuple[bytes, str, bool]] = [
     # IPv6: "::" in a stretch of hex digits and colons that starts where an address can
     # ("std::vector" does not), or seven colon-separated groups
     (rb"(?:^|[^0-9A-Za-z_:.])[0-9A-Fa-f:]{0,39}::", "ipv6", False),
-    (rb":" + (_HEX + rb":") * 6, "ipv6", False),
+    # (from the last hex digit of the first group: as ":" and six groups hyperscan scans
+    # it 1 µs per 2 KB slower)
+    (rb"[0-9A-Fa-f]:" + (_HEX + rb":") * 5, "ipv6", False),
     # the big providers' keys and the other secrets of detectors.find_secrets
     (rb"sk-", "sk-", False),
     (rb"xox[abposer]-", "xox", False),

@@ -7,6 +7,11 @@ Usage::
     python bench/redaction.py --quick  # smaller corpus, fewer repeats
     python bench/redaction.py --external-only   # only the corpus llmlog did not write
 
+    # the same against the compiled build (a wheel built with LLMLOG_COMPILE=1, first on the path)
+    LLMLOG_COMPILE=1 pip wheel . --no-deps -w /tmp/llmlog-wheel
+    pip install --no-deps --target /tmp/llmlog-compiled /tmp/llmlog-wheel/llmlog-*.whl
+    PYTHONPATH=/tmp/llmlog-compiled python bench/redaction.py
+
 The last section scores a corpus the project did not write: presidio-evaluator's
 templates (downloaded from PyPI into a cache on first use) filled with Faker values
 (``bench/corpus/presidio.py``), with and without the opt-in PERSON detector,
@@ -618,7 +623,7 @@ def external_section(args: argparse.Namespace, results: dict[str, Any]) -> None:
     print(
         f"\n## External corpus: {WHEEL} templates, Faker values\n\n"
         f"{len(rows)} rows (seed {args.seed}), {n_values} labelled values of scored types, "
-        f"{res['clean_rows']} rows without any personal data.\n"
+        f"{res['clean_rows']} rows without any personal data. {build_note()}.\n"
     )
     person = res.get("person") or {"recall": {}, "precision": {}}
     print("| type | values | recall | precision | with PERSON on: recall | precision |")
@@ -657,6 +662,14 @@ def external_section(args: argparse.Namespace, results: dict[str, Any]) -> None:
         )
 
 
+def build_note() -> str:
+    """Which llmlog runs: compiled or source detectors, hyperscan or Python gates."""
+    from llmlog.redact import compiled, prefilter
+
+    code = "compiled with mypyc (LLMLOG_COMPILE=1)" if compiled() else "Python source"
+    return f"llmlog's detectors: {code}; gates: {prefilter.engine()}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2400, help="samples in the corpus")
@@ -691,7 +704,7 @@ def main() -> None:
         f"one core. Corpus: {len(rows)} samples (seed {args.seed}), "
         f"{sum(sizes) / 1e6:.2f} MB, {min(sizes)} B to {max(sizes)} B; {len(pii)} with PII "
         f"({sum(len(r['spans']) for r in rows)} labelled values), {len(clean)} PII-free, "
-        f"{len(hard)} hard-negative texts.\n"
+        f"{len(hard)} hard-negative texts. {build_note()}.\n"
     )
 
     engines: list[Engine] = [LLMLog(), RegexChain()]
@@ -708,6 +721,7 @@ def main() -> None:
         "corpus": {"n": len(rows), "seed": args.seed, "bytes": sum(sizes)},
         "engines": {},
         "scrubadub": scrub_note,
+        "build": build_note(),
     }
     for e in engines:
         res = score(e, rows)

@@ -40,6 +40,7 @@ import base64
 import binascii
 import re
 from collections.abc import Collection
+from typing import Final
 
 from llmlog.redact.validators import base62_crc32_ok, looks_random
 from llmlog.redact.validators import left_ok as _left_ok
@@ -108,11 +109,11 @@ _FAMILIES: tuple[tuple[str, str, int], ...] = (
     ("HRKU-", r"[A-Za-z0-9_\-]{30,}", 20),
     ("GOCSPX-", r"[A-Za-z0-9_\-]{28}", 16),
 )
-_BY_PREFIX = {p: (re.compile(body), n) for p, body, n in _FAMILIES}
-_TRIGGERS = {c: tuple(p for p in _BY_PREFIX if p[-1] == c) for c in "-_."}
+_BY_PREFIX: Final = {p: (re.compile(body), n) for p, body, n in _FAMILIES}
+_TRIGGERS: Final = {c: tuple(p for p in _BY_PREFIX if p[-1] == c) for c in "-_."}
 # one gate per trigger character: a pattern that starts with a literal is searched with a
 # fast single-character scan, and only at a trigger are the prefixes looked behind
-_GATES = {
+_GATES: Final = {
     c: re.compile(
         re.escape(c)
         # the last character before the trigger first: one class test rejects most hyphens,
@@ -132,16 +133,16 @@ _GATES = {
     )
     for c, prefixes in _TRIGGERS.items()
 }
-_END = re.compile(r"(?![A-Za-z0-9_\-])")
-_MAILCHIMP = re.compile(r"us[0-9]{1,2}(?![A-Za-z0-9])")
+_END: Final = re.compile(r"(?![A-Za-z0-9_\-])")
+_MAILCHIMP: Final = re.compile(r"us[0-9]{1,2}(?![A-Za-z0-9])")
 # families without a trigger character, each behind its own literal search
-_TWILIO = re.compile(r"SK[0-9a-fA-F]{32}(?![A-Za-z0-9])")
-_DATABRICKS = re.compile(r"dapi[a-f0-9]{32}(?:-[0-9])?(?![A-Za-z0-9])")
-_ATLASSIAN = re.compile(r"ATATT3[A-Za-z0-9_\-=]{186}")
-_SQUARE_EAAA = re.compile(r"EAAA[A-Za-z0-9_\-]{60}(?![A-Za-z0-9_\-])")
-_AZURE_KEY = re.compile(r"AccountKey=(?P<v>[A-Za-z0-9+/]{86}==)")
-_TELEGRAM = re.compile(r"(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_\-]{33}(?![A-Za-z0-9_\-])")
-_WEBHOOK = re.compile(
+_TWILIO: Final = re.compile(r"SK[0-9a-fA-F]{32}(?![A-Za-z0-9])")
+_DATABRICKS: Final = re.compile(r"dapi[a-f0-9]{32}(?:-[0-9])?(?![A-Za-z0-9])")
+_ATLASSIAN: Final = re.compile(r"ATATT3[A-Za-z0-9_\-=]{186}")
+_SQUARE_EAAA: Final = re.compile(r"EAAA[A-Za-z0-9_\-]{60}(?![A-Za-z0-9_\-])")
+_AZURE_KEY: Final = re.compile(r"AccountKey=(?P<v>[A-Za-z0-9+/]{86}==)")
+_TELEGRAM: Final = re.compile(r"(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_\-]{33}(?![A-Za-z0-9_\-])")
+_WEBHOOK: Final = re.compile(
     r"https://(?:hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9+/]{40,}"
     r"|hooks\.slack\.com/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,}"
     r"|(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,})"
@@ -205,7 +206,7 @@ def _others(text: str, out: list[Finding]) -> None:
 
 # A credential name (with any prefix or suffix of name characters), optional quotes, a
 # separator, optional quotes, the value. Matched at each occurrence of a name word.
-_ASSIGN = re.compile(
+_ASSIGN: Final = re.compile(
     r"(?:[_.\-][A-Za-z0-9_.\-]{0,30})?[\"']?[ \t]*(?:=>|:=|[:=])[ \t]*"
     r"(?P<q>[\"'`]?)(?P<v>[^\s\"'`,;&<>(){}\[\]]{1,256})"
 )
@@ -213,9 +214,9 @@ _ASSIGN = re.compile(
 # complete them into a credential name: ``pass`` + ``word``/``wd``/``phrase``, ``key``
 # after ``api``/``access``/``private``/``auth``/``secret``/``x-api``... A name glued to a
 # longer word ("passenger", "tokenizer", "secretary", "monkey") is not one.
-_ANCHORS = ("pass", "pwd", "secret", "token", "key", "credential")
-_PASS_TAIL = re.compile(r"word|wd|phrase")
-_KEY_HEADS = (
+_ANCHORS: Final = ("pass", "pwd", "secret", "token", "key", "credential")
+_PASS_TAIL: Final = re.compile(r"word|wd|phrase")
+_KEY_HEADS: Final = (
     "api",
     "api_",
     "api-",
@@ -234,8 +235,8 @@ _KEY_HEADS = (
     "signing_",
     "encryption_",
 )
-_PASSWORD_LIKE = frozenset({"password"})
-_NOT_VALUES = frozenset(
+_PASSWORD_LIKE: Final = frozenset({"password"})
+_NOT_VALUES: Final = frozenset(
     [
         "str",
         "string",
@@ -288,9 +289,9 @@ _NOT_VALUES = frozenset(
         "default",
     ]
 )
-_PLACEHOLDER_STARTS = ("your", "my_", "<", "$", "%", "{", "*", "xxx")
-_PROSE = re.compile(r" [A-Za-z]")
-_BASIC = re.compile(r"(?i:basic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
+_PLACEHOLDER_STARTS: Final = ("your", "my_", "<", "$", "%", "{", "*", "xxx")
+_PROSE: Final = re.compile(r" [A-Za-z]")
+_BASIC: Final = re.compile(r"(?i:basic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 
 
 def _value_ok(name: str, value: str, quoted: bool) -> bool:
@@ -369,9 +370,11 @@ def _basic_auth(text: str, out: list[Finding]) -> None:
             out.append((m.start("v"), m.end("v"), "CREDENTIAL"))
 
 
-_K8S_KIND = re.compile(r"kind:[ \t]*[\"']?Secret[\"']?[ \t]*$", re.MULTILINE)
-_K8S_DATA = re.compile(r"^(?P<ind>[ \t]*)(?:data|stringData):[ \t]*$", re.MULTILINE)
-_K8S_ITEM = re.compile(r"(?P<ind>[ \t]+)[A-Za-z0-9_.\-]+:[ \t]*(?P<q>[\"']?)(?P<v>[^\s\"'#]+)")
+_K8S_KIND: Final = re.compile(r"kind:[ \t]*[\"']?Secret[\"']?[ \t]*$", re.MULTILINE)
+_K8S_DATA: Final = re.compile(r"^(?P<ind>[ \t]*)(?:data|stringData):[ \t]*$", re.MULTILINE)
+_K8S_ITEM: Final = re.compile(
+    r"(?P<ind>[ \t]+)[A-Za-z0-9_.\-]+:[ \t]*(?P<q>[\"']?)(?P<v>[^\s\"'#]+)"
+)
 
 
 def _k8s_secret(text: str, out: list[Finding]) -> None:
@@ -398,16 +401,16 @@ def _k8s_secret(text: str, out: list[Finding]) -> None:
 # credential-name anchor words that occur ("pass", "token"...; "*" for all of them). The
 # hyperscan prefilter (llmlog.redact.prefilter) compiles these triggers with the other
 # detectors' and passes the tags that fired; without it, a few literal searches decide.
-_OTHER_WORDS = ("SK", "dapi", "ATATT3", "EAAA", "AccountKey=", ":AA", "hooks")
+_OTHER_WORDS: Final = ("SK", "dapi", "ATATT3", "EAAA", "AccountKey=", ":AA", "hooks")
 
 
 # For the prefilter, each gate is as close to what its detector needs as a regex without
 # look-arounds gets: a credential name is only worth a look with a separator and a value
 # long enough to pass _value_ok after it (four characters for a password, twelve for the
 # rest, which must look generated), so "input_tokens": 812 and api_key=None pass by.
-_SEPARATOR = rb"s?(?:[_.\-][A-Za-z0-9_.\-]{0,30})?[\"']?[ \t]*[:=][=>]?[ \t]*[\"'`]?"
-_VALUE_BYTE = rb"[^\s\"'`,;&<>(){}\[\]]"
-_ANCHOR_GATES = {
+_SEPARATOR: Final = rb"s?(?:[_.\-][A-Za-z0-9_.\-]{0,30})?[\"']?[ \t]*[:=][=>]?[ \t]*[\"'`]?"
+_VALUE_BYTE: Final = rb"[^\s\"'`,;&<>(){}\[\]]"
+_ANCHOR_GATES: Final = {
     "pass": rb"pass(?:word|wd|phrase)" + _SEPARATOR + _VALUE_BYTE + rb"{4}",
     "pwd": rb"pwd" + _SEPARATOR + _VALUE_BYTE + rb"{4}",
     "secret": rb"secret" + _SEPARATOR + _VALUE_BYTE + rb"{12}",
@@ -415,7 +418,7 @@ _ANCHOR_GATES = {
     "key": rb"key" + _SEPARATOR + _VALUE_BYTE + rb"{12}",
     "credential": rb"credential" + _SEPARATOR + _VALUE_BYTE + rb"{12}",
 }
-_OTHER_GATES = (
+_OTHER_GATES: Final = (
     rb"SK[0-9a-fA-F]{32}",
     rb"dapi[a-f0-9]{32}",
     rb"ATATT3",

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterator
+from typing import Final
 
 from llmlog.redact import prefilter
 from llmlog.redact.credentials import CREDENTIAL_TYPES, find_credentials
@@ -118,7 +119,7 @@ OPT_IN_TYPES: tuple[str, ...] = ("PERSON",)
 """Built-in types that are off unless asked for (``enable`` in a rules file)."""
 KNOWN_TYPES: tuple[str, ...] = BUILTIN_TYPES + OPT_IN_TYPES
 
-_ALNUM_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_ALNUM_ASCII: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
 # =================================================================================================
@@ -133,8 +134,8 @@ _ALNUM_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 # Those run at the start of every number in the text, so they are written for the
 # engine's cheapest operations: a single-character class repeated (one tight loop) rather
 # than a repeated group (an engine frame per repetition), unrolled and possessive.
-_SIX_MORE = rb"(?:[\x20\-/().\xc2\xa0\xe2\x80\x93]{0,3}+0)" * 6
-_NUM = re.compile(
+_SIX_MORE: Final = rb"(?:[\x20\-/().\xc2\xa0\xe2\x80\x93]{0,3}+0)" * 6
+_NUM: Final = re.compile(
     rb"""
 0(?<!00)
 # cheap tests first: six digits or separators next (one tight loop, where most numbers
@@ -165,20 +166,20 @@ _NUM = re.compile(
 """,
     re.VERBOSE,
 )
-_RUN_DIGITS_MAX = 41
-_FORTY_ONE_DIGITS = re.compile(rb"(?:[^0]*+0){41}")
+_RUN_DIGITS_MAX: Final = 41
+_FORTY_ONE_DIGITS: Final = re.compile(rb"(?:[^0]*+0){41}")
 # IBAN candidates: two capitals and two digits ("AA00" in the same copy, where every
 # capital letter is "A" too)
-_IBAN_TRIGGER = re.compile(rb"AA00(?<![A-Za-z0-9]AA00)")
-_BYTE_DIGIT_TO_ZERO = bytes.maketrans(
+_IBAN_TRIGGER: Final = re.compile(rb"AA00(?<![A-Za-z0-9]AA00)")
+_BYTE_DIGIT_TO_ZERO: Final = bytes.maketrans(
     b"123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"000000000AAAAAAAAAAAAAAAAAAAAAAAAAA"
 )
-_SPLIT = re.compile(r"([^0-9]+)")
+_SPLIT: Final = re.compile(r"([^0-9]+)")
 
 # Context words: the closest one before a number decides an ambiguous case. Words are
 # looked up in sets (a 40-character window has a handful of them); scripts written without
 # spaces are searched as substrings.
-_CTX_PHONE_WORDS = frozenset(
+_CTX_PHONE_WORDS: Final = frozenset(
     [
         "phone",
         "phones",
@@ -231,7 +232,7 @@ _CTX_PHONE_WORDS = frozenset(
         "мобильный",
     ]
 )
-_CTX_NOT_PHONE_WORDS = frozenset(
+_CTX_NOT_PHONE_WORDS: Final = frozenset(
     [
         "order",
         "orders",
@@ -293,7 +294,7 @@ _CTX_NOT_PHONE_WORDS = frozenset(
         "счет",
     ]
 )
-_CTX_PHONE_CJK = (
+_CTX_PHONE_CJK: Final = (
     "\u7535\u8bdd",
     "\u624b\u673a",
     "\u62e8\u6253",
@@ -305,14 +306,14 @@ _CTX_PHONE_CJK = (
     "\uc804\ud654",
     "\ud734\ub300\ud3f0",
 )
-_CTX_NOT_PHONE_CJK = (
+_CTX_NOT_PHONE_CJK: Final = (
     "\u8ba2\u5355",
     "\u6ce8\u6587",
     "\u5355\u53f7",
     "\u7f16\u53f7",
     "\uc8fc\ubb38",
 )
-_CTX_CARD_WORDS = frozenset(
+_CTX_CARD_WORDS: Final = frozenset(
     [
         "card",
         "cards",
@@ -338,11 +339,11 @@ _CTX_CARD_WORDS = frozenset(
         "carta",
     ]
 )
-_CTX_CARD_CJK = ("\u30ab\u30fc\u30c9", "\u4fe1\u7528\u5361", "\u5361\u53f7", "\uce74\ub4dc")
-_WORD = re.compile(r"[^\W\d_]+")
-_PLACEHOLDER = re.compile(r"\[[a-z_]+(?::[0-9a-f]{6})?\]")
-_CTX_SSN = re.compile(r"ssn|social security|soc\.? ?sec|ss#|ss no|\btin\b|taxpayer")
-_CTX_VERSION = re.compile(
+_CTX_CARD_CJK: Final = ("\u30ab\u30fc\u30c9", "\u4fe1\u7528\u5361", "\u5361\u53f7", "\uce74\ub4dc")
+_WORD: Final = re.compile(r"[^\W\d_]+")
+_PLACEHOLDER: Final = re.compile(r"\[[a-z_]+(?::[0-9a-f]{6})?\]")
+_CTX_SSN: Final = re.compile(r"ssn|social security|soc\.? ?sec|ss#|ss no|\btin\b|taxpayer")
+_CTX_VERSION: Final = re.compile(
     r"(?:version|\bver\.?|\bv|release|build|firmware|\bfw|sdk|\brev\.?|revision|oid|"
     r"python|node|chrome|firefox|safari|edge|opera|java|==|>=|<=|~=|\^|"
     r"(?:upgrad|updat|downgrad|bump|pinn|roll)(?:e|ed|ing)?\s+(?:it\s+)?(?:to|from)|"
@@ -351,7 +352,7 @@ _CTX_VERSION = re.compile(
 
 
 # the last character of every alternative of _CTX_VERSION (before its "\s*[:=]?\s*$")
-_CTX_VERSION_LAST = frozenset("nr.vedwkxia=^omlh>\u2192")
+_CTX_VERSION_LAST: Final = frozenset("nr.vedwkxia=^omlh>\u2192")
 
 
 def _version_before(text: str, s: int) -> bool:
@@ -374,11 +375,11 @@ def _version_before(text: str, s: int) -> bool:
     return _CTX_VERSION.search(window) is not None
 
 
-_BOUNDARY = re.compile(r"[\n\u3002\uff1b;!?\uff01\uff1f|]|\.\s")
-_ABBREV = ("tel", "ph", "no", "nr", "t\u00e9l", "tlf", "mob", "fax", "num", "ext")
+_BOUNDARY: Final = re.compile(r"[\n\u3002\uff1b;!?\uff01\uff1f|]|\.\s")
+_ABBREV: Final = ("tel", "ph", "no", "nr", "t\u00e9l", "tlf", "mob", "fax", "num", "ext")
 # words that name a phone only as a label ("Desk: ...", "Office:" on the line above)
-_CTX_LABEL_WORDS = frozenset(["desk", "direct", "office", "home", "work", "landline"])
-_LABEL = re.compile(r"([a-z]+)[ \t]*:\s*$")
+_CTX_LABEL_WORDS: Final = frozenset(["desk", "direct", "office", "home", "work", "landline"])
+_LABEL: Final = re.compile(r"([a-z]+)[ \t]*:\s*$")
 
 
 def _context(
@@ -458,12 +459,12 @@ def _context(
     return verdict
 
 
-_POST_PHONE = re.compile(
+_POST_PHONE: Final = re.compile(
     r"[ \t]*[(\[]?(?:cell|mobile|mob|home|work|office|fax|tel|phone|"
     r"whatsapp|landline)\b",
     re.IGNORECASE,
 )
-_DATE_START = re.compile(
+_DATE_START: Final = re.compile(
     r"(?:[0-9]{1,2}[./-][0-9]{1,2}[./-](?:19|20)[0-9]{2}|"
     r"(?:19|20)[0-9]{2}[./-][0-9]{1,2}[./-][0-9]{1,2})(?![0-9])"
 )
@@ -503,7 +504,7 @@ def _ssn_shape(groups: list[str], seps: list[str]) -> bool:
     )
 
 
-_PHONE_SEPS = frozenset(
+_PHONE_SEPS: Final = frozenset(
     ["-", ".", " ", "/", ") ", ")", " (", "(", ")-", " - ", "\u00a0", "\u2013", " / ", "-(", ") - "]
 )
 
@@ -904,7 +905,7 @@ def _matches_at(folded: bytes, starts: list[int]) -> Iterator[Candidate]:
 
 
 # an extension written after a phone number: "x204", " ext. 12", " extension 5"
-_EXTENSION = re.compile(
+_EXTENSION: Final = re.compile(
     r"(?:[ \t]?[xX]|[ \t]?(?i:ext|extension)\.?[ \t]?)[0-9]{1,6}(?![0-9A-Za-z])"
 )
 
@@ -936,25 +937,25 @@ def _number(
 # EMAIL
 # =================================================================================================
 
-_IDN = (
+_IDN: Final = (
     "\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u0e00-\u0eff"
     "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 )
-_LOCAL_CLASS = "A-Za-z0-9._%+\\-\u00c0-\u024f"
-_LOCAL_REV = re.compile(f"[{_LOCAL_CLASS}]{{1,64}}")
-_LBL = f"[A-Za-z0-9{_IDN}](?:[A-Za-z0-9{_IDN}\\-]{{0,61}}[A-Za-z0-9{_IDN}])?"
-_DOT = r"(?:\.|\s?[\[({<]\s?(?:dot|DOT|Dot)\s?[\])}>]\s?)"
-_DOMAIN = re.compile(
+_LOCAL_CLASS: Final = "A-Za-z0-9._%+\\-\u00c0-\u024f"
+_LOCAL_REV: Final = re.compile(f"[{_LOCAL_CLASS}]{{1,64}}")
+_LBL: Final = f"[A-Za-z0-9{_IDN}](?:[A-Za-z0-9{_IDN}\\-]{{0,61}}[A-Za-z0-9{_IDN}])?"
+_DOT: Final = r"(?:\.|\s?[\[({<]\s?(?:dot|DOT|Dot)\s?[\])}>]\s?)"
+_DOMAIN: Final = re.compile(
     f"(?:{_LBL}{_DOT}){{1,8}}(?P<tld>[A-Za-z]{{2,24}}(?![A-Za-z0-9_\\-])|[{_IDN}]{{2,24}})"
 )
 # an "@" between a local-part character and a domain label that has a dot after it
-_AT_PLAIN = re.compile(
+_AT_PLAIN: Final = re.compile(
     f"@(?<=[{_LOCAL_CLASS}]@)(?=[A-Za-z0-9{_IDN}\\-]{{1,63}}(?:\\.|\\s?[\\[({{<]))"
 )
-_AT_OBF = re.compile(r"at\s?[\])}>]")
-_AT_OBF_UP = re.compile(r"AT\s?[\])}>]")
-_PCT = re.compile(r"%(?![2][Bb])[0-9A-Fa-f]{2}")
-_OPEN = "[({<"
+_AT_OBF: Final = re.compile(r"at\s?[\])}>]")
+_AT_OBF_UP: Final = re.compile(r"AT\s?[\])}>]")
+_PCT: Final = re.compile(r"%(?![2][Bb])[0-9A-Fa-f]{2}")
+_OPEN: Final = "[({<"
 
 
 def _email_at(text: str, at_s: int, at_e: int, encoded: bool, out: list[Finding]) -> int:
@@ -1077,20 +1078,20 @@ def find_email(
 
 
 # "jane.doe at corp dot com": an address spelled out with words, ending in a real TLD
-_SPELLED = re.compile(
+_SPELLED: Final = re.compile(
     r"(?<![\w.@])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63})[ \t]+(?:at|AT)[ \t]+"
     r"(?P<domain>[A-Za-z0-9][A-Za-z0-9\-]{0,62}(?:[ \t]+(?:dot|DOT)[ \t]+[A-Za-z0-9\-]{1,63}){1,4})"
     r"(?![\w@])"
 )
 # words that come before "at" in a sentence, not as the local part of an address
-_NOT_LOCAL_WORDS = (
+_NOT_LOCAL_WORDS: Final = (
     "look looks looked looking stare stared point pointed aim aimed laugh laughed smile "
     "me him her us them it this that these those you home work school here there "
     "back once least most all best first last is are was were be been being am "
     "meet meeting arrive arrived live lives lived stay stayed born based located "
     "available open closed start starts end ends left right good bad great"
 )
-_NOT_LOCAL = frozenset(_NOT_LOCAL_WORDS.split())
+_NOT_LOCAL: Final = frozenset(_NOT_LOCAL_WORDS.split())
 
 
 def _email_spelled(text: str, out: list[Finding]) -> None:
@@ -1122,15 +1123,15 @@ def _email_obfuscated(text: str, q: int, e: int, out: list[Finding]) -> None:
 # =================================================================================================
 
 # "::" followed by a group or a boundary, or a full address (a four-digit group and six more)
-_V6_TRIGGER = re.compile(
+_V6_TRIGGER: Final = re.compile(
     r":(?::(?:[0-9A-Fa-f]{1,4}(?![0-9A-Za-z_])|(?![0-9A-Za-z_]))"
     r"|(?<=[0-9A-Fa-f]{4}:)(?=(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f]))"
 )
-_V6_HINT = re.compile(
+_V6_HINT: Final = re.compile(
     r":(?=:(?:[0-9A-Fa-f]{1,4}(?![0-9A-Za-z_])|(?![0-9A-Za-z_]))|" + r"[0-9A-Fa-f]{1,4}+:" * 6 + ")"
 )
-_V6_CHARS = frozenset("0123456789abcdefABCDEF:.")
-_V6 = re.compile(
+_V6_CHARS: Final = frozenset("0123456789abcdefABCDEF:.")
+_V6: Final = re.compile(
     r"(?<![0-9A-Za-z_:.])"
     r"(?:"
     r"(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}"  # full
@@ -1182,33 +1183,35 @@ def find_ipv6(text: str, out: list[Finding], on: Collection[str]) -> None:
 # =================================================================================================
 
 # gates: one literal-prefix search decides whether the detectors behind it run at all
-_DASH_GATE = re.compile(r"-(?:(?<=sk-)|(?<=xox[abposer]-)|----BEGIN )")
-_UNDERSCORE_GATE = re.compile(r"_(?:(?<=[rs]k_)(?:live|test)_|(?<=gh[pousr]_)|(?<=github_)pat_)")
-_SK = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
-_SK_ANT = re.compile(r"ant-(?:api|admin|sid|oat)[0-9]{2}-")
-_SK_SUB = re.compile(r"(?:proj|svcacct|admin|None|live)-")
-_STRIPE = re.compile(r"k_(?:live|test)_[A-Za-z0-9]{10,}")
-_GH = re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}")
-_GH_PAT = re.compile(r"github_pat_[A-Za-z0-9_]{30,}")
-_XOX = re.compile(r"xox[abposer]-[A-Za-z0-9\-]{10,}")
-_A_KEYS = re.compile(r"A(?:[KS]IA[A-Z0-9]{16}|Iza[0-9A-Za-z_\-]{35})(?![A-Za-z0-9_\-])")
-_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
-_AWS_SECRET_KW = re.compile(
+_DASH_GATE: Final = re.compile(r"-(?:(?<=sk-)|(?<=xox[abposer]-)|----BEGIN )")
+_UNDERSCORE_GATE: Final = re.compile(
+    r"_(?:(?<=[rs]k_)(?:live|test)_|(?<=gh[pousr]_)|(?<=github_)pat_)"
+)
+_SK: Final = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
+_SK_ANT: Final = re.compile(r"ant-(?:api|admin|sid|oat)[0-9]{2}-")
+_SK_SUB: Final = re.compile(r"(?:proj|svcacct|admin|None|live)-")
+_STRIPE: Final = re.compile(r"k_(?:live|test)_[A-Za-z0-9]{10,}")
+_GH: Final = re.compile(r"gh[pousr]_[A-Za-z0-9]{30,}")
+_GH_PAT: Final = re.compile(r"github_pat_[A-Za-z0-9_]{30,}")
+_XOX: Final = re.compile(r"xox[abposer]-[A-Za-z0-9\-]{10,}")
+_A_KEYS: Final = re.compile(r"A(?:[KS]IA[A-Z0-9]{16}|Iza[0-9A-Za-z_\-]{35})(?![A-Za-z0-9_\-])")
+_AWS_SECRET: Final = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_AWS_SECRET_KW: Final = re.compile(
     r"(?i:[_\-\s]?access[_\-\s]?key|[_\-\s]?key)(?i:[_\-\s]?id)?[\"']?\s*[:=]>?\s*[\"']?"
     r"(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 )
-_JWT = re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.ey[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*")
-_PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----")
-_PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----")
-_PEM_BODY = re.compile(
+_JWT: Final = re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.ey[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*")
+_PEM_BEGIN: Final = re.compile(r"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END: Final = re.compile(r"-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_BODY: Final = re.compile(
     r"(?:(?:\s|\\[nr])*(?:[A-Za-z\-]+: [^\n]*\n)?(?:\s|\\[nr])*[A-Za-z0-9+/=]{16,})*"
 )
-_BEARER = re.compile(r"earer(?:\s+|%20)(?P<tok>[A-Za-z0-9\-._~+/]{8,}=*)")
-_URL_CRED = re.compile(
+_BEARER: Final = re.compile(r"earer(?:\s+|%20)(?P<tok>[A-Za-z0-9\-._~+/]{8,}=*)")
+_URL_CRED: Final = re.compile(
     r"://(?P<user>[^\s:/@?#\"'<>\\\[\]]{0,128}):(?P<pw>[^\s/?#\"'<>\\]{1,256})@"
     r"(?=[A-Za-z0-9\[])"
 )
-_PW_PLACEHOLDERS = frozenset(
+_PW_PLACEHOLDERS: Final = frozenset(
     [
         "password",
         "pass",
@@ -1402,15 +1405,15 @@ def find_secrets(
 # all of them
 # =================================================================================================
 
-_NUMBER_TYPES = frozenset(["CREDIT_CARD", "US_SSN", "PHONE", "IBAN", "IP_ADDRESS"])
-_SECRET_SET = frozenset(SECRET_TYPES)
+_NUMBER_TYPES: Final = frozenset(["CREDIT_CARD", "US_SSN", "PHONE", "IBAN", "IP_ADDRESS"])
+_SECRET_SET: Final = frozenset(SECRET_TYPES)
 
 
 # Something every value of every built-in type contains: a digit, "@", ":", a key prefix,
 # "at"/"AT" of "[at]"... A short string without any (a role, a tool name, a short
 # instruction) skips the detectors with one regex test.
-_MAYBE = re.compile(r"[0-9@:=%&_\-J\uff20]|A(?:KIA|SIA|Iza)|earer|ecret|ECRET|at|AT")
-_SHORT = 64
+_MAYBE: Final = re.compile(r"[0-9@:=%&_\-J\uff20]|A(?:KIA|SIA|Iza)|earer|ecret|ECRET|at|AT")
+_SHORT: Final = 64
 
 
 def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:

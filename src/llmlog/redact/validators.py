@@ -18,6 +18,7 @@ import ipaddress
 import re
 import string
 import zlib
+from typing import Final
 
 __all__ = [
     "card_issuer_ok",
@@ -38,8 +39,8 @@ __all__ = [
 
 # Luhn with bytes: every other digit from the right as its value, the others doubled (digit
 # sum), each half one translate and one sum in C
-_LUHN_PLAIN = bytes.maketrans(b"0123456789", bytes(range(10)))
-_LUHN_DOUBLED = bytes.maketrans(b"0123456789", bytes([0, 2, 4, 6, 8, 1, 3, 5, 7, 9]))
+_LUHN_PLAIN: Final = bytes.maketrans(b"0123456789", bytes(range(10)))
+_LUHN_DOUBLED: Final = bytes.maketrans(b"0123456789", bytes([0, 2, 4, 6, 8, 1, 3, 5, 7, 9]))
 
 
 def luhn_ok(digits: str) -> bool:
@@ -291,8 +292,8 @@ def ipv6_ok(text: str) -> bool:
 
 # -- phone country codes --------------------------------------------------------------------------
 
-_CC1 = {"1", "7"}
-_CC2 = {
+_CC1: Final = {"1", "7"}
+_CC2: Final = {
     "20",
     "27",
     "30",
@@ -338,7 +339,7 @@ _CC2 = {
     "95",
     "98",
 }
-_CC3 = (
+_CC3: Final = (
     {
         "211",
         "212",
@@ -398,7 +399,7 @@ def country_code_len(digits: str) -> int:
 
 # Country-code TLDs (IANA root zone): all two-letter TLDs are these, so ``icon@2x.js``
 # is not an address while ``jane@corp.io`` is.
-_CCTLDS = frozenset(
+_CCTLDS: Final = frozenset(
     [
         "ac",
         "ad",
@@ -652,7 +653,7 @@ _CCTLDS = frozenset(
 # Generic TLDs seen in real addresses, plus the names private networks use for mail
 # (``corp.local``). A longer unknown last label (``x@self.weight`` in NumPy code,
 # ``logo@2x.png``) is not an address. Extend with Redactor(rules=...) if you need more.
-_GTLDS = frozenset(
+_GTLDS: Final = frozenset(
     [
         "com",
         "net",
@@ -905,7 +906,7 @@ _GTLDS = frozenset(
     ]
 )
 
-_FILE_EXTENSIONS = frozenset(
+_FILE_EXTENSIONS: Final = frozenset(
     [
         "png",
         "jpg",
@@ -1000,7 +1001,7 @@ def tld_ok(tld: str) -> bool:
 
 # -- secrets --------------------------------------------------------------------------------------
 
-_PLACEHOLDER_WORDS = (
+_PLACEHOLDER_WORDS: Final = (
     "xxxx",
     "XXXX",
     "****",
@@ -1035,14 +1036,14 @@ _PLACEHOLDER_WORDS = (
 )
 
 
-_PLACEHOLDER = re.compile("|".join(re.escape(w) for w in _PLACEHOLDER_WORDS))
+_PLACEHOLDER: Final = re.compile("|".join(re.escape(w) for w in _PLACEHOLDER_WORDS))
 # the words in lower case: a body that holds none of them (most keys) needs no regex, which
 # tries every word at every position
-_PLACEHOLDER_LOWER = tuple(sorted({w.lower() for w in _PLACEHOLDER_WORDS}))
-_ASCII_DIGIT = re.compile(r"[0-9]")
+_PLACEHOLDER_LOWER: Final = tuple(sorted({w.lower() for w in _PLACEHOLDER_WORDS}))
+_ASCII_DIGIT: Final = re.compile(r"[0-9]")
 
 
-_BASE62 = {
+_BASE62: Final = {
     c: i for i, c in enumerate(string.digits + string.ascii_uppercase + string.ascii_lowercase)
 }
 

@@ -388,7 +388,8 @@ def scrub_cost(texts: list[str], n: int = 1000) -> dict[str, float]:
             llmlog.feedback(rid, 1.0, comment=f"ask user{i}@corp.com")
         llmlog.flush()
         llmlog.reset()
-        size = Path(path).stat().st_size
+        # the file and its write-ahead log (not yet checkpointed into it)
+        size = sum(f.stat().st_size for f in Path(tmp).glob("scrub.db*"))
         r = Redactor()
 
         def transform(rec: dict[str, Any]) -> dict[str, Any] | None:

@@ -104,8 +104,9 @@ NUMBERS = "numbers"
 
 # (pattern, tag, case-insensitive); patterns are byte regexes over the text's UTF-8
 _GATES: list[tuple[bytes, str, bool]] = [
-    # an IBAN start
-    (rb"[A-Z]{2}[0-9]{2}", "iban", False),
+    # an IBAN: a country code, check digits and eleven more letters or digits at least (the
+    # shortest IBAN has 15), a space or a dash between any two
+    (rb"[A-Z]{2}[0-9]{2}(?:[ \-]?[0-9A-Za-z]){11}", "iban", False),
     # e-mail: an "@" after a local-part character or a UTF-8 continuation byte (not a
     # decorator, not "a @ b"; a class after the "@" too would double this gate's cost),
     # the other spellings of "@", "[at]"

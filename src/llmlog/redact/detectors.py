@@ -806,6 +806,7 @@ def find_numbers(
     on: Collection[str],
     starts: list[int] | None = None,
     iban: bool = True,
+    raw: bytes | None = None,
 ) -> None:
     """Find CREDIT_CARD, US_SSN, PHONE, IBAN and IPv4 IP_ADDRESS values.
 
@@ -817,9 +818,11 @@ def find_numbers(
             these values, or of the character before it, as the prefilter reports them
             (None: scan the whole text).
         iban: False when the prefilter saw no IBAN start.
+        raw: the text's UTF-8 (``surrogatepass``), when the caller has it already.
     """
     ascii_ = text.isascii()
-    raw = text.encode("ascii") if ascii_ else text.encode("utf-8", "surrogatepass")
+    if raw is None:
+        raw = text.encode("utf-8", "surrogatepass")
     folded = raw.translate(_BYTE_DIGIT_TO_ZERO)
     # IBANs first: the digit groups of an IBAN are a number run too, and one that costs
     # many classifications before it is rejected; a run inside an IBAN found here would
@@ -1432,7 +1435,8 @@ def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
         if person:
             find_names(text, out, on)
         return
-    tags = prefilter.scan(text, person)
+    raw = text.encode("utf-8", "surrogatepass")  # for the scan and the number detector
+    tags = prefilter.scan(text, person, raw)
     if person:
         find_names(text, out, on, tags)
     if tags is None:
@@ -1442,7 +1446,7 @@ def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
         if "EMAIL" in on:
             find_email(text, out, on)
         if not _NUMBER_TYPES.isdisjoint(on):
-            find_numbers(text, out, on)
+            find_numbers(text, out, on, raw=raw)
         if "IP_ADDRESS" in on:
             find_ipv6(text, out, on)
         return
@@ -1456,9 +1460,9 @@ def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
     if not _NUMBER_TYPES.isdisjoint(on):
         starts = tags.get(prefilter.NUMBERS)
         if starts is not None:
-            find_numbers(text, out, on, starts, "iban" in tags)
+            find_numbers(text, out, on, starts, "iban" in tags, raw)
         elif "iban" in tags and "IBAN" in on:
-            find_numbers(text, out, on, [], True)
+            find_numbers(text, out, on, [], True, raw)
     if "ipv6" in tags and "IP_ADDRESS" in on:
         find_ipv6(text, out, on)
 

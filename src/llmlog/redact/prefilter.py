@@ -156,9 +156,9 @@ Tags = dict[str, list[int]]
 """What fired: each gate's tag; under :data:`NUMBERS` the byte offsets where numbers can
 start (in the order found, with repeats), under every other tag an empty list."""
 
-_scan: Callable[[str], Tags | None] | None = None
+_scan: Callable[[str, bytes | None], Tags | None] | None = None
 _ready = False
-_scan_names: Callable[[str], Tags | None] | None = None
+_scan_names: Callable[[str, bytes | None], Tags | None] | None = None
 _names_ready = False
 _lock = threading.Lock()
 
@@ -169,7 +169,7 @@ def _credential_gates() -> list[tuple[bytes, str, bool]]:
     return triggers()
 
 
-def _build(names: bool = False) -> Callable[[str], Tags | None] | None:
+def _build(names: bool = False) -> Callable[[str, bytes | None], Tags | None] | None:
     if os.environ.get("LLMLOG_NO_HYPERSCAN"):
         return None
     try:
@@ -204,11 +204,12 @@ def _build(names: bool = False) -> Callable[[str], Tags | None] | None:
         ctx[0][tags[i]] = empty
         return False
 
-    def run(text: str) -> Tags | None:
+    def run(text: str, raw: bytes | None) -> Tags | None:
         scratch = getattr(local, "scratch", None)
         if scratch is None:
             scratch = local.scratch = hyperscan.Scratch(db)
-        raw = text.encode("utf-8", "surrogatepass")
+        if raw is None:
+            raw = text.encode("utf-8", "surrogatepass")
         found: Tags = {}
         starts: list[int] = []
         try:
@@ -227,7 +228,7 @@ def _build(names: bool = False) -> Callable[[str], Tags | None] | None:
     return run
 
 
-def _get() -> Callable[[str], Tags | None] | None:
+def _get() -> Callable[[str, bytes | None], Tags | None] | None:
     global _scan, _ready
     if not _ready:
         with _lock:
@@ -237,7 +238,7 @@ def _get() -> Callable[[str], Tags | None] | None:
     return _scan
 
 
-def _get_names() -> Callable[[str], Tags | None] | None:
+def _get_names() -> Callable[[str, bytes | None], Tags | None] | None:
     global _scan_names, _names_ready
     if _get() is None:
         return None
@@ -249,17 +250,18 @@ def _get_names() -> Callable[[str], Tags | None] | None:
     return _scan_names
 
 
-def scan(text: str, names: bool = False) -> Tags | None:
+def scan(text: str, names: bool = False, raw: bytes | None = None) -> Tags | None:
     """The gates that fire in ``text`` (see :data:`Tags`), or None: hyperscan is not
     available, or the text has too many number candidates for the scan to pay.
 
     ``names``: also the gate of a personal name's cue (tag ``"cue"``), for ``PERSON``.
+    ``raw``: the text's UTF-8 (``surrogatepass``), when the caller has it already.
     """
     if names:
         run = _scan_names if _names_ready and _scan is not None else _get_names()
     else:
         run = _scan if _ready else _get()
-    return run(text) if run is not None else None
+    return run(text, raw) if run is not None else None
 
 
 def engine() -> str:

@@ -151,9 +151,12 @@ class TestDropAndFunctions:
         with pytest.raises(TypeError):
             r.redact_text("jane@corp.com")
 
-    @pytest.mark.parametrize("ops", [{"EMAIL": "hash"}, {"E-MAIL": "mask"}])
+    @pytest.mark.parametrize(
+        "ops", [{"EMAIL": "hash"}, {"E-MAIL": "mask"}, {5: "mask"}, {"EMAIL": 5}, {"EMAIL": None}]
+    )
     def test_bad_operator_config(self, ops: dict[str, str]) -> None:
-        """Unknown operator names and unknown types fail at construction."""
+        """Unknown operator names and unknown types, also of the wrong type, fail at
+        construction with a ValueError (in the compiled build too)."""
         with pytest.raises(ValueError):
             Redactor(operators=ops)
 
@@ -164,7 +167,9 @@ class TestRulesDenyAllow:
         r = Redactor(rules=[("EMPLOYEE_ID", r"\bEMP-\d{6}\b")])
         assert r.redact_text("ask EMP-123456 or EMP-12") == "ask [EMPLOYEE_ID] or EMP-12"
 
-    @pytest.mark.parametrize("rule", [("employee", r"x"), ("X", r"("), ("X", r"a*"), ("EMP", 3)])
+    @pytest.mark.parametrize(
+        "rule", [("employee", r"x"), ("X", r"("), ("X", r"a*"), ("EMP", 3), (3, "x"), "X", None]
+    )
     def test_bad_rules(self, rule: tuple[str, str]) -> None:
         """Lower-case names, bad regexes and empty-matching regexes are rejected."""
         with pytest.raises(ValueError):

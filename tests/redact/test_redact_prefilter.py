@@ -148,6 +148,19 @@ def test_iso_dates_and_times_are_not_reported() -> None:
         assert prefilter.scan(text)[prefilter.NUMBERS], text  # type: ignore[index]
 
 
+def test_every_tag_has_its_detector() -> None:
+    """find_all calls a detector only when one of its tags fired: every tag the scan can
+    report must belong to a detector, or its findings would be skipped."""
+    from llmlog.redact import detectors
+    from llmlog.redact.credentials import CREDENTIAL_TAGS
+
+    reported = {tag for _, tag, _ in prefilter._GATES + prefilter._credential_gates()}
+    reported |= {prefilter._cue_gate()[1], prefilter.NUMBERS}
+    known = detectors.SECRET_TAGS | detectors.EMAIL_TAGS | CREDENTIAL_TAGS | detectors.OTHER_TAGS
+    assert reported <= known, reported - known
+    assert not detectors.SECRET_TAGS & detectors.EMAIL_TAGS
+
+
 def test_too_many_number_candidates_fall_back() -> None:
     """A megabyte of digits would cost a report per digit: the scan gives up (None) and
     the detectors scan for themselves."""

@@ -45,7 +45,7 @@ from typing import Final
 from llmlog.redact.validators import base62_crc32_ok, looks_random
 from llmlog.redact.validators import left_ok as _left_ok
 
-__all__ = ["CREDENTIAL_TYPES", "find_credentials", "triggers"]
+__all__ = ["CREDENTIAL_TAGS", "CREDENTIAL_TYPES", "find_credentials", "triggers"]
 
 CREDENTIAL_TYPES: tuple[str, ...] = ("API_KEY", "CREDENTIAL")
 
@@ -442,6 +442,10 @@ def triggers() -> list[tuple[bytes, str, bool]]:
     out.append((rb"basic[ \t]+[A-Za-z0-9+/]{8}", "basic", True))
     out.append((b"Secret", "k8s", False))
     return out
+
+
+CREDENTIAL_TAGS: Final = frozenset(tag for _, tag, _ in triggers())
+"""The prefilter's tags :func:`find_credentials` acts on."""
 
 
 def _python_gates(text: str) -> set[str]:

@@ -51,7 +51,7 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Final
 
 from llmlog.redact import prefilter
-from llmlog.redact.credentials import CREDENTIAL_TYPES, find_credentials
+from llmlog.redact.credentials import CREDENTIAL_TAGS, CREDENTIAL_TYPES, find_credentials
 from llmlog.redact.names import find_names
 from llmlog.redact.validators import (
     base62_crc32_ok,
@@ -71,9 +71,12 @@ from llmlog.redact.validators import left_ok as _left_ok
 
 __all__ = [
     "BUILTIN_TYPES",
+    "EMAIL_TAGS",
     "KNOWN_TYPES",
     "OPT_IN_TYPES",
+    "OTHER_TAGS",
     "PII_TYPES",
+    "SECRET_TAGS",
     "SECRET_TYPES",
     "Finder",
     "Finding",
@@ -1419,6 +1422,18 @@ _MAYBE: Final = re.compile(r"[0-9@:=%&_\-J\uff20]|A(?:KIA|SIA|Iza)|earer|ecret|E
 _SHORT: Final = 64
 
 
+# the prefilter's tags each detector acts on (a detector none of whose tags fired would find
+# nothing, so it is not called; tests/redact/test_redact_prefilter.py checks that every tag
+# the prefilter can report is in one of these)
+SECRET_TAGS: Final = frozenset(
+    ["sk-", "xox", "pem", "stripe", "github", "AKIA", "aws secret", "jwt", "bearer", "url"]
+)
+EMAIL_TAGS: Final = frozenset(
+    ["email@", "email\uff20", "email%40", "email&#64;", "email dot", "email[at]"]
+)
+OTHER_TAGS: Final = frozenset([prefilter.NUMBERS, "iban", "ipv6", "cue"])
+
+
 def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
     """Run every built-in detector of an enabled type on ``text``.
 
@@ -1453,9 +1468,11 @@ def find_all(text: str, out: list[Finding], on: Collection[str]) -> None:
     if not tags:
         return
     if not _SECRET_SET.isdisjoint(on):
-        find_secrets(text, out, on, tags)
-        find_credentials(text, out, on, tags)
-    if "EMAIL" in on:
+        if not SECRET_TAGS.isdisjoint(tags):
+            find_secrets(text, out, on, tags)
+        if not CREDENTIAL_TAGS.isdisjoint(tags):
+            find_credentials(text, out, on, tags)
+    if "EMAIL" in on and not EMAIL_TAGS.isdisjoint(tags):
         find_email(text, out, on, tags)
     if not _NUMBER_TYPES.isdisjoint(on):
         starts = tags.get(prefilter.NUMBERS)

@@ -32,6 +32,7 @@ MODULES = (
     "llmlog/redact/operators.py",
     "llmlog/redact/engine.py",
     "llmlog/redact/walker.py",
+    "llmlog/redact/names.py",
 )
 
 _SETUP = """

@@ -9,7 +9,8 @@
         │   └── StoreNotFoundError (FileNotFoundError)   nothing at that path / schema yet
         ├── InteractionNotFoundError (LookupError)       no interaction has that id
         ├── AmbiguousIdError (LookupError)               an id prefix matches several
-        └── FeedbackError                 a feedback score could not be written
+        ├── FeedbackError                 a feedback score could not be written
+        └── NamesUnavailableError (ImportError)          PERSON asked for, no names lists
     BaseException
     └── DropRecord                        raised by a processor to drop a record: control
                                           flow, not an error (it passes ``except Exception``)
@@ -31,6 +32,7 @@ __all__ = [
     "FeedbackError",
     "InteractionNotFoundError",
     "LLMLogError",
+    "NamesUnavailableError",
     "StoreError",
     "StoreNotFoundError",
     "TraceNotFoundError",
@@ -80,3 +82,8 @@ class FeedbackError(LLMLogError):
 
 class DropRecord(BaseException):
     """Raise from a processor to drop the record. Not an error: it is counted as filtered."""
+
+
+class NamesUnavailableError(LLMLogError, ImportError):
+    """``PERSON`` redaction was asked for but the names lists (``faker``, the ``names`` extra)
+    are not installed."""

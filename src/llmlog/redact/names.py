@@ -34,6 +34,8 @@ import re
 import threading
 from collections.abc import Collection
 
+from llmlog.exceptions import NamesUnavailableError
+
 __all__ = ["NamesUnavailableError", "find_names", "load_names"]
 
 Finding = tuple[int, int, str]
@@ -118,10 +120,6 @@ _PLACE_AFTER = frozenset(
 _lock = threading.Lock()
 _names: tuple[frozenset[str], frozenset[str]] | None = None
 _places: tuple[frozenset[str], frozenset[str], frozenset[str]] | None = None
-
-
-class NamesUnavailableError(ImportError):
-    """``PERSON`` was asked for but the names lists (``faker``) are not installed."""
 
 
 def load_names() -> tuple[frozenset[str], frozenset[str]]:

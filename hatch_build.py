@@ -50,7 +50,12 @@ follow_imports = silent
 
 
 def _wanted() -> bool:
-    return os.environ.get("LLMLOG_COMPILE", "") == "1"
+    value = os.environ.get("LLMLOG_COMPILE", "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"LLMLOG_COMPILE must be 1 (compile) or 0, got {value!r}")
 
 
 class CompileHook(BuildHookInterface):  # type: ignore[type-arg]

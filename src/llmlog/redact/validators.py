@@ -1069,6 +1069,9 @@ def base62_crc32_ok(body: str) -> bool:
 
 
 def _has_placeholder(body: str) -> bool:
+    """Return whether ``body`` holds a placeholder word (:data:`_PLACEHOLDER_WORDS`, in one of
+    its spellings): substring tests on the lower-cased body first, which rule out most keys,
+    then the case-sensitive regex only when one of them hits."""
     low = body.lower()
     for w in _PLACEHOLDER_LOWER:
         if w in low:
